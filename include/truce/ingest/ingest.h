@@ -1,0 +1,50 @@
+// Ingest: read -> parse -> validate -> store, for files and streams of observations and observers.
+// Every record read ends as exactly one of accepted / duplicate / conflict / rejected; rejected
+// and conflicting records are quarantined in the store with where and why.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "truce/core/time.h"
+#include "truce/io/record_reader.h"
+#include "truce/store/store.h"
+
+namespace truce::ingest {
+
+enum class Format { kAuto, kCsv, kNdjson };
+
+struct Options {
+  Format format = Format::kAuto;  // kAuto: .ndjson/.jsonl/.json are NDJSON, anything else CSV
+  std::string submitted_by;       // recorded with each observation
+  std::int64_t batch_rows = 100000;  // rows per transaction (each commit is durable)
+  const Clock* clock = nullptr;   // SystemClock when null
+  io::Limits limits;
+  std::size_t max_messages = 20;  // problems kept verbatim in the summary; all are quarantined
+};
+
+struct Summary {
+  std::int64_t read = 0, accepted = 0, duplicates = 0, conflicts = 0, rejected = 0;
+  std::vector<std::string> messages;  // the first problems, "file:line: field 'f': ..."
+  std::int64_t more_messages = 0;     // problems beyond max_messages
+  std::vector<std::string> warnings;  // ignored columns, header-only files
+  std::vector<Status> file_errors;    // files that could not be read at all
+  bool clean() const { return conflicts == 0 && rejected == 0 && file_errors.empty(); }
+};
+
+// Told how far the import has got, in bytes; total is -1 when unknown (a pipe).
+class Progress {
+ public:
+  virtual ~Progress() = default;
+  virtual void update(std::uint64_t done, std::int64_t total) = 0;
+};
+
+// Imports files ("-" = standard input). Fails (Status) only when the store fails; problems with
+// the input are counted and described in the Summary.
+Result<Summary> import_observations(Store& store, const std::vector<std::string>& paths, const Options& opts,
+                                    Progress* progress = nullptr);
+Result<Summary> import_observers(Store& store, const std::vector<std::string>& paths, const Options& opts,
+                                 Progress* progress = nullptr);
+
+}  // namespace truce::ingest

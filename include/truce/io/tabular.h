@@ -1,0 +1,47 @@
+// Observations and observers as rows: the columns of a CSV header (or the keys of an NDJSON
+// object), mapped by name, and the parse of one row into a value with a precise error.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "truce/core/validate.h"
+#include "truce/io/record_reader.h"
+
+namespace truce::io {
+
+// A schema: column names, which are required. Columns are found by name; their order is free.
+struct Schema {
+  std::string_view what;  // "observation" / "observer"
+  std::vector<std::string_view> columns;
+  std::vector<std::string_view> required;
+};
+const Schema& observation_schema();
+const Schema& observer_schema();
+
+// Where each schema column sits in a file's rows (-1 = absent), and the columns truce ignores.
+struct ColumnMap {
+  std::vector<int> index;            // parallel to Schema::columns
+  std::vector<std::string> ignored;  // extra columns, in file order
+  std::size_t width = 0;             // fields per row in the file
+};
+// Fails naming the first missing required column, or a duplicated column.
+Result<ColumnMap> map_header(const Schema& schema, const std::vector<std::string_view>& header,
+                             const std::string& source);
+
+// Views of one row's values in schema order ("" for absent columns).
+using Row = std::vector<std::string_view>;
+// Picks a CSV record's values into schema order; a row with the wrong number of fields fails.
+std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out);
+// Turns one NDJSON line into schema order. Strings are unescaped into `storage`, which must
+// outlive the row. Unknown keys are added to `ignored` (once each).
+std::optional<FieldError> pick_json(const Schema& schema, std::string_view line, int max_depth, Row& out,
+                                    std::vector<std::string>& storage, std::vector<std::string>& ignored);
+
+// Parses a row (schema order) into a value; syntax and range checks, but not registration.
+std::optional<FieldError> parse_observation(const Row& row, Instant now, Observation& out);
+std::optional<FieldError> parse_observer(const Row& row, Observer& out);
+
+}  // namespace truce::io

@@ -1,0 +1,109 @@
+// The Store interface: everything truce keeps. SQLite is the embedded default; a PostgreSQL
+// backend implements the same interface. Implementations are not thread-safe: one Store object
+// per thread. Several processes may open one database; writers are serialised by the backend.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "truce/core/observation.h"
+#include "truce/core/status.h"
+
+namespace truce {
+
+// What became of one record offered to the store.
+enum class Outcome : std::uint8_t { kAccepted, kDuplicate, kConflict };
+
+// A record truce did not accept, kept so nothing is silently dropped: rejected (invalid) rows and
+// conflicting ones (same id, different content).
+struct Reject {
+  std::int64_t seq = 0;     // assigned by the store
+  std::string what;         // "observation" or "observer"
+  std::string disposition;  // "rejected" or "conflict"
+  std::string source;       // file name, "-" for stdin, or the channel
+  std::int64_t line = 0;    // 1-based line or record number
+  std::string field;        // offending field ("" = whole record)
+  std::string value;        // offending value (truncated to 200 bytes)
+  std::string reason;       // what was expected
+  std::string record_id;    // the record's id when it had one
+  std::string raw;          // the raw record (truncated to 4 KiB)
+  Instant at;               // when it was quarantined
+};
+
+// One transaction. Nothing is visible to others until commit(); a batch destroyed without
+// commit() is rolled back. The Store that made it must outlive it.
+class WriteBatch {
+ public:
+  virtual ~WriteBatch() = default;
+  virtual Result<Outcome> append(const Observation& o) = 0;
+  virtual Result<Outcome> append(const Observer& o) = 0;
+  virtual Status quarantine(const Reject& r) = 0;
+  // The stored observation with this id when append() said kConflict (for the report).
+  virtual Result<std::optional<Observation>> find_observation(std::string_view id) = 0;
+  // Durable on disk when this returns OK.
+  virtual Status commit() = 0;
+};
+
+struct ObservationFilter {
+  std::optional<Instant> from;  // inclusive
+  std::optional<Instant> to;    // exclusive
+  std::optional<std::string> observer_id;
+  std::optional<Kind> kind;
+  std::int64_t after_seq = 0;   // cursor: only records with seq > after_seq
+  std::int64_t limit = 0;       // 0 = no limit
+};
+
+struct StoredObservation {
+  std::int64_t seq = 0;  // position in the audit chain, 1-based
+  Observation obs;
+};
+
+struct StoreStats {
+  std::int64_t observations = 0;
+  std::int64_t observers = 0;
+  std::int64_t rejected = 0;
+  std::int64_t conflicts = 0;
+  std::optional<Instant> first_time, last_time;
+  std::vector<std::pair<std::string, std::int64_t>> by_kind;  // kind -> count, by count desc
+};
+
+// Result of walking the audit chain.
+struct ChainReport {
+  bool ok = true;
+  std::int64_t records = 0;         // records checked
+  std::int64_t first_bad_seq = 0;   // 0 when ok
+  std::string first_bad_id;
+  std::string problem;              // what does not match
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual Result<std::unique_ptr<WriteBatch>> begin() = 0;
+  virtual Result<std::vector<Observer>> observers() = 0;
+  // Calls fn for each matching observation in seq order until fn returns false.
+  virtual Status scan_observations(const ObservationFilter& f,
+                                   const std::function<bool(const StoredObservation&)>& fn) = 0;
+  virtual Status scan_rejects(const std::function<bool(const Reject&)>& fn) = 0;
+  virtual Result<StoreStats> stats() = 0;
+  virtual Result<ChainReport> verify_chain() = 0;
+  // Named documents of the mission (e.g. "zones", "loc", "agreement"), versioned: a put keeps
+  // every earlier version. Returns the new version number.
+  virtual Result<std::int64_t> put_document(std::string_view name, std::string_view content) = 0;
+  virtual Result<std::optional<std::string>> document(std::string_view name) = 0;
+};
+
+struct SqliteOptions {
+  bool create = false;        // create a new database; fails if the file exists
+  bool must_exist = true;     // open only an existing truce database
+  const Clock* clock = nullptr;  // for quarantine timestamps; SystemClock when null
+};
+// Opens (or creates) a truce database in one SQLite file, migrating its schema forward.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const SqliteOptions& opts);
+
+}  // namespace truce

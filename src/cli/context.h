@@ -1,0 +1,42 @@
+// Shared state of the `truce` command: the global options and the places subcommands hang from.
+// Each cmd_*.cpp adds its commands in one add_*_commands function; main() calls them in order.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "truce/store/store.h"
+
+namespace truce::cli {
+
+// Documented exit codes (README "Exit codes").
+enum Exit : int {
+  kExitOk = 0,
+  kExitInputProblems = 1,  // some records were rejected or conflicting; the rest was stored
+  kExitUsage = 2,          // bad command line
+  kExitFailure = 3,        // database, I/O or other failure: nothing (more) was done
+  kExitTampered = 4,       // truce verify found the audit chain broken
+};
+
+struct Context {
+  std::string db_option;                 // --db
+  CLI::App* app = nullptr;
+  CLI::App* import_cmd = nullptr;        // `truce import ...` (subcommands add themselves)
+  int exit_code = kExitOk;
+
+  // --db, else $TRUCE_DB, else ./truce.db
+  std::string db_path() const;
+  // Opens the mission database or prints why it cannot and sets exit_code.
+  std::unique_ptr<Store> open_store();
+  // Prints "truce: <message>" to stderr and sets the exit code.
+  void fail(const Status& st, int code = kExitFailure);
+};
+
+void add_store_commands(Context& ctx);   // init, verify, stats, rejects
+void add_ingest_commands(Context& ctx);  // import observers|observations
+void add_query_commands(Context& ctx);   // observations
+void add_demo_commands(Context& ctx);    // demo
+
+}  // namespace truce::cli

@@ -1,0 +1,500 @@
+// The embedded default store: one SQLite file in WAL mode, synchronous=FULL so that a commit that
+// returned is on disk.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <array>
+#include <cstring>
+
+#include "store/sqlite_db.h"
+#include "truce/store/audit.h"
+#include "truce/store/store.h"
+
+namespace truce {
+namespace {
+
+using sqlite::Stmt;
+
+// Schema migrations: entry i brings the schema from version i to i+1. Append only.
+constexpr std::array<std::string_view, 1> kMigrations = {
+    R"sql(
+CREATE TABLE observers(
+  id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
+CREATE TABLE observations(
+  seq INTEGER PRIMARY KEY,
+  id TEXT NOT NULL UNIQUE,
+  time_ms INTEGER NOT NULL,
+  observer_id TEXT NOT NULL,
+  observer_lat REAL, observer_lon REAL,
+  kind TEXT NOT NULL,
+  bearing_deg REAL, bearing_sigma_deg REAL, distance_m REAL, distance_sigma_m REAL,
+  count INTEGER NOT NULL,
+  direction TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  submitted_by TEXT NOT NULL,
+  link BLOB NOT NULL);
+CREATE INDEX observations_time ON observations(time_ms);
+CREATE TRIGGER observations_append_only_u BEFORE UPDATE ON observations
+  BEGIN SELECT RAISE(ABORT, 'observations are append-only'); END;
+CREATE TRIGGER observations_append_only_d BEFORE DELETE ON observations
+  BEGIN SELECT RAISE(ABORT, 'observations are append-only'); END;
+CREATE TABLE chain_head(one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL, link BLOB NOT NULL);
+CREATE TABLE rejects(
+  seq INTEGER PRIMARY KEY, what TEXT NOT NULL, disposition TEXT NOT NULL, source TEXT NOT NULL,
+  line INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, reason TEXT NOT NULL,
+  record_id TEXT NOT NULL, raw TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE TABLE documents(
+  name TEXT NOT NULL, version INTEGER NOT NULL, content TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (name, version));
+)sql",
+};
+
+constexpr std::string_view kObsColumns =
+    "seq, id, time_ms, observer_id, observer_lat, observer_lon, kind, bearing_deg, bearing_sigma_deg, "
+    "distance_m, distance_sigma_m, count, direction, notes, channel, submitted_by";
+
+Observation read_observation(const Stmt& s, int c0) {
+  Observation o;
+  o.id = s.col_text(c0 + 1);
+  o.time = Instant{s.col_int(c0 + 2)};
+  o.observer_id = s.col_text(c0 + 3);
+  if (!s.col_null(c0 + 4) && !s.col_null(c0 + 5)) o.observer_pos = LatLon{s.col_double(c0 + 4), s.col_double(c0 + 5)};
+  o.kind = kind_from_string(s.col_text(c0 + 6)).value_or(Kind::kOther);
+  o.bearing_deg = s.col_opt(c0 + 7);
+  o.bearing_sigma_deg = s.col_opt(c0 + 8);
+  o.distance_m = s.col_opt(c0 + 9);
+  o.distance_sigma_m = s.col_opt(c0 + 10);
+  o.count = static_cast<std::int32_t>(s.col_int(c0 + 11));
+  o.direction = direction_from_string(s.col_text(c0 + 12)).value_or(Direction::kUnknown);
+  o.notes = s.col_text(c0 + 13);
+  o.channel = s.col_text(c0 + 14);
+  o.submitted_by = s.col_text(c0 + 15);
+  return o;
+}
+
+Observer read_observer(const Stmt& s) {
+  Observer o;
+  o.id = s.col_text(0);
+  if (!s.col_null(1) && !s.col_null(2)) o.position = LatLon{s.col_double(1), s.col_double(2)};
+  o.party = s.col_text(3);
+  o.type = observer_type_from_string(s.col_text(4)).value_or(ObserverType::kOther);
+  return o;
+}
+
+std::string truncate(std::string_view s, std::size_t n) { return std::string(s.substr(0, n)); }
+
+class SqliteStore;
+
+class SqliteBatch final : public WriteBatch {
+ public:
+  SqliteBatch(SqliteStore& store, sqlite3* db, std::int64_t seq, Digest link, Instant now)
+      : store_(store), db_(db), seq_(seq), link_(link), now_(now) {}
+  ~SqliteBatch() override {
+    if (!done_) sqlite::exec(db_, "ROLLBACK").ok();
+  }
+  Result<Outcome> append(const Observation& o) override;
+  Result<Outcome> append(const Observer& o) override;
+  Status quarantine(const Reject& r) override;
+  Result<std::optional<Observation>> find_observation(std::string_view id) override;
+  Status commit() override;
+
+ private:
+  SqliteStore& store_;
+  sqlite3* db_;
+  std::int64_t seq_;
+  Digest link_;
+  Instant now_;
+  bool done_ = false;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db, const Clock* clock) : db_(db), clock_(clock) {}
+  ~SqliteStore() override {
+    stmts_ = {};
+    sqlite3_close_v2(db_);
+  }
+
+  Status prepare() {
+    auto prep = [&](Stmt& s, std::string_view sql) -> Status {
+      s = Stmt(db_, sql);
+      return s.ok() ? Status::Ok() : Status::Internal("sqlite prepare: " + s.error());
+    };
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_obs,
+                               "INSERT INTO observations(seq, id, time_ms, observer_id, observer_lat, observer_lon, "
+                               "kind, bearing_deg, bearing_sigma_deg, distance_m, distance_sigma_m, count, direction, "
+                               "notes, channel, submitted_by, link) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                               "ON CONFLICT(id) DO NOTHING"));
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.find_obs, "SELECT " + std::string(kObsColumns) + " FROM observations WHERE id = ?"));
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.find_observer, "SELECT id, lat, lon, party, type FROM observers WHERE id = ?"));
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_observer, "INSERT INTO observers(id, lat, lon, party, type) VALUES (?,?,?,?,?)"));
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_reject,
+                               "INSERT INTO rejects(what, disposition, source, line, field, value, reason, record_id, "
+                               "raw, at_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    TRUCE_RETURN_IF_ERROR(prep(stmts_.set_head, "INSERT OR REPLACE INTO chain_head(one, seq, link) VALUES (1, ?, ?)"));
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<WriteBatch>> begin() override {
+    // IMMEDIATE takes the write lock now, so the chain head read below cannot go stale.
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    std::int64_t seq = 0;
+    Digest link = kGenesis;
+    Stmt head(db_, "SELECT seq, link FROM chain_head WHERE one = 1");
+    if (head.step() == SQLITE_ROW) {
+      seq = head.col_int(0);
+      auto b = head.col_blob(1);
+      if (b.size() == link.size()) std::memcpy(link.data(), b.data(), link.size());
+    }
+    return std::unique_ptr<WriteBatch>(std::make_unique<SqliteBatch>(*this, db_, seq, link, now()));
+  }
+
+  Result<std::vector<Observer>> observers() override {
+    Stmt s(db_, "SELECT id, lat, lon, party, type FROM observers ORDER BY id");
+    std::vector<Observer> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_observer(s));
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading observers");
+    return out;
+  }
+
+  Status scan_observations(const ObservationFilter& f, const std::function<bool(const StoredObservation&)>& fn) override {
+    std::string sql = "SELECT " + std::string(kObsColumns) + " FROM observations WHERE seq > ?1";
+    if (f.from) sql += " AND time_ms >= ?2";
+    if (f.to) sql += " AND time_ms < ?3";
+    if (f.observer_id) sql += " AND observer_id = ?4";
+    if (f.kind) sql += " AND kind = ?5";
+    sql += " ORDER BY seq";
+    if (f.limit > 0) sql += " LIMIT ?6";
+    Stmt s(db_, sql);
+    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
+    s.bind(1, f.after_seq);
+    if (f.from) s.bind(2, f.from->ms);
+    if (f.to) s.bind(3, f.to->ms);
+    if (f.observer_id) s.bind(4, std::string_view(*f.observer_id));
+    if (f.kind) s.bind(5, to_string(*f.kind));
+    if (f.limit > 0) s.bind(6, f.limit);
+    int rc;
+    StoredObservation so;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      so.seq = s.col_int(0);
+      so.obs = read_observation(s, 0);
+      if (!fn(so)) return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading observations");
+    return Status::Ok();
+  }
+
+  Status scan_rejects(const std::function<bool(const Reject&)>& fn) override {
+    Stmt s(db_, "SELECT seq, what, disposition, source, line, field, value, reason, record_id, raw, at_ms "
+                "FROM rejects ORDER BY seq");
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      Reject r;
+      r.seq = s.col_int(0);
+      r.what = s.col_text(1);
+      r.disposition = s.col_text(2);
+      r.source = s.col_text(3);
+      r.line = s.col_int(4);
+      r.field = s.col_text(5);
+      r.value = s.col_text(6);
+      r.reason = s.col_text(7);
+      r.record_id = s.col_text(8);
+      r.raw = s.col_text(9);
+      r.at = Instant{s.col_int(10)};
+      if (!fn(r)) return Status::Ok();
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading rejects");
+    return Status::Ok();
+  }
+
+  Result<StoreStats> stats() override {
+    StoreStats st;
+    {
+      Stmt s(db_, "SELECT count(*), min(time_ms), max(time_ms) FROM observations");
+      if (s.step() != SQLITE_ROW) return sqlite::error(db_, "stats");
+      st.observations = s.col_int(0);
+      if (!s.col_null(1)) st.first_time = Instant{s.col_int(1)};
+      if (!s.col_null(2)) st.last_time = Instant{s.col_int(2)};
+    }
+    {
+      Stmt s(db_, "SELECT count(*) FROM observers");
+      if (s.step() == SQLITE_ROW) st.observers = s.col_int(0);
+    }
+    {
+      Stmt s(db_, "SELECT disposition, count(*) FROM rejects GROUP BY disposition");
+      while (s.step() == SQLITE_ROW) {
+        (s.col_text(0) == "conflict" ? st.conflicts : st.rejected) = s.col_int(1);
+      }
+    }
+    {
+      Stmt s(db_, "SELECT kind, count(*) AS n FROM observations GROUP BY kind ORDER BY n DESC, kind");
+      while (s.step() == SQLITE_ROW) st.by_kind.emplace_back(s.col_text(0), s.col_int(1));
+    }
+    return st;
+  }
+
+  Result<ChainReport> verify_chain() override {
+    ChainReport rep;
+    Stmt s(db_, "SELECT " + std::string(kObsColumns) + ", link FROM observations ORDER BY seq");
+    Digest link = kGenesis;
+    std::int64_t expect = 1;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      const std::int64_t seq = s.col_int(0);
+      Observation o = read_observation(s, 0);
+      if (seq != expect) {
+        rep.ok = false;
+        rep.first_bad_seq = expect;
+        rep.first_bad_id = o.id;
+        rep.problem = "record " + std::to_string(expect) + " is missing (deleted?); the chain continues at record " +
+                      std::to_string(seq) + " (id " + o.id + ")";
+        return rep;
+      }
+      link = chain_link(link, canonical_content(o));
+      auto stored = s.col_blob(16);
+      if (stored.size() != link.size() || std::memcmp(stored.data(), link.data(), link.size()) != 0) {
+        rep.ok = false;
+        rep.first_bad_seq = seq;
+        rep.first_bad_id = o.id;
+        rep.problem = "record " + std::to_string(seq) + " (id " + o.id +
+                      ") does not match its audit link: it was changed after it was accepted";
+        return rep;
+      }
+      ++rep.records;
+      ++expect;
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading observations");
+    Stmt head(db_, "SELECT seq, link FROM chain_head WHERE one = 1");
+    std::int64_t head_seq = 0;
+    Digest head_link = kGenesis;
+    if (head.step() == SQLITE_ROW) {
+      head_seq = head.col_int(0);
+      auto b = head.col_blob(1);
+      if (b.size() == head_link.size()) std::memcpy(head_link.data(), b.data(), b.size());
+    }
+    if (head_seq != rep.records || head_link != link) {
+      rep.ok = false;
+      rep.first_bad_seq = rep.records + 1;
+      rep.problem = "the chain ends at record " + std::to_string(rep.records) + " but truce recorded " +
+                    std::to_string(head_seq) + " records: the last records were deleted";
+    }
+    return rep;
+  }
+
+  Result<std::int64_t> put_document(std::string_view name, std::string_view content) override {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    Stmt v(db_, "SELECT coalesce(max(version), 0) + 1 FROM documents WHERE name = ?");
+    v.bind(1, name);
+    if (v.step() != SQLITE_ROW) {
+      sqlite::exec(db_, "ROLLBACK").ok();
+      return sqlite::error(db_, "documents");
+    }
+    const std::int64_t version = v.col_int(0);
+    Stmt ins(db_, "INSERT INTO documents(name, version, content, at_ms) VALUES (?,?,?,?)");
+    ins.bind(1, name);
+    ins.bind(2, version);
+    ins.bind(3, content);
+    ins.bind(4, now().ms);
+    if (ins.step() != SQLITE_DONE) {
+      Status st = sqlite::error(db_, "writing document");
+      sqlite::exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    return version;
+  }
+
+  Result<std::optional<std::string>> document(std::string_view name) override {
+    Stmt s(db_, "SELECT content FROM documents WHERE name = ? ORDER BY version DESC LIMIT 1");
+    s.bind(1, name);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<std::string>(s.col_text(0));
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return sqlite::error(db_, "reading document");
+  }
+
+  Instant now() const {
+    static const SystemClock kSystem;
+    return (clock_ ? clock_ : &kSystem)->now();
+  }
+
+  struct Stmts {
+    Stmt insert_obs, find_obs, find_observer, insert_observer, insert_reject, set_head;
+  };
+  sqlite3* db_;
+  const Clock* clock_;
+  Stmts stmts_;
+};
+
+Result<Outcome> SqliteBatch::append(const Observation& o) {
+  const std::string canon = canonical_content(o);
+  const Digest next = chain_link(link_, canon);
+  Stmt& s = store_.stmts_.insert_obs;
+  s.bind(1, seq_ + 1);
+  s.bind_static(2, o.id);
+  s.bind(3, o.time.ms);
+  s.bind_static(4, o.observer_id);
+  if (o.observer_pos) {
+    s.bind(5, o.observer_pos->lat);
+    s.bind(6, o.observer_pos->lon);
+  }
+  s.bind_static(7, to_string(o.kind));
+  s.bind(8, o.bearing_deg);
+  s.bind(9, o.bearing_sigma_deg);
+  s.bind(10, o.distance_m);
+  s.bind(11, o.distance_sigma_m);
+  s.bind(12, static_cast<std::int64_t>(o.count));
+  s.bind_static(13, to_string(o.direction));
+  s.bind_static(14, o.notes);
+  s.bind_static(15, o.channel);
+  s.bind_static(16, o.submitted_by);
+  s.bind_blob(17, next.data(), static_cast<int>(next.size()));
+  const int rc = s.step();
+  s.reset();
+  if (rc != SQLITE_DONE) return sqlite::error(db_, "inserting observation " + o.id);
+  if (sqlite3_changes(db_) == 1) {
+    ++seq_;
+    link_ = next;
+    return Outcome::kAccepted;
+  }
+  auto existing = find_observation(o.id);
+  if (!existing.ok()) return existing.status();
+  if (!*existing) return Status::Internal("observation " + o.id + " neither inserted nor found");
+  return canonical_content(**existing) == canon ? Outcome::kDuplicate : Outcome::kConflict;
+}
+
+Result<std::optional<Observation>> SqliteBatch::find_observation(std::string_view id) {
+  Stmt& s = store_.stmts_.find_obs;
+  s.bind(1, id);
+  const int rc = s.step();
+  std::optional<Observation> out;
+  if (rc == SQLITE_ROW) out = read_observation(s, 0);
+  s.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite::error(db_, "finding observation");
+  return out;
+}
+
+Result<Outcome> SqliteBatch::append(const Observer& o) {
+  Stmt& f = store_.stmts_.find_observer;
+  f.bind(1, std::string_view(o.id));
+  const int rc = f.step();
+  std::optional<Observer> existing;
+  if (rc == SQLITE_ROW) existing = read_observer(f);
+  f.reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sqlite::error(db_, "finding observer");
+  if (existing) return *existing == o ? Outcome::kDuplicate : Outcome::kConflict;
+  Stmt& s = store_.stmts_.insert_observer;
+  s.bind(1, std::string_view(o.id));
+  if (o.position) {
+    s.bind(2, o.position->lat);
+    s.bind(3, o.position->lon);
+  }
+  s.bind(4, std::string_view(o.party));
+  s.bind(5, to_string(o.type));
+  const int irc = s.step();
+  s.reset();
+  if (irc != SQLITE_DONE) return sqlite::error(db_, "inserting observer " + o.id);
+  return Outcome::kAccepted;
+}
+
+Status SqliteBatch::quarantine(const Reject& r) {
+  Stmt& s = store_.stmts_.insert_reject;
+  s.bind(1, std::string_view(r.what));
+  s.bind(2, std::string_view(r.disposition));
+  s.bind(3, std::string_view(r.source));
+  s.bind(4, r.line);
+  s.bind(5, std::string_view(r.field));
+  s.bind(6, truncate(r.value, 200));
+  s.bind(7, std::string_view(r.reason));
+  s.bind(8, truncate(r.record_id, 200));
+  s.bind(9, truncate(r.raw, 4096));
+  s.bind(10, (r.at.ms != 0 ? r.at : now_).ms);
+  const int rc = s.step();
+  s.reset();
+  return rc == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "quarantining a record");
+}
+
+Status SqliteBatch::commit() {
+  Stmt& h = store_.stmts_.set_head;
+  h.bind(1, seq_);
+  h.bind_blob(2, link_.data(), static_cast<int>(link_.size()));
+  const int rc = h.step();
+  h.reset();
+  if (rc != SQLITE_DONE) return sqlite::error(db_, "updating the chain head");
+  TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+  done_ = true;
+  return Status::Ok();
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+Status migrate(sqlite3* db, const std::string& path) {
+  std::int64_t version = 0;
+  {
+    Stmt t(db, "SELECT count(*) FROM sqlite_master");
+    if (!t.ok() || t.step() != SQLITE_ROW) {
+      return Status::Invalid(path + " is not a truce database (SQLite cannot read it: " + sqlite3_errmsg(db) + ")");
+    }
+    const bool empty = t.col_int(0) == 0;
+    if (empty) {
+      TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                                             "INSERT INTO meta VALUES ('application', 'truce'), ('schema_version', '0');"));
+    }
+    Stmt m(db, "SELECT value FROM meta WHERE key = 'application'");
+    if (!m.ok() || m.step() != SQLITE_ROW || m.col_text(0) != "truce") {
+      return Status::Invalid(path + " is an SQLite database but not a truce database (no truce meta table)");
+    }
+    Stmt v(db, "SELECT value FROM meta WHERE key = 'schema_version'");
+    if (v.step() == SQLITE_ROW) version = std::stoll(v.col_text(0));
+  }
+  if (version > static_cast<std::int64_t>(kMigrations.size())) {
+    return Status::Unsupported(path + " has schema version " + std::to_string(version) +
+                               ", newer than this truce understands (" + std::to_string(kMigrations.size()) +
+                               "); upgrade truce");
+  }
+  for (auto i = static_cast<std::size_t>(version); i < kMigrations.size(); ++i) {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "BEGIN IMMEDIATE"));
+    Status st = sqlite::exec(db, kMigrations[i]);
+    if (st.ok()) {
+      st = sqlite::exec(db, "UPDATE meta SET value = '" + std::to_string(i + 1) + "' WHERE key = 'schema_version'");
+    }
+    if (!st.ok()) {
+      sqlite::exec(db, "ROLLBACK").ok();
+      return st;
+    }
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "COMMIT"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const SqliteOptions& opts) {
+  const bool exists = file_exists(path);
+  if (opts.create && exists) return Status::Invalid(path + " already exists; truce init creates a new database");
+  if (!opts.create && opts.must_exist && !exists) {
+    return Status::NotFound("no truce database at " + path + " (create one with `truce init`, or pass --db FILE)");
+  }
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string m = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Status::IOError("cannot open " + path + ": " + m);
+  }
+  auto store = std::make_unique<SqliteStore>(db, opts.clock);
+  sqlite3_busy_timeout(db, 30000);
+  TRUCE_RETURN_IF_ERROR(migrate(db, path));
+  TRUCE_RETURN_IF_ERROR(sqlite::exec(db,
+                                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                     "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"));
+  TRUCE_RETURN_IF_ERROR(store->prepare());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace truce
