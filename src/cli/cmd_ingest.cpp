@@ -15,13 +15,17 @@ namespace {
 class TerminalProgress final : public ingest::Progress {
  public:
   TerminalProgress() : tty_(::isatty(2) == 1), start_(std::chrono::steady_clock::now()) {}
-  ~TerminalProgress() override {
+  ~TerminalProgress() override { finish(); }
+  // Clears the bar so the summary starts on a clean line.
+  void finish() {
     if (tty_ && drawn_) std::fputs("\r\033[K", stderr);
+    drawn_ = false;
   }
   void update(std::uint64_t done, std::int64_t total) override {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
-    if (drawn_ && now - last_ < std::chrono::milliseconds(100)) return;
+    const bool complete = total > 0 && done >= static_cast<std::uint64_t>(total);
+    if (drawn_ && !complete && now - last_ < std::chrono::milliseconds(100)) return;
     last_ = now;
     drawn_ = true;
     const double secs = std::chrono::duration<double>(now - start_).count();
@@ -95,6 +99,7 @@ void add_import(Context& ctx, const char* name, const char* help, bool observati
     TerminalProgress progress;
     auto r = observations ? ingest::import_observations(*store, args->files, o, &progress)
                           : ingest::import_observers(*store, args->files, o, &progress);
+    progress.finish();
     if (!r.ok()) return ctx.fail(r.status());
     report(ctx, *r, args->format);
   });

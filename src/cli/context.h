@@ -38,5 +38,7 @@ void add_store_commands(Context& ctx);   // init, verify, stats, rejects
 void add_ingest_commands(Context& ctx);  // import observers|observations
 void add_query_commands(Context& ctx);   // observations
 void add_demo_commands(Context& ctx);    // demo
+void add_fusion_commands(Context& ctx);  // fuse
+void add_geo_commands(Context& ctx);     // import zones|loc|places, attribute, describe
 
 }  // namespace truce::cli

@@ -39,7 +39,7 @@ std::optional<FieldError> validate(const Observation& o, Instant now) {
     if (auto e = check_position("observer_lat", "observer_lon", *o.observer_pos)) return e;
   }
   if (o.bearing_deg && !(*o.bearing_deg >= 0 && *o.bearing_deg < 360)) {
-    return FieldError{"bearing_deg", num(*o.bearing_deg), "expected a bearing in [0, 360) degrees"};
+    return FieldError{"bearing_deg", num(*o.bearing_deg), "expected a bearing in [0, 360) degrees (360 is accepted as north and stored as 0)"};
   }
   if (o.bearing_sigma_deg && !(*o.bearing_sigma_deg > 0 && *o.bearing_sigma_deg <= 180)) {
     return FieldError{"bearing_sigma_deg", num(*o.bearing_sigma_deg), "expected a number > 0 and <= 180"};

@@ -1,6 +1,12 @@
 #include "truce/ingest/ingest.h"
 
+#include <charconv>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "truce/io/tabular.h"
 
@@ -28,87 +34,201 @@ std::string describe(const std::string& source, std::int64_t line, const FieldEr
 
 // Names the first field in which two observations differ, for the conflict report.
 FieldError first_difference(const Observation& stored, const Observation& o) {
-  auto opt = [](const std::optional<double>& v) { return v ? std::to_string(*v) : std::string(); };
+  auto opt = [](const std::optional<double>& v) {
+    if (!v) return std::string();
+    char b[32];
+    auto r = std::to_chars(b, b + sizeof b, *v);
+    return std::string(b, r.ptr);
+  };
   if (stored.time != o.time) return {"time", format_instant(o.time), "stored " + format_instant(stored.time)};
   if (stored.observer_id != o.observer_id) return {"observer_id", o.observer_id, "stored " + stored.observer_id};
   if (stored.observer_pos != o.observer_pos) return {"observer_lat", "", "stored position differs"};
-  if (stored.kind != o.kind) return {"kind", std::string(to_string(o.kind)), "stored " + std::string(to_string(stored.kind))};
+  if (stored.kind != o.kind) {
+    return {"kind", std::string(to_string(o.kind)), "stored " + std::string(to_string(stored.kind))};
+  }
   if (stored.bearing_deg != o.bearing_deg) return {"bearing_deg", opt(o.bearing_deg), "stored " + opt(stored.bearing_deg)};
-  if (stored.bearing_sigma_deg != o.bearing_sigma_deg) return {"bearing_sigma_deg", opt(o.bearing_sigma_deg), "stored " + opt(stored.bearing_sigma_deg)};
+  if (stored.bearing_sigma_deg != o.bearing_sigma_deg) {
+    return {"bearing_sigma_deg", opt(o.bearing_sigma_deg), "stored " + opt(stored.bearing_sigma_deg)};
+  }
   if (stored.distance_m != o.distance_m) return {"distance_m", opt(o.distance_m), "stored " + opt(stored.distance_m)};
-  if (stored.distance_sigma_m != o.distance_sigma_m) return {"distance_sigma_m", opt(o.distance_sigma_m), "stored " + opt(stored.distance_sigma_m)};
+  if (stored.distance_sigma_m != o.distance_sigma_m) {
+    return {"distance_sigma_m", opt(o.distance_sigma_m), "stored " + opt(stored.distance_sigma_m)};
+  }
   if (stored.count != o.count) return {"count", std::to_string(o.count), "stored " + std::to_string(stored.count)};
   if (stored.direction != o.direction) return {"direction", std::string(to_string(o.direction)), "stored differs"};
   return {"notes", o.notes.substr(0, 60), "stored notes differ"};
 }
 
-// The shared loop: open each file, map its header, and hand each row to `handle`, batching
-// commits. Handle returns the outcome or the field error that rejects the row.
+// One row after parsing: the value, or why it was rejected.
+template <typename T>
+struct Item {
+  std::variant<T, FieldError> v;
+  std::int64_t line = 0;
+  std::string raw;     // kept only for rejects
+  std::string rec_id;  // id of a rejected record, when known
+  Digest digest{};     // content digest of the value (observations), computed on the producer
+};
+
+template <typename T>
+struct Chunk {
+  std::vector<Item<T>> items;
+  const std::string* source = nullptr;  // file name; lives as long as the import
+  bool end_of_file = false;
+};
+
+// A bounded single-producer single-consumer queue of chunks.
+template <typename T>
+class ChunkQueue {
+ public:
+  void push(Chunk<T> c) {
+    std::unique_lock lk(mu_);
+    not_full_.wait(lk, [&] { return q_.size() < kMax || closed_; });
+    if (closed_) return;
+    q_.push_back(std::move(c));
+    not_empty_.notify_one();
+  }
+  bool pop(Chunk<T>& out) {
+    std::unique_lock lk(mu_);
+    not_empty_.wait(lk, [&] { return !q_.empty() || done_; });
+    if (q_.empty()) return false;
+    out = std::move(q_.front());
+    q_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+  void finish() {  // producer: no more chunks
+    std::lock_guard lk(mu_);
+    done_ = true;
+    not_empty_.notify_all();
+  }
+  void close() {  // consumer: stop accepting (after a store failure)
+    std::lock_guard lk(mu_);
+    closed_ = true;
+    not_full_.notify_all();
+  }
+
+ private:
+  static constexpr std::size_t kMax = 16;
+  std::mutex mu_;
+  std::condition_variable not_full_, not_empty_;
+  std::deque<Chunk<T>> q_;
+  bool done_ = false, closed_ = false;
+};
+
+// Reads files on a producer thread (read, split, parse, validate) while the calling thread
+// writes to the store, committing every batch_rows rows and at the end of each file.
+// Parse: (const io::Row&, Format, T&, Digest&) -> std::optional<FieldError>; runs on the producer thread.
+// Store: (WriteBatch&, const std::string& source, Item<T>&) -> Status; runs on the calling thread.
+template <typename T>
 class Importer {
  public:
   Importer(Store& store, const io::Schema& schema, const Options& opts, Progress* progress)
       : store_(store), schema_(schema), opts_(opts), progress_(progress) {}
 
-  template <typename Handle>
-  Result<Summary> run(const std::vector<std::string>& paths, Handle&& handle) {
-    std::int64_t total = 0;
+  Summary& summary() { return sum_; }
+
+  template <typename Parse, typename StoreFn>
+  Result<Summary> run(const std::vector<std::string>& paths, Parse parse, StoreFn store_fn) {
     std::vector<std::unique_ptr<io::ByteSource>> sources;
+    std::int64_t total = 0;
     for (const auto& p : paths) {
       auto src = io::ByteSource::open(p);
       if (!src.ok()) {
         sum_.file_errors.push_back(src.status());
-        sources.emplace_back();
         continue;
       }
       total = (total < 0 || (*src)->size() < 0) ? -1 : total + (*src)->size();
       sources.push_back(std::move(src).value());
     }
-    std::uint64_t done_before = 0;
-    for (auto& src : sources) {
-      if (!src) continue;
-      auto b = store_.begin();
-      if (!b.ok()) return b.status();
-      batch_ = std::move(b).value();
-      in_batch_ = 0;
-      TRUCE_RETURN_IF_ERROR(run_file(*src, handle, done_before, total));
-      TRUCE_RETURN_IF_ERROR(batch_->commit());
-      batch_.reset();
+    ChunkQueue<T> queue;
+    std::thread producer([&] {
+      std::uint64_t done_before = 0;
+      for (auto& src : sources) produce(*src, parse, queue, done_before, total);
+      if (progress_) progress_->update(done_before, total);
+      queue.finish();
+    });
+    Status st = consume(queue, store_fn);
+    if (!st.ok()) queue.close();
+    // Drain so the producer can finish after a failure.
+    Chunk<T> sink;
+    while (queue.pop(sink)) {
     }
-    if (progress_) progress_->update(done_before, total);
+    producer.join();
+    for (auto& e : producer_file_errors_) sum_.file_errors.push_back(std::move(e));
+    for (auto& w : producer_warnings_) sum_.warnings.push_back(std::move(w));
+    if (!st.ok()) return st;
     return sum_;
   }
 
-  WriteBatch& batch() { return *batch_; }
-  Summary& summary() { return sum_; }
-
-  Status reject(const std::string& source, const io::Record& rec, const FieldError& e, std::string_view disposition,
-                std::string record_id) {
+  Status reject(WriteBatch& batch, const std::string& source, std::int64_t line, const FieldError& e,
+                std::string_view disposition, std::string record_id, std::string raw) {
     (disposition == "conflict" ? sum_.conflicts : sum_.rejected)++;
-    note(describe(source, rec.line, e));
+    if (sum_.messages.size() < opts_.max_messages) {
+      sum_.messages.push_back(describe(source, line, e));
+    } else {
+      ++sum_.more_messages;
+    }
     Reject r;
     r.what = std::string(schema_.what);
     r.disposition = std::string(disposition);
     r.source = source;
-    r.line = rec.line;
+    r.line = line;
     r.field = e.field;
     r.value = e.value;
     r.reason = e.reason;
     r.record_id = std::move(record_id);
-    r.raw = std::string(rec.raw);
-    return batch_->quarantine(r);
+    r.raw = std::move(raw);
+    return batch.quarantine(r);
   }
 
  private:
-  void note(std::string msg) {
-    if (sum_.messages.size() < opts_.max_messages) sum_.messages.push_back(std::move(msg));
-    else ++sum_.more_messages;
+  template <typename StoreFn>
+  Status consume(ChunkQueue<T>& queue, StoreFn& store_fn) {
+    std::unique_ptr<WriteBatch> batch;
+    std::int64_t in_batch = 0;
+    Chunk<T> c;
+    while (queue.pop(c)) {
+      if (!batch) {
+        auto b = store_.begin();
+        if (!b.ok()) return b.status();
+        batch = std::move(b).value();
+      }
+      for (auto& item : c.items) {
+        if (!batch) {
+          auto b = store_.begin();
+          if (!b.ok()) return b.status();
+          batch = std::move(b).value();
+        }
+        ++sum_.read;
+        if (auto* fe = std::get_if<FieldError>(&item.v)) {
+          TRUCE_RETURN_IF_ERROR(reject(*batch, *c.source, item.line, *fe, "rejected", item.rec_id, std::move(item.raw)));
+        } else {
+          TRUCE_RETURN_IF_ERROR(store_fn(*batch, *c.source, item));
+        }
+        if (++in_batch >= opts_.batch_rows) {
+          TRUCE_RETURN_IF_ERROR(batch->commit());
+          batch.reset();
+          in_batch = 0;
+        }
+      }
+      if (batch && c.end_of_file) {
+        TRUCE_RETURN_IF_ERROR(batch->commit());
+        batch.reset();
+        in_batch = 0;
+      }
+    }
+    if (batch) TRUCE_RETURN_IF_ERROR(batch->commit());
+    return Status::Ok();
   }
 
-  template <typename Handle>
-  Status run_file(io::ByteSource& src, Handle& handle, std::uint64_t& done_before, std::int64_t total) {
+  template <typename Parse>
+  void produce(io::ByteSource& src, Parse& parse, ChunkQueue<T>& queue, std::uint64_t& done_before, std::int64_t total) {
+    constexpr std::size_t kChunk = 2048;
     const Format fmt = resolve(opts_.format, src.name());
     io::RecordReader reader(src, fmt == Format::kCsv ? io::RecordReader::Mode::kCsv : io::RecordReader::Mode::kLines,
                             opts_.limits);
+    sources_.push_back(src.name());
+    const std::string* source = &sources_.back();
     io::Record rec;
     Status err;
     io::Row row;
@@ -116,66 +236,76 @@ class Importer {
     std::vector<std::string> json_storage;
     std::vector<std::string> ignored;
     bool header_seen = fmt == Format::kNdjson;
-    std::int64_t rows_in_file = 0;
+    std::int64_t rows = 0;
+    Chunk<T> chunk;
+    chunk.source = source;
+    chunk.items.reserve(kChunk);
+    auto flush = [&](bool eof) {
+      chunk.end_of_file = eof;
+      queue.push(std::move(chunk));
+      chunk = Chunk<T>();
+      chunk.source = source;
+      chunk.items.reserve(kChunk);
+    };
     for (std::int64_t n = 0;; ++n) {
       if (progress_ && (n & 4095) == 0) progress_->update(done_before + reader.bytes_consumed(), total);
       const io::ReadResult rr = reader.next(rec, err);
       if (rr == io::ReadResult::kEnd) break;
       if (rr == io::ReadResult::kFatal) {
-        sum_.file_errors.push_back(err);
+        producer_file_errors_.push_back(err);
         break;
       }
       if (!header_seen) {
         if (rr == io::ReadResult::kBadRecord) {
-          sum_.file_errors.push_back(Status::Invalid("cannot read the header: " + err.message() + "; file skipped",
-                                                     Location{src.name(), rec.line, ""}));
+          producer_file_errors_.push_back(Status::Invalid("cannot read the header: " + err.message() + "; file skipped",
+                                                          Location{src.name(), rec.line, ""}));
           done_before += reader.bytes_consumed();
-          return Status::Ok();
+          return;
         }
         auto m = io::map_header(schema_, rec.fields, src.name());
         if (!m.ok()) {
-          sum_.file_errors.push_back(m.status());
+          producer_file_errors_.push_back(m.status());
           done_before += reader.bytes_consumed();
-          return Status::Ok();
+          return;
         }
         map = std::move(m).value();
         header_seen = true;
         continue;
       }
-      ++sum_.read;
-      ++rows_in_file;
+      ++rows;
+      Item<T>& item = chunk.items.emplace_back();
+      item.line = rec.line;
+      std::optional<FieldError> fe;
       if (rr == io::ReadResult::kBadRecord) {
-        TRUCE_RETURN_IF_ERROR(reject(src.name(), rec, FieldError{"", "", err.message()}, "rejected", ""));
+        fe = FieldError{"", "", err.message()};
       } else {
-        std::optional<FieldError> fe =
-            fmt == Format::kCsv ? io::pick(map, rec, row)
-                                : io::pick_json(schema_, rec.fields[0], opts_.limits.max_json_depth, row, json_storage, ignored);
-        if (fe) {
-          TRUCE_RETURN_IF_ERROR(reject(src.name(), rec, *fe, "rejected", ""));
-        } else {
-          TRUCE_RETURN_IF_ERROR(handle(*this, src.name(), rec, row, fmt));
+        fe = fmt == Format::kCsv
+                 ? io::pick(map, rec, row)
+                 : io::pick_json(schema_, rec.fields[0], opts_.limits.max_json_depth, row, json_storage, ignored);
+        if (!fe) {
+          item.v = T{};
+          fe = parse(row, fmt, std::get<T>(item.v), item.digest);
         }
       }
-      if (++in_batch_ >= opts_.batch_rows) {
-        TRUCE_RETURN_IF_ERROR(batch_->commit());
-        auto b = store_.begin();
-        if (!b.ok()) return b.status();
-        batch_ = std::move(b).value();
-        in_batch_ = 0;
+      if (fe) {
+        if (auto* t = std::get_if<T>(&item.v)) item.rec_id = t->id;
+        item.v = std::move(*fe);
+        item.raw.assign(rec.raw.substr(0, 4096));
       }
+      if (chunk.items.size() >= kChunk) flush(false);
     }
+    flush(true);
     if (!header_seen) {
-      sum_.file_errors.push_back(Status::Invalid(
+      producer_file_errors_.push_back(Status::Invalid(
           "empty file: expected a header line naming the columns (at least " + required_list() + ")",
           Location{src.name(), 1, ""}));
-    } else if (rows_in_file == 0) {
-      sum_.warnings.push_back(src.name() + ": no records after the header");
+    } else if (rows == 0) {
+      producer_warnings_.push_back(src.name() + ": no records after the header");
     }
     for (const auto& c : fmt == Format::kCsv ? map.ignored : ignored) {
-      sum_.warnings.push_back(src.name() + ": column '" + c + "' is not used by truce and was ignored");
+      producer_warnings_.push_back(src.name() + ": column '" + c + "' is not used by truce and was ignored");
     }
     done_before += reader.bytes_consumed();
-    return Status::Ok();
   }
 
   std::string required_list() const {
@@ -189,8 +319,9 @@ class Importer {
   const Options& opts_;
   Progress* progress_;
   Summary sum_;
-  std::unique_ptr<WriteBatch> batch_;
-  std::int64_t in_batch_ = 0;
+  std::deque<std::string> sources_;  // stable addresses for Chunk::source
+  std::vector<Status> producer_file_errors_;
+  std::vector<std::string> producer_warnings_;
 };
 
 const Clock& clock_of(const Options& o) {
@@ -204,69 +335,72 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
                                     Progress* progress) {
   auto obs = store.observers();
   if (!obs.ok()) return obs.status();
-  std::unordered_map<std::string, bool> known;  // observer id -> has a position
+  std::unordered_map<std::string, bool> known;  // observer id -> has a position; read-only below
   for (const auto& o : *obs) known.emplace(o.id, o.position.has_value());
   const Instant now = clock_of(opts).now();
-  Observation o;
-  Importer imp(store, io::observation_schema(), opts, progress);
-  return imp.run(paths, [&](Importer& im, const std::string& source, const io::Record& rec, const io::Row& row,
-                            Format fmt) -> Status {
-    if (auto e = io::parse_observation(row, now, o)) return im.reject(source, rec, *e, "rejected", o.id);
+  Importer<Observation> imp(store, io::observation_schema(), opts, progress);
+  auto parse = [&](const io::Row& row, Format fmt, Observation& o, Digest& digest) -> std::optional<FieldError> {
+    if (auto e = io::parse_observation(row, now, o)) return e;
     if (!o.observer_pos) {
       auto it = known.find(o.observer_id);
-      if (it == known.end() || !it->second) {
-        return im.reject(source, rec,
-                         FieldError{"observer_id", o.observer_id,
-                                    it == known.end()
-                                        ? "unknown observer and no observer_lat/observer_lon: register it with "
-                                          "`truce import observers` or give its position"
-                                        : "observer has no registered position and the row gives none"},
-                         "rejected", o.id);
+      if (it == known.end()) {
+        return FieldError{"observer_id", o.observer_id,
+                          "unknown observer and no observer_lat/observer_lon: register it with `truce import "
+                          "observers` or give its position"};
+      }
+      if (!it->second) {
+        return FieldError{"observer_id", o.observer_id, "observer has no registered position and the row gives none"};
       }
     }
     o.channel = fmt == Format::kCsv ? "csv" : "ndjson";
     o.submitted_by = opts.submitted_by;
-    auto out = im.batch().append(o);
+    digest = content_digest(canonical_content(o));
+    return std::nullopt;
+  };
+  auto store_fn = [&](WriteBatch& batch, const std::string& source, Item<Observation>& item) -> Status {
+    const Observation& o = std::get<Observation>(item.v);
+    auto out = batch.append(o, item.digest);
     if (!out.ok()) return out.status();
     if (*out == Outcome::kAccepted) {
-      ++im.summary().accepted;
+      ++imp.summary().accepted;
     } else if (*out == Outcome::kDuplicate) {
-      ++im.summary().duplicates;
+      ++imp.summary().duplicates;
     } else {
-      auto stored = im.batch().find_observation(o.id);
+      auto stored = batch.find_observation(o.id);
       if (!stored.ok()) return stored.status();
-      FieldError diff = *stored ? first_difference(**stored, o) : FieldError{"", "", ""};
-      diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" +
-                    diff.reason + "); the new version is kept aside, the stored one is unchanged";
-      return im.reject(source, rec, diff, "conflict", o.id);
+      FieldError diff = *stored ? first_difference(**stored, o) : FieldError{};
+      diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" + diff.reason +
+                    "); the new version is kept aside, the stored one is unchanged";
+      return imp.reject(batch, source, item.line, diff, "conflict", o.id, canonical_content(o));
     }
     return Status::Ok();
-  });
+  };
+  return imp.run(paths, parse, store_fn);
 }
 
 Result<Summary> import_observers(Store& store, const std::vector<std::string>& paths, const Options& opts,
                                  Progress* progress) {
-  Observer o;
-  Importer imp(store, io::observer_schema(), opts, progress);
-  return imp.run(paths, [&](Importer& im, const std::string& source, const io::Record& rec, const io::Row& row,
-                            Format) -> Status {
-    if (auto e = io::parse_observer(row, o)) return im.reject(source, rec, *e, "rejected", o.id);
-    auto out = im.batch().append(o);
+  Importer<Observer> imp(store, io::observer_schema(), opts, progress);
+  auto parse = [](const io::Row& row, Format, Observer& o, Digest&) { return io::parse_observer(row, o); };
+  auto store_fn = [&](WriteBatch& batch, const std::string& source, Item<Observer>& item) -> Status {
+    const Observer& o = std::get<Observer>(item.v);
+    auto out = batch.append(o);
     if (!out.ok()) return out.status();
     if (*out == Outcome::kAccepted) {
-      ++im.summary().accepted;
+      ++imp.summary().accepted;
     } else if (*out == Outcome::kDuplicate) {
-      ++im.summary().duplicates;
+      ++imp.summary().duplicates;
     } else {
-      return im.reject(source, rec,
-                       FieldError{"observer_id", o.id,
-                                  "conflict: observer " + o.id +
-                                      " is already registered with a different position, party or type; the "
-                                      "registered one is unchanged"},
-                       "conflict", o.id);
+      return imp.reject(batch, source, item.line,
+                        FieldError{"observer_id", o.id,
+                                   "conflict: observer " + o.id +
+                                       " is already registered with a different position, party or type; the "
+                                       "registered one is unchanged"},
+                        "conflict", o.id, "");
     }
     return Status::Ok();
-  });
+  };
+  return imp.run(paths, parse, store_fn);
 }
 
 }  // namespace truce::ingest

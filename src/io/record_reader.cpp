@@ -131,6 +131,11 @@ bool RecordReader::fill() {
   return true;
 }
 
+std::string RecordReader::too_long() const {
+  return "record longer than " + std::to_string(limits_.max_record_bytes) +
+         " bytes (a missing line break or a runaway quote?); skipped";
+}
+
 ReadResult RecordReader::bad(Record& rec, Status& err, std::string msg, std::int64_t line) {
   rec.line = line;
   err = Status::Invalid(std::move(msg), Location{src_.name(), line, ""});
@@ -217,10 +222,7 @@ ReadResult RecordReader::next(Record& rec, Status& err) {
       if (scan - pos_ > limits_.max_record_bytes) {
         const std::int64_t line = line_;
         line_ += newlines_inside;
-        return skip_rest_of_line(rec, err,
-                                 "record longer than " + std::to_string(limits_.max_record_bytes) +
-                                     " bytes (a missing line break or a runaway quote?); skipped",
-                                 line);
+        return skip_rest_of_line(rec, err, too_long(), line);
       }
       const std::size_t off = scan - pos_;
       newlines_inside = 0;  // recounted after the refill from the record start
@@ -264,7 +266,7 @@ ReadResult RecordReader::next(Record& rec, Status& err) {
     rec.line = line;
     if (text.empty()) continue;  // blank lines are skipped
     if (text.size() > limits_.max_record_bytes) {
-      return bad(rec, err, "record longer than " + std::to_string(limits_.max_record_bytes) + " bytes; skipped", line);
+      return bad(rec, err, too_long(), line);
     }
     if (std::memchr(text.data(), '\0', text.size())) {
       return bad(rec, err, "binary data (a NUL byte) in the record; expected UTF-8 text", line);

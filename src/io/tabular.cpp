@@ -62,7 +62,7 @@ Result<ColumnMap> map_header(const Schema& schema, const std::vector<std::string
 
 std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out) {
   if (rec.fields.size() != map.width) {
-    return FieldError{"", std::to_string(rec.fields.size()) + " fields",
+    return FieldError{"", "",
                       "expected " + std::to_string(map.width) + " fields as in the header, got " +
                           std::to_string(rec.fields.size()) + " (a ragged row, or an unquoted comma)"};
   }
@@ -187,6 +187,7 @@ std::optional<FieldError> parse_observation(const Row& row, Instant now, Observa
   if (!kind) return FieldError{"kind", std::string(k.substr(0, 60)), "expected one of " + kind_list()};
   o.kind = *kind;
   if (auto e = parse_double("bearing_deg", row[kBearing], o.bearing_deg)) return e;
+  if (o.bearing_deg && *o.bearing_deg == 360.0) o.bearing_deg = 0.0;  // compass notation: 360 is north
   if (auto e = parse_double("bearing_sigma_deg", row[kBearingSigma], o.bearing_sigma_deg)) return e;
   if (auto e = parse_double("distance_m", row[kDist], o.distance_m)) return e;
   if (auto e = parse_double("distance_sigma_m", row[kDistSigma], o.distance_sigma_m)) return e;

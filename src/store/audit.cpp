@@ -2,19 +2,28 @@
 
 #include <openssl/evp.h>
 
+#include <memory>
+
 namespace truce {
 
-Digest chain_link(const Digest& prev, std::string_view canonical) {
-  // One context per thread, reused: EVP_MD_CTX creation dominates for short records.
-  thread_local EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  thread_local const EVP_MD* md = EVP_sha256();
+namespace {
+Digest sha256(const void* a, std::size_t na, const void* b, std::size_t nb) {
+  // One context per thread, reused: creating an EVP_MD_CTX costs more than hashing a short record.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   Digest out{};
   unsigned int len = 0;
-  EVP_DigestInit_ex(ctx, md, nullptr);
-  EVP_DigestUpdate(ctx, prev.data(), prev.size());
-  EVP_DigestUpdate(ctx, canonical.data(), canonical.size());
-  EVP_DigestFinal_ex(ctx, out.data(), &len);
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  EVP_DigestUpdate(ctx.get(), a, na);
+  if (nb) EVP_DigestUpdate(ctx.get(), b, nb);
+  EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
   return out;
+}
+}  // namespace
+
+Digest content_digest(std::string_view canonical) { return sha256(canonical.data(), canonical.size(), nullptr, 0); }
+
+Digest chain_link(const Digest& prev, const Digest& content) {
+  return sha256(prev.data(), prev.size(), content.data(), content.size());
 }
 
 std::string to_hex(const Digest& d) {

@@ -93,7 +93,7 @@ class SqliteBatch final : public WriteBatch {
   ~SqliteBatch() override {
     if (!done_) sqlite::exec(db_, "ROLLBACK").ok();
   }
-  Result<Outcome> append(const Observation& o) override;
+  Result<Outcome> append(const Observation& o, const Digest& content) override;
   Result<Outcome> append(const Observer& o) override;
   Status quarantine(const Reject& r) override;
   Result<std::optional<Observation>> find_observation(std::string_view id) override;
@@ -252,7 +252,7 @@ class SqliteStore final : public Store {
                       std::to_string(seq) + " (id " + o.id + ")";
         return rep;
       }
-      link = chain_link(link, canonical_content(o));
+      link = chain_link(link, content_digest(canonical_content(o)));
       auto stored = s.col_blob(16);
       if (stored.size() != link.size() || std::memcmp(stored.data(), link.data(), link.size()) != 0) {
         rep.ok = false;
@@ -328,9 +328,8 @@ class SqliteStore final : public Store {
   Stmts stmts_;
 };
 
-Result<Outcome> SqliteBatch::append(const Observation& o) {
-  const std::string canon = canonical_content(o);
-  const Digest next = chain_link(link_, canon);
+Result<Outcome> SqliteBatch::append(const Observation& o, const Digest& content) {
+  const Digest next = chain_link(link_, content);
   Stmt& s = store_.stmts_.insert_obs;
   s.bind(1, seq_ + 1);
   s.bind_static(2, o.id);
@@ -339,6 +338,9 @@ Result<Outcome> SqliteBatch::append(const Observation& o) {
   if (o.observer_pos) {
     s.bind(5, o.observer_pos->lat);
     s.bind(6, o.observer_pos->lon);
+  } else {
+    s.bind_null(5);
+    s.bind_null(6);
   }
   s.bind_static(7, to_string(o.kind));
   s.bind(8, o.bearing_deg);
@@ -352,7 +354,7 @@ Result<Outcome> SqliteBatch::append(const Observation& o) {
   s.bind_static(16, o.submitted_by);
   s.bind_blob(17, next.data(), static_cast<int>(next.size()));
   const int rc = s.step();
-  s.reset();
+  sqlite3_reset(s.get());  // every parameter is bound each time: no need to clear bindings
   if (rc != SQLITE_DONE) return sqlite::error(db_, "inserting observation " + o.id);
   if (sqlite3_changes(db_) == 1) {
     ++seq_;
@@ -362,7 +364,7 @@ Result<Outcome> SqliteBatch::append(const Observation& o) {
   auto existing = find_observation(o.id);
   if (!existing.ok()) return existing.status();
   if (!*existing) return Status::Internal("observation " + o.id + " neither inserted nor found");
-  return canonical_content(**existing) == canon ? Outcome::kDuplicate : Outcome::kConflict;
+  return content_digest(canonical_content(**existing)) == content ? Outcome::kDuplicate : Outcome::kConflict;
 }
 
 Result<std::optional<Observation>> SqliteBatch::find_observation(std::string_view id) {
@@ -475,6 +477,12 @@ Status migrate(sqlite3* db, const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const SqliteOptions& opts) {
+  // Allocation statistics take a global mutex on every malloc; truce does not use them.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   const bool exists = file_exists(path);
   if (opts.create && exists) return Status::Invalid(path + " already exists; truce init creates a new database");
   if (!opts.create && opts.must_exist && !exists) {
@@ -497,4 +505,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
   return std::unique_ptr<Store>(std::move(store));
 }
 
+}  // namespace truce
+
+namespace truce {
+Result<Outcome> WriteBatch::append(const Observation& o) { return append(o, content_digest(canonical_content(o))); }
 }  // namespace truce

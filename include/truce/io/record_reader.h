@@ -68,6 +68,7 @@ class RecordReader {
   std::uint64_t bytes_consumed() const { return consumed_; }
 
  private:
+  std::string too_long() const;
   bool fill();  // reads more input into buf_; false at end or error
   ReadResult bad(Record& rec, Status& err, std::string msg, std::int64_t line);
   ReadResult skip_rest_of_line(Record& rec, Status& err, std::string msg, std::int64_t line);

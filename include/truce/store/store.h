@@ -13,6 +13,7 @@
 
 #include "truce/core/observation.h"
 #include "truce/core/status.h"
+#include "truce/store/audit.h"
 
 namespace truce {
 
@@ -40,7 +41,10 @@ struct Reject {
 class WriteBatch {
  public:
   virtual ~WriteBatch() = default;
-  virtual Result<Outcome> append(const Observation& o) = 0;
+  // `content` must be content_digest(canonical_content(o)) (store/audit.h); callers that have it
+  // already (the importer computes it on another thread) save the store the work.
+  virtual Result<Outcome> append(const Observation& o, const Digest& content) = 0;
+  Result<Outcome> append(const Observation& o);
   virtual Result<Outcome> append(const Observer& o) = 0;
   virtual Status quarantine(const Reject& r) = 0;
   // The stored observation with this id when append() said kConflict (for the report).

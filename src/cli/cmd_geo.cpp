@@ -1,0 +1,409 @@
+// import zones|loc|places, attribute, describe: the mission's geography from the command line.
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "cli/context.h"
+#include "cli/output.h"
+#include "truce/geo/gazetteer.h"
+#include "truce/geo/geography.h"
+#include "truce/io/record_reader.h"
+
+namespace truce::cli {
+
+namespace {
+
+constexpr std::int64_t kMaxGeoFileBytes = std::int64_t{512} << 20;
+
+// Reads a whole file ("-" = stdin), refusing files over the limit.
+Result<std::string> read_file(const std::string& path) {
+  auto src = io::ByteSource::open(path);
+  if (!src.ok()) return src.status();
+  if ((*src)->size() > kMaxGeoFileBytes)
+    return Status::Invalid("file is " + std::to_string((*src)->size()) + " bytes; the limit is " +
+                               std::to_string(kMaxGeoFileBytes),
+                           Location{path, 0, ""});
+  std::string out;
+  if ((*src)->size() > 0) out.reserve(static_cast<std::size_t>((*src)->size()));
+  char buf[1 << 16];
+  for (;;) {
+    const long n = (*src)->read(buf, sizeof buf);
+    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (static_cast<std::int64_t>(out.size()) > kMaxGeoFileBytes)
+      return Status::Invalid("input is larger than the limit of " + std::to_string(kMaxGeoFileBytes) + " bytes",
+                             Location{path, 0, ""});
+  }
+  return out;
+}
+
+// The geography from --zones/--loc files, else from the mission database.
+Result<std::shared_ptr<const geo::Geography>> load_geography(Context& ctx, const std::string& zones_path,
+                                                             const std::string& loc_path, bool& store_failed) {
+  store_failed = false;
+  if (zones_path.empty() != loc_path.empty())
+    return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+  std::string zones_text, loc_text, zones_src = zones_path, loc_src = loc_path;
+  if (!zones_path.empty()) {
+    auto z = read_file(zones_path);
+    if (!z.ok()) return z.status();
+    auto l = read_file(loc_path);
+    if (!l.ok()) return l.status();
+    zones_text = std::move(z).value();
+    loc_text = std::move(l).value();
+  } else {
+    auto store = ctx.open_store();
+    if (!store) {
+      store_failed = true;
+      return Status::IOError("cannot open the mission database");
+    }
+    auto z = store->document("zones");
+    if (!z.ok()) return z.status();
+    auto l = store->document("loc");
+    if (!l.ok()) return l.status();
+    if (!*z) return Status::NotFound("the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
+    if (!*l) return Status::NotFound("the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
+    zones_text = std::move(**z);
+    loc_text = std::move(**l);
+    zones_src = "zones (mission database)";
+    loc_src = "loc (mission database)";
+  }
+  return geo::Geography::from_geojson(zones_text, loc_text, zones_src, loc_src);
+}
+
+std::string kind_summary(const std::vector<geo::Zone>& zones) {
+  int n[4] = {0, 0, 0, 0};
+  for (const auto& z : zones) ++n[static_cast<int>(z.kind)];
+  std::string s;
+  for (int k = 0; k < 4; ++k) {
+    if (!n[k]) continue;
+    if (!s.empty()) s += ", ";
+    s += std::string(geo::to_string(static_cast<geo::ZoneKind>(k))) + " " + std::to_string(n[k]);
+  }
+  return s;
+}
+
+struct ImportGeoArgs {
+  std::string file;
+  std::string format = "auto";
+  std::string credit;
+};
+
+void import_zones(Context& ctx, const ImportGeoArgs& a) {
+  auto text = read_file(a.file);
+  if (!text.ok()) return ctx.fail(text.status());
+  auto zones = geo::parse_zones(*text, a.file);
+  if (!zones.ok()) return ctx.fail(zones.status(), kExitInputProblems);
+  auto store = ctx.open_store();
+  if (!store) return;
+  auto v = store->put_document("zones", *text);
+  if (!v.ok()) return ctx.fail(v.status());
+  std::printf("imported %zu zones (%s) from %s: zones version %lld (earlier versions kept)\n", zones->size(),
+              kind_summary(*zones).c_str(), a.file.c_str(), static_cast<long long>(*v));
+}
+
+void import_loc(Context& ctx, const ImportGeoArgs& a) {
+  auto text = read_file(a.file);
+  if (!text.ok()) return ctx.fail(text.status());
+  auto lines = geo::parse_loc(*text, a.file);
+  if (!lines.ok()) return ctx.fail(lines.status(), kExitInputProblems);
+  std::size_t vertices = 0;
+  for (const auto& l : *lines) vertices += l.vertices.size();
+  auto store = ctx.open_store();
+  if (!store) return;
+  auto v = store->put_document("loc", *text);
+  if (!v.ok()) return ctx.fail(v.status());
+  std::printf("imported the line of contact (%zu lines, %zu vertices) from %s: loc version %lld (earlier versions kept)\n",
+              lines->size(), vertices, a.file.c_str(), static_cast<long long>(*v));
+}
+
+void import_places(Context& ctx, const ImportGeoArgs& a) {
+  auto text = read_file(a.file);
+  if (!text.ok()) return ctx.fail(text.status());
+  std::string format = a.format;
+  if (format == "auto") {
+    const auto p = text->find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    format = p != std::string::npos && (*text)[p] == '{' ? "geojson" : "geonames";
+  }
+  std::string credit = a.credit;
+  if (credit.empty()) credit = format == "geonames" ? std::string(geo::kGeoNamesCredit) : a.file;
+  auto g = format == "geojson" ? geo::Gazetteer::from_geojson(*text, a.file, credit)
+                               : geo::Gazetteer::from_geonames_tsv(*text, a.file);
+  if (!g.ok()) return ctx.fail(g.status(), kExitInputProblems);
+  auto store = ctx.open_store();
+  if (!store) return;
+  auto v = store->put_document("places", g->serialize());
+  if (!v.ok()) return ctx.fail(v.status());
+  std::string credits;
+  for (const auto& c : g->credits()) credits += (credits.empty() ? "" : "; ") + c;
+  std::printf("imported %zu places from %s: places version %lld (earlier versions kept)\nplace names: %s\n",
+              g->places().size(), a.file.c_str(), static_cast<long long>(*v), credits.c_str());
+}
+
+// ------------------------------------------------------------------------------------------------
+// attribute
+
+struct AttributeArgs {
+  std::string input;
+  std::string output = "-";
+  std::string zones, loc;
+  unsigned threads = 0;
+  bool quiet = false;
+};
+
+bool parse_coord(std::string_view s, double& v) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// Appends "d.ddd" (metres, 3 decimals) to out.
+void append_fixed3(std::string& out, double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
+  out.append(buf, r.ptr);
+}
+
+void attribute(Context& ctx, const AttributeArgs& a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  bool store_failed = false;
+  auto geo = load_geography(ctx, a.zones, a.loc, store_failed);
+  if (!geo.ok()) {
+    if (store_failed) return;  // open_store() already said why
+    return ctx.fail(geo.status(), geo.status().code() == Code::kInvalidArgument ? kExitInputProblems : kExitFailure);
+  }
+  const auto& g = **geo;
+
+  auto src = io::ByteSource::open(a.input);
+  if (!src.ok()) return ctx.fail(src.status());
+  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
+  io::Record rec;
+  Status err;
+  int col_id = -1, col_lat = -1, col_lon = -1;
+  std::size_t width = 0;
+  auto r = reader.next(rec, err);
+  if (r != io::ReadResult::kRecord) {
+    return ctx.fail(r == io::ReadResult::kEnd ? Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""})
+                                              : err);
+  }
+  width = rec.fields.size();
+  for (std::size_t i = 0; i < rec.fields.size(); ++i) {
+    if (rec.fields[i] == "point_id") col_id = static_cast<int>(i);
+    else if (rec.fields[i] == "lat") col_lat = static_cast<int>(i);
+    else if (rec.fields[i] == "lon") col_lon = static_cast<int>(i);
+  }
+  for (auto [col, name] : {std::pair{col_id, "point_id"}, {col_lat, "lat"}, {col_lon, "lon"}}) {
+    if (col < 0)
+      return ctx.fail(Status::Invalid(std::string("missing column '") + name + "' (the header needs point_id, lat, lon)",
+                                      {a.input, 1, ""}),
+                      kExitInputProblems);
+  }
+  std::string ids;
+  std::vector<std::uint32_t> id_end;
+  std::vector<LatLon> pts;
+  if ((*src)->size() > 0) {
+    const auto guess = static_cast<std::size_t>((*src)->size() / 24);
+    pts.reserve(guess);
+    id_end.reserve(guess);
+    ids.reserve(guess * 8);
+  }
+  std::int64_t bad = 0;
+  auto complain = [&](const Status& st) {
+    if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
+  };
+  for (;;) {
+    r = reader.next(rec, err);
+    if (r == io::ReadResult::kEnd) break;
+    if (r == io::ReadResult::kFatal) return ctx.fail(err);
+    if (r == io::ReadResult::kBadRecord) {
+      complain(err);
+      continue;
+    }
+    if (rec.fields.size() != width) {
+      complain(Status::Invalid("expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
+                               {a.input, rec.line, ""}));
+      continue;
+    }
+    LatLon p;
+    const auto lat = rec.fields[static_cast<std::size_t>(col_lat)], lon = rec.fields[static_cast<std::size_t>(col_lon)];
+    if (!parse_coord(lat, p.lat) || !(p.lat >= -90 && p.lat <= 90)) {
+      complain(Status::Invalid("expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
+                               {a.input, rec.line, "lat"}));
+      continue;
+    }
+    if (!parse_coord(lon, p.lon) || !(p.lon >= -180 && p.lon <= 180)) {
+      complain(Status::Invalid("expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
+                               {a.input, rec.line, "lon"}));
+      continue;
+    }
+    ids.append(rec.fields[static_cast<std::size_t>(col_id)]);
+    id_end.push_back(static_cast<std::uint32_t>(ids.size()));
+    pts.push_back(p);
+  }
+  if (bad > 20) std::fprintf(stderr, "truce: ... and %lld more bad rows\n", static_cast<long long>(bad - 20));
+  const auto t1 = std::chrono::steady_clock::now();
+
+  std::vector<geo::CompactAttribution> out(pts.size());
+  std::vector<std::uint32_t> others;
+  g.attribute_batch(pts, out, others, a.threads);
+  const auto t2 = std::chrono::steady_clock::now();
+
+  // Escaped zone texts once, then rows formatted in parallel into one buffer per thread.
+  std::vector<std::string> party_csv, id_csv;
+  for (const auto& z : g.zones()) {
+    party_csv.push_back(csv_escape(z.party));
+    id_csv.push_back(z.id);
+  }
+  unsigned threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, pts.size() / 4096)));
+  std::vector<std::string> bufs(threads);
+  const std::size_t chunk = (pts.size() + threads - 1) / threads;
+  auto format = [&](unsigned t) {
+    std::string& b = bufs[t];
+    const std::size_t lo = std::min(pts.size(), t * chunk), hi = std::min(pts.size(), lo + chunk);
+    b.reserve((hi - lo) * 40 + 64);
+    if (t == 0) b += "point_id,party,distance_to_loc_m,side,zones\n";
+    std::string zl;
+    for (std::size_t i = lo; i < hi; ++i) {
+      const std::size_t s = i ? id_end[i - 1] : 0;
+      const std::string_view id(ids.data() + s, id_end[i] - s);
+      if (id.find_first_of(",\"\n\r") != std::string_view::npos) b += csv_escape(std::string(id));
+      else b += id;
+      b += ',';
+      const auto& c = out[i];
+      if (c.control_zone >= 0) b += party_csv[static_cast<std::size_t>(c.control_zone)];
+      b += ',';
+      append_fixed3(b, c.distance_to_loc_m);
+      b += ',';
+      b += c.side < 0 ? "-1" : (c.side > 0 ? "1" : "0");
+      b += ',';
+      if (c.n_other) {
+        zl.clear();
+        for (std::uint32_t k = 0; k < c.n_other; ++k) {
+          if (k) zl += ';';
+          zl += id_csv[others[c.first_other + k]];
+        }
+        b += csv_escape(zl);
+      }
+      b += '\n';
+    }
+  };
+  {
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(format, t);
+    format(0);
+    for (auto& th : pool) th.join();
+  }
+  std::FILE* f = a.output == "-" ? stdout : std::fopen(a.output.c_str(), "wb");
+  if (!f) return ctx.fail(Status::IOError("cannot write " + a.output));
+  bool ok = true;
+  for (const auto& b : bufs) ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size();
+  ok = (f == stdout ? std::fflush(f) == 0 : std::fclose(f) == 0) && ok;
+  if (!ok) return ctx.fail(Status::IOError("write failed: " + a.output));
+  const auto t3 = std::chrono::steady_clock::now();
+  if (!a.quiet) {
+    auto sec = [](auto d) { return std::chrono::duration<double>(d).count(); };
+    std::fprintf(stderr, "attributed %zu points in %.3f s (read %.3f, attribute %.3f, write %.3f)%s\n", pts.size(),
+                 sec(t3 - t0), sec(t1 - t0), sec(t2 - t1), sec(t3 - t2),
+                 bad ? (", " + std::to_string(bad) + " bad rows skipped").c_str() : "");
+  }
+  if (bad) ctx.exit_code = kExitInputProblems;
+}
+
+// ------------------------------------------------------------------------------------------------
+// describe
+
+struct DescribeArgs {
+  double lat = 0, lon = 0;
+  std::string places;
+  std::string format = "text";
+};
+
+void describe(Context& ctx, const DescribeArgs& a) {
+  if (!(a.lat >= -90 && a.lat <= 90) || !(a.lon >= -180 && a.lon <= 180))
+    return ctx.fail(Status::Invalid("expected LAT in [-90, 90] and LON in [-180, 180]"), kExitUsage);
+  Result<geo::Gazetteer> g = Status::NotFound("");
+  if (!a.places.empty()) {
+    auto text = read_file(a.places);
+    if (!text.ok()) return ctx.fail(text.status());
+    const auto p = text->find_first_not_of(" \t\r\n");
+    g = p != std::string::npos && (*text)[p] == '{' ? geo::Gazetteer::from_geojson(*text, a.places, a.places)
+                                                    : geo::Gazetteer::from_geonames_tsv(*text, a.places);
+    if (!g.ok()) return ctx.fail(g.status(), kExitInputProblems);
+  } else {
+    auto store = ctx.open_store();
+    if (!store) return;
+    auto doc = store->document("places");
+    if (!doc.ok()) return ctx.fail(doc.status());
+    if (!*doc) return ctx.fail(Status::NotFound("the mission has no places: run `truce import places FILE` or give --places"));
+    g = geo::Gazetteer::deserialize(**doc, "places (mission database)");
+    if (!g.ok()) return ctx.fail(g.status());
+  }
+  auto d = g->describe({a.lat, a.lon});
+  if (!d) return ctx.fail(Status::NotFound("the gazetteer has no populated places"));
+  if (a.format == "json") {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, ",\"distance_m\":%.1f,\"azimuth_deg\":%.1f,\"place_lat\":%.6f,\"place_lon\":%.6f",
+                  d->distance_m, d->azimuth_deg, d->place->pos.lat, d->place->pos.lon);
+    std::printf("{\"text\":%s,\"place\":%s,\"compass\":%s%s,\"credit\":%s}\n", json_escape(d->text).c_str(),
+                json_escape(d->place->name).c_str(), json_escape(std::string(geo::compass16(d->azimuth_deg))).c_str(), buf,
+                json_escape(d->place->credit).c_str());
+    return;
+  }
+  std::printf("%s\n", d->text.c_str());
+  if (!d->place->credit.empty()) std::printf("place names: %s\n", d->place->credit.c_str());
+}
+
+}  // namespace
+
+void add_geo_commands(Context& ctx) {
+  static ImportGeoArgs zones_args, loc_args, places_args;
+  auto* zones = ctx.import_cmd->add_subcommand(
+      "zones", "import the mission's zones (GeoJSON FeatureCollection of Polygon/MultiPolygon features with "
+               "properties id, party, kind = control|buffer|corridor|withdrawal); replaces them, keeping earlier versions");
+  zones->add_option("file", zones_args.file, "GeoJSON file (- = stdin)")->required();
+  zones->callback([&ctx] { import_zones(ctx, zones_args); });
+
+  auto* loc = ctx.import_cmd->add_subcommand(
+      "loc", "import the line of contact (GeoJSON FeatureCollection of LineString/MultiLineString features); "
+             "replaces it, keeping earlier versions");
+  loc->add_option("file", loc_args.file, "GeoJSON file (- = stdin)")->required();
+  loc->callback([&ctx] { import_loc(ctx, loc_args); });
+
+  auto* places = ctx.import_cmd->add_subcommand(
+      "places", "import the gazetteer: a GeoNames TSV dump (e.g. cities500) or GeoJSON Point features with a name");
+  places->add_option("file", places_args.file, "file (- = stdin)")->required();
+  places->add_option("--format", places_args.format, "auto|geonames|geojson (auto: '{' first means GeoJSON)")
+      ->check(CLI::IsMember({"auto", "geonames", "geojson"}));
+  places->add_option("--credit", places_args.credit,
+                     "whom to credit where these names are shown (default: GeoNames for a GeoNames file, else the file name)");
+  places->callback([&ctx] { import_places(ctx, places_args); });
+
+  static AttributeArgs attr;
+  auto* at = ctx.app->add_subcommand(
+      "attribute", "attribute points (CSV with point_id,lat,lon) to zones and measure their geodesic distance to the LoC");
+  at->add_option("points", attr.input, "CSV file with the columns point_id, lat, lon (- = stdin)")->required();
+  at->add_option("-o,--output", attr.output, "output CSV: point_id,party,distance_to_loc_m,side,zones (default: stdout)");
+  at->add_option("--zones", attr.zones, "zones GeoJSON (with --loc: no database needed)");
+  at->add_option("--loc", attr.loc, "line of contact GeoJSON (with --zones)");
+  at->add_option("--threads", attr.threads, "worker threads (default: all cores)");
+  at->add_flag("-q,--quiet", attr.quiet, "no timing line on stderr");
+  at->footer("Columns: party = party of the control zone holding the point (empty if none); distance_to_loc_m = "
+             "geodesic distance (WGS84) to the line of contact; side = -1 left, 1 right of the line's digitised "
+             "direction, 0 on it; zones = the other zones holding the point, ';'-separated.");
+  at->callback([&ctx] { attribute(ctx, attr); });
+
+  static DescribeArgs desc;
+  auto* de = ctx.app->add_subcommand("describe", "describe a place as \"2.4 km SE of Martuni\" (nearest populated place)");
+  de->add_option("lat", desc.lat, "latitude, degrees")->required();
+  de->add_option("lon", desc.lon, "longitude, degrees")->required();
+  de->add_option("--places", desc.places, "gazetteer file instead of the mission's places");
+  de->add_option("--format", desc.format, "text|json")->check(CLI::IsMember({"text", "json"}));
+  de->callback([&ctx] { describe(ctx, desc); });
+}
+
+}  // namespace truce::cli

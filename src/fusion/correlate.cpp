@@ -1,0 +1,384 @@
+// Correlation: which reports describe one event.
+//
+// 1. Candidate pairs: two reports from different observers whose event-time intervals overlap,
+//    whose kinds one true kind explains, and whose projected points agree within their
+//    (linearised) uncertainty. Reports sorted by time are swept with a window of the largest
+//    possible report delay, so this is O(n * reports per window).
+// 2. The pairs split the reports into independent groups (connected components).
+// 3. In each group, clusters are merged greedily, cheapest first (constrained agglomerative
+//    clustering): the cost of a merge is the increase of the least-squares misfit of the merged
+//    origin, plus a time term (the event-time intervals of both, recomputed at the merged origin,
+//    must overlap) and a round-count term. A merge is refused when an observer would appear twice,
+//    when no kind explains all reports, or when the cost exceeds Config::merge_gate.
+// The outcome depends only on the group's reports (ties are broken by report time and index),
+// so fusing any superset that contains the whole group gives the same clusters.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <numeric>
+#include <queue>
+#include <thread>
+#include <tuple>
+
+#include "fusion/model.h"
+
+namespace truce::fusion {
+
+using detail::Fit;
+using detail::Meas;
+using detail::Plane;
+
+namespace {
+
+struct UnionFind {
+  std::vector<std::uint32_t> p;
+  explicit UnionFind(std::size_t n) : p(n) { std::iota(p.begin(), p.end(), 0u); }
+  std::uint32_t find(std::uint32_t x) {
+    while (p[x] != x) x = p[x] = p[p[x]];
+    return x;
+  }
+  void unite(std::uint32_t a, std::uint32_t b) {
+    a = find(a), b = find(b);
+    if (a == b) return;
+    if (a < b) std::swap(a, b);
+    p[a] = b;
+  }
+};
+
+struct Cluster {
+  std::vector<std::uint32_t> mem;  // indices into the meas array, ascending
+  std::vector<std::uint32_t> obs;  // observer ids, ascending
+  std::uint32_t kmask = 0;
+  Fit fit;
+  double lnc_sum = 0, varc_sum = 0;
+  double pre_lo = -1e300, pre_hi = 1e300;  // intersection of the members' pre-gate intervals
+  double cov[3] = {0, 0, 0};               // covariance of the fit (ee, nn, en), m^2
+  std::uint32_t version = 0;
+  bool alive = true;
+};
+
+void set_cov(Cluster& c) {
+  const double* h = c.fit.h;
+  const double det = h[0] * h[1] - h[2] * h[2];
+  if (det > 0) {
+    c.cov[0] = h[1] / det, c.cov[1] = h[0] / det, c.cov[2] = -h[2] / det;
+  } else {
+    c.cov[0] = c.cov[1] = 1e12, c.cov[2] = 0;
+  }
+}
+
+bool disjoint(const std::vector<std::uint32_t>& a, const std::vector<std::uint32_t>& b) {
+  std::size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (a[i] == b[j]) return false;
+    if (a[i] < b[j]) ++i;
+    else ++j;
+  }
+  return true;
+}
+
+// Event-time interval of the members of `c`, ranges taken from the origin `f`.
+void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>& mem, const Fit& f, const double cov[3],
+                      const Config& cfg, double& lo, double& hi) {
+  lo = -1e300, hi = 1e300;
+  const Plane pl = Plane::at(f.lat, f.lon);
+  for (auto i : mem) {
+    double ox = 0, oy = 0;
+    pl.to_xy(m[i].lat, m[i].lon, ox, oy);
+    const double r = std::sqrt(ox * ox + oy * oy);
+    double sr = 0;
+    if (r > 1) {
+      const double ux = -ox / r, uy = -oy / r;
+      sr = std::sqrt(std::max(0.0, ux * ux * cov[0] + uy * uy * cov[1] + 2 * ux * uy * cov[2]));
+    }
+    sr = std::min(sr, r);
+    double a = 0, b = 0;
+    detail::event_interval(m[i], std::max(0.0, r - 2 * sr), r + 2 * sr, cfg, a, b);
+    lo = std::max(lo, a);
+    hi = std::min(hi, b);
+  }
+}
+
+class Agglomerator {
+ public:
+  // local_of: for every meas index, its position in its component's member list.
+  Agglomerator(std::span<const Meas> m, const std::vector<std::uint32_t>& local_of, const Config& cfg)
+      : m_(m), cfg_(cfg), local_(&local_of) {}
+
+  // members: global meas indices of one component, sorted by (time, index); edges: local pairs.
+  std::vector<std::vector<std::uint32_t>> run(const std::vector<std::uint32_t>& members,
+                                              const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges) {
+    const auto n = static_cast<std::uint32_t>(members.size());
+    adj_start_.assign(n + 1, 0);
+    for (auto [a, b] : edges) ++adj_start_[a + 1], ++adj_start_[b + 1];
+    for (std::uint32_t i = 0; i < n; ++i) adj_start_[i + 1] += adj_start_[i];
+    adj_.assign(adj_start_[n], 0);
+    std::vector<std::uint32_t> fill(adj_start_.begin(), adj_start_.end() - 1);
+    for (auto [a, b] : edges) adj_[fill[a]++] = b, adj_[fill[b]++] = a;
+
+    cl_.clear();
+    cl_.resize(n);
+    owner_.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const Meas& r = m_[members[i]];
+      Cluster& c = cl_[i];
+      c.mem = {members[i]};
+      c.obs = {r.observer};
+      c.kmask = 1u << r.kind;
+      c.fit = detail::fit_planar(m_, c.mem, r.plat, r.plon, cfg_);
+      c.fit.chi2 = 0;  // one report fits itself exactly
+      c.lnc_sum = r.ln_count;
+      c.varc_sum = r.var_count;
+      c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
+      set_cov(c);
+      owner_[i] = i;
+    }
+    Queue q;
+    for (auto [a, b] : edges) push(q, a, b);
+    // Lazy greedy: entries are pushed with a cheap linearised estimate; the exact cost (a full fit)
+    // is computed when an entry reaches the top, and the entry goes back if it is no longer the cheapest.
+    while (!q.empty()) {
+      const Entry e = q.top();
+      q.pop();
+      const auto [cost, a, b, va, vb, exact] = e;
+      if (!cl_[a].alive || !cl_[b].alive || cl_[a].version != va || cl_[b].version != vb) continue;
+      Fit merged;
+      const double c = merge_cost(cl_[a], cl_[b], &merged, true);
+      if (c > cfg_.merge_gate) continue;
+      if (!exact && !q.empty() && c > std::get<0>(q.top())) {
+        q.emplace(c, a, b, va, vb, true);
+        continue;
+      }
+      absorb(a, b, merged);
+      // New prices against every cluster the merged one touches.
+      std::vector<std::uint32_t> nb;
+      for (auto gi : cl_[a].mem) {
+        const std::uint32_t li = local_index(gi);
+        for (std::uint32_t k = adj_start_[li]; k < adj_start_[li + 1]; ++k) {
+          const std::uint32_t o = owner_[adj_[k]];
+          if (o != a) nb.push_back(o);
+        }
+      }
+      std::sort(nb.begin(), nb.end());
+      nb.erase(std::unique(nb.begin(), nb.end()), nb.end());
+      for (auto o : nb) push(q, a, o);
+    }
+    std::vector<std::vector<std::uint32_t>> out;
+    for (auto& c : cl_) {
+      if (c.alive) out.push_back(std::move(c.mem));
+    }
+    return out;
+  }
+
+ private:
+  using Entry = std::tuple<double, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, bool>;
+  using Queue = std::priority_queue<Entry, std::vector<Entry>, std::greater<>>;
+
+  std::uint32_t local_index(std::uint32_t global) const { return (*local_)[global]; }
+
+  void push(Queue& q, std::uint32_t a, std::uint32_t b) {
+    if (a == b) return;
+    if (a > b) std::swap(a, b);
+    const double c = merge_cost(cl_[a], cl_[b], nullptr, false);
+    if (c < 1e300) q.emplace(c, a, b, cl_[a].version, cl_[b].version, false);
+  }
+
+  // Cost of merging a and b (1e300 when refused); the merged fit goes to *out when given. Not
+  // exact: a linearised estimate from the two fits and their covariances, without a new fit.
+  double merge_cost(const Cluster& a, const Cluster& b, Fit* out, bool exact) {
+    constexpr double kNo = 1e300;
+    if (!disjoint(a.obs, b.obs)) return kNo;
+    if (!detail::kinds_explainable(a.kmask | b.kmask)) return kNo;
+    if (std::max(a.pre_lo, b.pre_lo) > std::min(a.pre_hi, b.pre_hi)) return kNo;
+    // Rounds: both sides heard the same number of rounds, up to each report's noise.
+    const double na = static_cast<double>(a.mem.size()), nbm = static_cast<double>(b.mem.size());
+    const double dm = a.lnc_sum / na - b.lnc_sum / nbm;
+    const double var = a.varc_sum / (na * na) + b.varc_sum / (nbm * nbm);
+    const double ccost = std::min(cfg_.count_cost_cap, dm * dm / var);
+    if (!exact) {
+      // Linearised misfit of the two origins.
+      const Plane pl = Plane::at(a.fit.lat, a.fit.lon);
+      double dx = 0, dy = 0;
+      pl.to_xy(b.fit.lat, b.fit.lon, dx, dy);
+      const double ce = a.cov[0] + b.cov[0], cn = a.cov[1] + b.cov[1], cen = a.cov[2] + b.cov[2];
+      const double det = ce * cn - cen * cen;
+      const double d2 = det > 0 ? (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det : 0.0;
+      if (d2 > 2 * cfg_.pair_gate) return kNo;
+      return std::min(d2, cfg_.merge_gate) + ccost;
+    }
+    scratch_.clear();
+    std::merge(a.mem.begin(), a.mem.end(), b.mem.begin(), b.mem.end(), std::back_inserter(scratch_));
+    const double wa = a.fit.h[0] + a.fit.h[1], wb = b.fit.h[0] + b.fit.h[1];
+    const double w = wa + wb > 0 ? wa / (wa + wb) : 0.5;
+    const double slat = w * a.fit.lat + (1 - w) * b.fit.lat, slon = w * a.fit.lon + (1 - w) * b.fit.lon;
+    Fit f = detail::fit_planar(m_, scratch_, slat, slon, cfg_);
+    const double dchi = std::max(0.0, f.chi2 - a.fit.chi2 - b.fit.chi2);
+    if (dchi > cfg_.merge_gate) return kNo;
+    // Time: the intervals of both sides, at the merged origin, must overlap.
+    double cov[3] = {1e12, 1e12, 0};
+    const double det = f.h[0] * f.h[1] - f.h[2] * f.h[2];
+    if (det > 0) cov[0] = f.h[1] / det, cov[1] = f.h[0] / det, cov[2] = -f.h[2] / det;
+    double alo = 0, ahi = 0, blo = 0, bhi = 0;
+    cluster_interval(m_, a.mem, f, cov, cfg_, alo, ahi);
+    cluster_interval(m_, b.mem, f, cov, cfg_, blo, bhi);
+    const double lo = std::max(alo, blo), hi = std::min(ahi, bhi);
+    if (hi < lo) return kNo;
+    const double wmin = std::max(1.0, std::min(ahi - alo, bhi - blo));
+    const double tcost = -2.0 * std::log(std::max(0.5, hi - lo) / wmin);
+    const double cost = dchi + std::max(0.0, tcost) + ccost;
+    if (out) *out = f;
+    return cost <= cfg_.merge_gate ? cost : kNo;
+  }
+
+  void absorb(std::uint32_t a, std::uint32_t b, const Fit& f) {
+    Cluster& A = cl_[a];
+    Cluster& B = cl_[b];
+    std::vector<std::uint32_t> mem, obs;
+    std::merge(A.mem.begin(), A.mem.end(), B.mem.begin(), B.mem.end(), std::back_inserter(mem));
+    std::merge(A.obs.begin(), A.obs.end(), B.obs.begin(), B.obs.end(), std::back_inserter(obs));
+    A.mem = std::move(mem);
+    A.obs = std::move(obs);
+    A.kmask |= B.kmask;
+    A.fit = f;
+    A.lnc_sum += B.lnc_sum;
+    A.varc_sum += B.varc_sum;
+    A.pre_lo = std::max(A.pre_lo, B.pre_lo), A.pre_hi = std::min(A.pre_hi, B.pre_hi);
+    set_cov(A);
+    ++A.version;
+    for (auto gi : B.mem) owner_[local_index(gi)] = a;
+    B.alive = false;
+    B.mem.clear();
+    B.obs.clear();
+  }
+
+  std::span<const Meas> m_;
+  const Config& cfg_;
+  const std::vector<std::uint32_t>* local_ = nullptr;
+  std::vector<std::uint32_t> adj_start_, adj_;
+  std::vector<Cluster> cl_;
+  std::vector<std::uint32_t> owner_;
+  std::vector<std::uint32_t> scratch_;
+};
+
+// Runs fn(i) for i in [0, n) on `threads` workers.
+template <typename Fn>
+void parallel_for(std::size_t n, int threads, Fn fn) {
+  const auto workers = static_cast<std::size_t>(std::max(1, threads));
+  if (workers == 1 || n < 64) {
+    for (std::size_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  auto work = [&](std::size_t w) {
+    for (;;) {
+      const std::size_t start = next.fetch_add(64);
+      if (start >= n) return;
+      for (std::size_t i = start; i < std::min(n, start + 64); ++i) fn(i, w);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  work(0);
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace
+
+std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
+  std::vector<Meas> m(reports.size());
+  for (std::size_t i = 0; i < reports.size(); ++i) m[i] = detail::make_meas(reports[i], cfg);
+
+  std::vector<std::uint32_t> order;
+  order.reserve(m.size());
+  for (std::uint32_t i = 0; i < m.size(); ++i) {
+    if (m[i].located) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+    return std::pair(m[a].t, m[a].index) < std::pair(m[b].t, m[b].index);
+  });
+
+  // 1. Candidate pairs.
+  const double window = cfg.delay_cap_s + cfg.minute_rounding_s + 2 * cfg.time_slack_s + 2;
+  UnionFind uf(m.size());
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+  for (std::size_t ai = 0; ai < order.size(); ++ai) {
+    const std::uint32_t a = order[ai];
+    const Meas& A = m[a];
+    const Plane pl = Plane::at(A.plat, A.plon);
+    for (std::size_t bi = ai + 1; bi < order.size(); ++bi) {
+      const std::uint32_t b = order[bi];
+      const Meas& B = m[b];
+      if (static_cast<double>(B.t - A.t) > window) break;
+      if (A.observer == B.observer) continue;
+      if (A.pre_hi < B.pre_lo || B.pre_hi < A.pre_lo) continue;
+      if (!detail::kinds_explainable((1u << A.kind) | (1u << B.kind))) continue;
+      double dx = 0, dy = 0;
+      pl.to_xy(B.plat, B.plon, dx, dy);
+      const double ce = A.ce + B.ce, cn = A.cn + B.cn, cen = A.cen + B.cen;
+      const double det = ce * cn - cen * cen;
+      if (!(det > 0)) continue;
+      const double d2 = (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det;
+      if (d2 > cfg.pair_gate) continue;
+      edges.emplace_back(a, b);
+      uf.unite(a, b);
+    }
+  }
+
+  // 2. Components, each listed in (time, index) order.
+  std::vector<std::uint32_t> comp_of(m.size(), UINT32_MAX);
+  std::vector<std::vector<std::uint32_t>> comps;
+  for (auto i : order) {
+    const std::uint32_t root = uf.find(i);
+    if (comp_of[root] == UINT32_MAX) {
+      comp_of[root] = static_cast<std::uint32_t>(comps.size());
+      comps.emplace_back();
+    }
+    comp_of[i] = comp_of[root];
+    comps[comp_of[i]].push_back(i);
+  }
+  std::vector<std::uint32_t> local(m.size(), 0);
+  for (auto& c : comps) {
+    for (std::uint32_t k = 0; k < c.size(); ++k) local[c[k]] = k;
+  }
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> comp_edges(comps.size());
+  for (auto [a, b] : edges) comp_edges[comp_of[a]].emplace_back(local[a], local[b]);
+  edges.clear();
+  edges.shrink_to_fit();
+
+  // 3. Clusters per component, in parallel (each component is independent).
+  std::vector<std::vector<std::vector<std::uint32_t>>> comp_clusters(comps.size());
+  {
+    const int nthreads = std::max(1, cfg.threads);
+    std::vector<Agglomerator> workers;
+    for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, local, cfg);
+    parallel_for(comps.size(), nthreads, [&](std::size_t c, std::size_t w) {
+      if (comps[c].size() == 1) {
+        comp_clusters[c] = {comps[c]};
+        return;
+      }
+      comp_clusters[c] = workers[w].run(comps[c], comp_edges[c]);
+    });
+  }
+  std::vector<std::vector<std::uint32_t>> clusters;
+  for (auto& cc : comp_clusters) {
+    for (auto& c : cc) clusters.push_back(std::move(c));
+  }
+  for (std::uint32_t i = 0; i < m.size(); ++i) {
+    if (!m[i].located) clusters.push_back({i});
+  }
+
+  // 4. Locate every cluster on the ellipsoid.
+  std::vector<Incident> out(clusters.size());
+  parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
+    std::vector<Report> group;
+    group.reserve(clusters[c].size());
+    for (auto i : clusters[c]) group.push_back(reports[i]);
+    out[c] = locate(group, cfg);
+  });
+  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
+    return std::pair(a.start_s, a.members.front()) < std::pair(b.start_s, b.members.front());
+  });
+  return out;
+}
+
+}  // namespace truce::fusion

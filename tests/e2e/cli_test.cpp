@@ -1,0 +1,203 @@
+// End to end: the real `truce` binary on real files and a real SQLite database.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "test_util.h"
+
+namespace truce {
+namespace {
+
+using testing::run;
+const std::string kTruce = TRUCE_BINARY;
+const std::string kExample = std::string(TRUCE_SOURCE_DIR) + "/data/example";
+const std::string kHeader =
+    "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
+    "distance_sigma_m,count\n";
+
+class Cli : public ::testing::Test {
+ protected:
+  std::string truce(const std::string& args) { return kTruce + " --db " + db_ + " " + args; }
+  std::string last_line(const std::string& s) {
+    auto t = s;
+    while (!t.empty() && t.back() == '\n') t.pop_back();
+    const auto p = t.rfind('\n');
+    return p == std::string::npos ? t : t.substr(p + 1);
+  }
+  testing::TempDir dir_;
+  std::string db_ = dir_.file("m.db");
+};
+
+TEST_F(Cli, InitImportQueryVerify) {
+  EXPECT_EQ(run(truce("init")).status, 0);
+  auto obs = run(truce("import observers " + kExample + "/observers.csv --format json"));
+  EXPECT_EQ(obs.status, 0);
+  EXPECT_EQ(last_line(obs.out), "{\"read\":45,\"accepted\":45,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+  auto r = run(truce("import observations " + kExample + "/observations.csv --format json"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(last_line(r.out), "{\"read\":2000,\"accepted\":2000,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+  auto again = run(truce("import observations " + kExample + "/observations.csv --format json"));
+  EXPECT_EQ(last_line(again.out), "{\"read\":2000,\"accepted\":0,\"duplicates\":2000,\"conflicts\":0,\"rejected\":0}");
+  auto csv = run(truce("observations --format csv"));
+  EXPECT_EQ(csv.status, 0);
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 2001);
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
+            "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
+            "distance_sigma_m,count,direction,notes,channel");
+  auto v = run(truce("verify"));
+  EXPECT_EQ(v.status, 0);
+  EXPECT_EQ(v.out, "audit chain holds: 2000 observations verified\n");
+  auto stats = run(truce("stats --format json"));
+  EXPECT_NE(stats.out.find("\"observations\":2000"), std::string::npos) << stats.out;
+}
+
+TEST_F(Cli, InitFailsOnAnExistingOrForeignFile) {
+  testing::write_file(db_, "not a database");
+  auto r = run(truce("init 2>&1"));
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.out, "truce: " + db_ + " already exists; truce init creates a new database\n");
+  auto q = run(truce("stats 2>&1"));
+  EXPECT_EQ(q.status, 3);
+  EXPECT_EQ(q.out, "truce: " + db_ + " is not a truce database (SQLite cannot read it: file is not a database)\n");
+}
+
+TEST_F(Cli, DatabaseComesFromTheEnvironmentWhenNoDbOption) {
+  auto r = run("cd " + dir_.path() + " && TRUCE_DB=" + db_ + " " + kTruce + " init && ls");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out.find("truce.db"), std::string::npos);
+  EXPECT_EQ(run("cd " + dir_.path() + " && " + kTruce + " init").status, 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("truce.db")));
+}
+
+TEST_F(Cli, RejectsExitNonZeroAndAreListed) {
+  run(truce("init"));
+  run(truce("import observers " + kExample + "/observers.csv"));
+  const auto f = dir_.file("bad.csv");
+  testing::write_file(f, kHeader + "1,2023-09-01T21:38:41Z,A0009,39.9,46.7,mortar,92.7,4.3,4500,1240,4\n" +
+                             "2,2023-09-01T21:38:41,A0009,39.9,46.7,mortar,92.7,4.3,4500,1240,4\n");
+  auto r = run(truce("import observations " + f + " --format json 2>&1"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find(f + ":3: field 'time': time has no zone"), std::string::npos) << r.out;
+  EXPECT_EQ(last_line(r.out), "{\"read\":2,\"accepted\":1,\"duplicates\":0,\"conflicts\":0,\"rejected\":1}");
+  auto rej = run(truce("rejects --format csv"));
+  EXPECT_NE(rej.out.find(",rejected," + f + ",3,time,2023-09-01T21:38:41,"), std::string::npos) << rej.out;
+}
+
+TEST_F(Cli, StdinIsReadWithADash) {
+  run(truce("init"));
+  auto r = run("printf '" + kHeader + "1,2023-09-01T21:38:41Z,X1,39.9,46.7,drone,,,,,\\n' | " +
+               truce("import observations - --format json"));
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(last_line(r.out), "{\"read\":1,\"accepted\":1,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+}
+
+TEST_F(Cli, NoProgressWhenPipedAndABarOnATerminal) {
+  run(truce("init"));
+  run(truce("import observers " + kExample + "/observers.csv"));
+  auto piped = run(truce("import observations " + kExample + "/observations.csv 2>&1"));
+  EXPECT_EQ(piped.out, "read 2000: 2000 accepted, 0 duplicates, 0 conflicts, 0 rejected\n");
+  // `script` gives the command a pseudo-terminal, as a person at a terminal would have.
+  if (run("command -v script >/dev/null").status != 0) GTEST_SKIP() << "script(1) is not installed";
+  auto tty = run("script -qec '" + truce("import observations " + kExample + "/observations.csv") + "' /dev/null");
+  EXPECT_NE(tty.out.find("100%"), std::string::npos) << tty.out;
+}
+
+TEST_F(Cli, TamperingWithTheSqliteShellIsDetected) {
+  run(truce("init"));
+  run(truce("import observers " + kExample + "/observers.csv"));
+  run(truce("import observations " + kExample + "/observations.csv"));
+  const std::string drop = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
+  ASSERT_EQ(run("sqlite3 " + db_ + " \"" + drop + "UPDATE observations SET kind = 'drone' WHERE id = '42'\"").status, 0);
+  auto v = run(truce("verify 2>&1"));
+  EXPECT_EQ(v.status, 4);
+  EXPECT_EQ(v.out,
+            "truce: audit chain broken at record 42 (observation 42): record 42 (id 42) does not match its audit link: "
+            "it was changed after it was accepted\n");
+}
+
+TEST_F(Cli, DeletionWithTheSqliteShellIsDetected) {
+  run(truce("init"));
+  run(truce("import observers " + kExample + "/observers.csv"));
+  run(truce("import observations " + kExample + "/observations.csv"));
+  const std::string drop = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
+  ASSERT_EQ(run("sqlite3 " + db_ + " \"" + drop + "DELETE FROM observations WHERE id = '1500'\"").status, 0);
+  auto v = run(truce("verify 2>&1"));
+  EXPECT_EQ(v.status, 4);
+  EXPECT_NE(v.out.find("record 1500 is missing (deleted?)"), std::string::npos) << v.out;
+}
+
+// Killed mid-import: what was committed survives intact, and importing the file again completes it.
+TEST_F(Cli, SigkillDuringALargeImportLosesNothingAcknowledged) {
+  run(truce("init"));
+  const int n = 200000;
+  const auto f = dir_.file("big.csv");
+  {
+    std::string s = kHeader;
+    s.reserve(static_cast<std::size_t>(n) * 80);
+    for (int i = 0; i < n; ++i) {
+      s += std::to_string(i) + ",2023-09-0" + std::to_string(1 + i % 9) + "T12:00:00Z,M" + std::to_string(i % 50) +
+           ",39.85,46.8,mortar," + std::to_string(i % 360) + ",4,1500,300,3\n";
+    }
+    testing::write_file(f, s);
+  }
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const std::string dbarg = db_;
+    ::execl(kTruce.c_str(), "truce", "--db", dbarg.c_str(), "import", "observations", f.c_str(), "--batch-rows",
+            "20000", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until some batches are committed, then kill without warning.
+  for (int i = 0; i < 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    auto c = run("sqlite3 " + db_ + " 'SELECT count(*) FROM observations' 2>/dev/null");
+    if (c.status == 0 && std::atoi(c.out.c_str()) >= 40000) break;
+  }
+  ::kill(pid, SIGKILL);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFSIGNALED(st)) << "the import finished before it could be killed; make the file larger";
+  auto v = run(truce("verify"));
+  EXPECT_EQ(v.status, 0) << v.out;
+  auto before = run("sqlite3 " + db_ + " 'SELECT count(*) FROM observations'");
+  const long committed = std::atol(before.out.c_str());
+  EXPECT_GT(committed, 0);
+  EXPECT_LT(committed, n);
+  EXPECT_EQ(committed % 20000, 0) << "a batch was half-committed";
+  auto again = run(truce("import observations " + f + " --format json"));
+  EXPECT_EQ(again.status, 0);
+  EXPECT_EQ(last_line(again.out), "{\"read\":" + std::to_string(n) + ",\"accepted\":" + std::to_string(n - committed) +
+                                      ",\"duplicates\":" + std::to_string(committed) +
+                                      ",\"conflicts\":0,\"rejected\":0}");
+  EXPECT_EQ(run(truce("verify")).status, 0);
+  auto stats = run(truce("stats --format json"));
+  EXPECT_NE(stats.out.find("\"observations\":" + std::to_string(n)), std::string::npos) << stats.out;
+}
+
+TEST_F(Cli, HelpAndUsageErrors) {
+  auto h = run(kTruce + " --help");
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("Exit codes"), std::string::npos);
+  auto bad = run(kTruce + " import observations 2>&1");
+  EXPECT_EQ(bad.status, 2);
+  auto kind = run(truce("observations --kind tank 2>&1"));
+  EXPECT_EQ(kind.status, 2);
+}
+
+TEST_F(Cli, DemoBuildsTheDemoMission) {
+  auto r = run(truce("demo --fresh"));
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("SIMULATED"), std::string::npos);
+  EXPECT_NE(r.out.find("observations: read 2000, 2000 accepted"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("audit chain:  holds (2000 records)"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace truce

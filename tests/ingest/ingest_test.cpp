@@ -1,0 +1,162 @@
+#include "truce/ingest/ingest.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "test_util.h"
+
+namespace truce {
+namespace {
+
+const std::string kObservers = std::string(TRUCE_SOURCE_DIR) + "/tests/data/ingest/observers.csv";
+const std::string kHeader =
+    "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
+    "distance_sigma_m,count\n";
+
+class IngestTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SqliteOptions so;
+    so.create = true;
+    auto s = open_sqlite_store(dir_.file("t.db"), so);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+    opts_.clock = &clock_;
+    auto o = ingest::import_observers(*store_, {kObservers}, opts_);
+    ASSERT_TRUE(o.ok() && o->clean());
+  }
+  std::string write(const std::string& name, const std::string& content) {
+    testing::write_file(dir_.file(name), content);
+    return dir_.file(name);
+  }
+  ingest::Summary import(const std::vector<std::string>& files) {
+    auto r = ingest::import_observations(*store_, files, opts_);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : ingest::Summary{};
+  }
+  std::int64_t stored() { return (*store_->stats()).observations; }
+
+  testing::TempDir dir_;
+  FixedClock clock_{*parse_instant("2023-10-01T00:00:00Z")};
+  ingest::Options opts_;
+  std::unique_ptr<Store> store_;
+};
+
+std::string rows(int from, int to) {
+  std::string s;
+  for (int i = from; i < to; ++i) {
+    s += std::to_string(i) + ",2023-09-01T21:" + std::to_string(10 + i % 50) + ":00Z,M001,39.85,46.8,mortar," +
+         std::to_string(i % 360) + ",4,1500,300," + std::to_string(1 + i % 9) + "\n";
+  }
+  return s;
+}
+
+TEST_F(IngestTest, SameFileTwiceAddsNothing) {
+  const auto f = write("a.csv", kHeader + rows(0, 500));
+  auto first = import({f});
+  EXPECT_EQ(first.accepted, 500);
+  auto second = import({f});
+  EXPECT_EQ(second.read, 500);
+  EXPECT_EQ(second.accepted, 0);
+  EXPECT_EQ(second.duplicates, 500);
+  EXPECT_EQ(stored(), 500);
+  EXPECT_TRUE((*store_->verify_chain()).ok);
+}
+
+TEST_F(IngestTest, ConflictKeepsTheStoredVersionAndQuarantinesTheNewOne) {
+  import({write("a.csv", kHeader + "7,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,90,4,1500,300,3\n")});
+  auto s = import({write("b.csv", kHeader + "7,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,91,4,1500,300,3\n")});
+  EXPECT_EQ(s.conflicts, 1);
+  ASSERT_EQ(s.messages.size(), 1u);
+  EXPECT_NE(s.messages[0].find("field 'bearing_deg': conflict: observation 7 was already accepted with different "
+                               "content"),
+            std::string::npos)
+      << s.messages[0];
+  std::optional<double> bearing;
+  ASSERT_TRUE(store_->scan_observations({}, [&](const StoredObservation& so) {
+                      bearing = so.obs.bearing_deg;
+                      return true;
+                    }).ok());
+  EXPECT_EQ(bearing, 90.0);
+  int conflicts = 0;
+  ASSERT_TRUE(store_->scan_rejects([&](const Reject& r) {
+                      conflicts += r.disposition == "conflict" && r.record_id == "7" && r.field == "bearing_deg";
+                      return true;
+                    }).ok());
+  EXPECT_EQ(conflicts, 1);
+}
+
+TEST_F(IngestTest, NdjsonAndCsvOfTheSameReportsAreDuplicates) {
+  import({write("a.csv", kHeader + "1,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,90,4,1500,300,3\n")});
+  auto s = import({write("a.ndjson",
+                         "{\"observation_id\":\"1\",\"time\":\"2023-09-02T01:00:00+04:00\",\"observer_id\":\"M001\","
+                         "\"observer_lat\":39.85,\"observer_lon\":46.8,\"kind\":\"mortar\",\"bearing_deg\":90,"
+                         "\"bearing_sigma_deg\":4,\"distance_m\":1500,\"distance_sigma_m\":300,\"count\":3}\n")});
+  EXPECT_EQ(s.duplicates, 1) << (s.messages.empty() ? "" : s.messages[0]);
+}
+
+TEST_F(IngestTest, BatchesCommitAsTheyGoAndCountsAddUp) {
+  opts_.batch_rows = 100;
+  std::string content = kHeader + rows(0, 1000);
+  content += "bad,2023-09-01T21:00:00Z,M001,39.85,46.8,tank,90,4,1500,300,3\n";
+  auto s = import({write("a.csv", content)});
+  EXPECT_EQ(s.read, 1001);
+  EXPECT_EQ(s.accepted + s.duplicates + s.conflicts + s.rejected, s.read);
+  EXPECT_EQ(s.rejected, 1);
+  EXPECT_EQ(stored(), 1000);
+  EXPECT_TRUE((*store_->verify_chain()).ok);
+}
+
+TEST_F(IngestTest, UnknownObserverWithAPositionIsAccepted) {
+  auto s = import({write("a.csv", kHeader + "1,2023-09-01T21:00:00Z,NEW7,39.85,46.8,drone,,,,,\n")});
+  EXPECT_EQ(s.accepted, 1);
+}
+
+TEST_F(IngestTest, RegisteredObserverPositionIsUsedWhenTheRowHasNone) {
+  auto s = import({write("a.csv", kHeader + "1,2023-09-01T21:00:00Z,M001,,,drone,,,,,\n")});
+  EXPECT_EQ(s.accepted, 1);
+}
+
+TEST_F(IngestTest, SeveralFilesAndAMissingOneInOneImport) {
+  const auto a = write("a.csv", kHeader + rows(0, 10));
+  const auto b = write("b.csv", kHeader + rows(10, 20));
+  auto s = import({a, dir_.file("missing.csv"), b});
+  EXPECT_EQ(s.accepted, 20);
+  ASSERT_EQ(s.file_errors.size(), 1u);
+  EXPECT_EQ(s.file_errors[0].message(), "cannot open " + dir_.file("missing.csv") + ": No such file or directory");
+}
+
+// A gigabyte on one line arrives through a pipe: it is rejected and skipped without being held in
+// memory, and the good row after it is accepted.
+TEST_F(IngestTest, AGigabyteSingleLineIsSkippedNotBuffered) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::thread writer([w = fds[1]] {
+    const std::string head = kHeader;
+    (void)!::write(w, head.data(), head.size());
+    std::string junk(1 << 20, 'x');
+    for (int i = 0; i < 1024; ++i) {
+      for (std::size_t off = 0; off < junk.size();) {
+        const ssize_t n = ::write(w, junk.data() + off, junk.size() - off);
+        if (n <= 0) break;
+        off += static_cast<std::size_t>(n);
+      }
+    }
+    const std::string tail = "\n" + rows(0, 1);
+    (void)!::write(w, tail.data(), tail.size());
+    ::close(w);
+  });
+  auto s = import({"/dev/fd/" + std::to_string(fds[0])});
+  writer.join();
+  ::close(fds[0]);
+  EXPECT_EQ(s.read, 2);
+  EXPECT_EQ(s.rejected, 1);
+  EXPECT_EQ(s.accepted, 1);
+  ASSERT_FALSE(s.messages.empty());
+  EXPECT_NE(s.messages[0].find(":2: record longer than 1048576 bytes"), std::string::npos) << s.messages[0];
+}
+
+}  // namespace
+}  // namespace truce

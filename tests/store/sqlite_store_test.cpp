@@ -1,0 +1,226 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "test_util.h"
+#include "truce/store/store.h"
+
+namespace truce {
+namespace {
+
+Observation obs(int i) {
+  Observation o;
+  o.id = "o" + std::to_string(i);
+  o.time = Instant{1693600000000 + i * 60000LL};
+  o.observer_id = i % 2 ? "M001" : "A0001";
+  o.observer_pos = LatLon{39.85, 46.8};
+  o.kind = i % 3 ? Kind::kMortar : Kind::kArtillery;
+  o.bearing_deg = i % 360;
+  o.count = 1 + i % 5;
+  return o;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Store> open(bool create) {
+    SqliteOptions so;
+    so.create = create;
+    auto s = open_sqlite_store(path_, so);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  void fill(Store& s, int n) {
+    auto b = s.begin();
+    ASSERT_TRUE(b.ok());
+    for (int i = 1; i <= n; ++i) ASSERT_EQ(*(*b)->append(obs(i)), Outcome::kAccepted);
+    ASSERT_TRUE((*b)->commit().ok());
+  }
+  // Changes the file behind truce's back, as someone with the sqlite3 shell would.
+  void tamper(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    const std::string all = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; " + sql;
+    EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  testing::TempDir dir_;
+  std::string path_ = dir_.file("m.db");
+};
+
+TEST_F(StoreTest, CreateRefusesAnExistingFile) {
+  open(true);
+  SqliteOptions so;
+  so.create = true;
+  auto again = open_sqlite_store(path_, so);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().message(), path_ + " already exists; truce init creates a new database");
+}
+
+TEST_F(StoreTest, OpenRefusesAMissingFile) {
+  auto s = open_sqlite_store(path_, SqliteOptions{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, OpenRefusesAFileThatIsNotATruceDatabase) {
+  testing::write_file(path_, "this is not a database at all, just some text that is long enough to be a header....");
+  auto s = open_sqlite_store(path_, SqliteOptions{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), path_ + " is not a truce database (SQLite cannot read it: file is not a database)");
+}
+
+TEST_F(StoreTest, OpenRefusesAnotherApplicationsSqliteFile) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite_store(path_, SqliteOptions{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), path_ + " is an SQLite database but not a truce database (no truce meta table)");
+}
+
+TEST_F(StoreTest, RefusesASchemaFromTheFuture) {
+  open(true);
+  tamper("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+  auto s = open_sqlite_store(path_, SqliteOptions{});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Code::kUnsupported);
+}
+
+TEST_F(StoreTest, ObservationsAreAppendOnly) {
+  auto s = open(true);
+  fill(*s, 3);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_NE(sqlite3_exec(db, "UPDATE observations SET count = 9", nullptr, nullptr, &err), SQLITE_OK);
+  EXPECT_STREQ(err, "observations are append-only");
+  sqlite3_free(err);
+  EXPECT_NE(sqlite3_exec(db, "DELETE FROM observations", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, DuplicateAndConflictAreTold) {
+  auto s = open(true);
+  fill(*s, 2);
+  auto b = s->begin();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*(*b)->append(obs(1)), Outcome::kDuplicate);
+  Observation changed = obs(1);
+  changed.count = 99;
+  EXPECT_EQ(*(*b)->append(changed), Outcome::kConflict);
+  Observation other_channel = obs(2);
+  other_channel.channel = "api";
+  EXPECT_EQ(*(*b)->append(other_channel), Outcome::kDuplicate);
+  ASSERT_TRUE((*b)->commit().ok());
+}
+
+TEST_F(StoreTest, UncommittedBatchIsRolledBack) {
+  auto s = open(true);
+  {
+    auto b = s->begin();
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(*(*b)->append(obs(1)), Outcome::kAccepted);
+  }
+  EXPECT_EQ((*s->stats()).observations, 0);
+  fill(*s, 1);
+  EXPECT_EQ((*s->stats()).observations, 1);
+  EXPECT_TRUE((*s->verify_chain()).ok);
+}
+
+TEST_F(StoreTest, ScanFiltersByTimeObserverKindAndCursor) {
+  auto s = open(true);
+  fill(*s, 30);
+  ObservationFilter f;
+  f.from = Instant{1693600000000 + 10 * 60000LL};
+  f.to = Instant{1693600000000 + 20 * 60000LL};
+  f.observer_id = "M001";
+  f.kind = Kind::kMortar;
+  std::vector<std::string> ids;
+  ASSERT_TRUE(s->scan_observations(f, [&](const StoredObservation& so) {
+                   ids.push_back(so.obs.id);
+                   return true;
+                 }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"o11", "o13", "o17", "o19"}));
+  ObservationFilter page;
+  page.after_seq = 28;
+  page.limit = 5;
+  ids.clear();
+  ASSERT_TRUE(s->scan_observations(page, [&](const StoredObservation& so) {
+                   ids.push_back(so.obs.id);
+                   return true;
+                 }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"o29", "o30"}));
+}
+
+TEST_F(StoreTest, StoredObservationRoundTrips) {
+  auto s = open(true);
+  Observation o = obs(5);
+  o.distance_m = 1234.5;
+  o.distance_sigma_m = 200;
+  o.bearing_sigma_deg = 3.5;
+  o.direction = Direction::kIncoming;
+  o.notes = "two rounds, then \"silence\"";
+  o.channel = "csv";
+  o.submitted_by = "post 4";
+  auto b = s->begin();
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(*(*b)->append(o), Outcome::kAccepted);
+  ASSERT_TRUE((*b)->commit().ok());
+  std::optional<Observation> back;
+  ASSERT_TRUE(s->scan_observations({}, [&](const StoredObservation& so) {
+                   back = so.obs;
+                   return true;
+                 }).ok());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, o);
+}
+
+TEST_F(StoreTest, VerifyNamesAnEditedRecord) {
+  {
+    auto s = open(true);
+    fill(*s, 10);
+    EXPECT_TRUE((*s->verify_chain()).ok);
+  }
+  tamper("UPDATE observations SET bearing_deg = 1 WHERE id = 'o4'");
+  auto rep = *open(false)->verify_chain();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_EQ(rep.first_bad_seq, 4);
+  EXPECT_EQ(rep.first_bad_id, "o4");
+  EXPECT_EQ(rep.problem, "record 4 (id o4) does not match its audit link: it was changed after it was accepted");
+}
+
+TEST_F(StoreTest, VerifyNamesADeletedRecord) {
+  {
+    auto s = open(true);
+    fill(*s, 10);
+  }
+  tamper("DELETE FROM observations WHERE id = 'o6'");
+  auto rep = *open(false)->verify_chain();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_EQ(rep.first_bad_seq, 6);
+  EXPECT_EQ(rep.problem, "record 6 is missing (deleted?); the chain continues at record 7 (id o7)");
+}
+
+TEST_F(StoreTest, VerifyNoticesTheLastRecordsDeleted) {
+  {
+    auto s = open(true);
+    fill(*s, 10);
+  }
+  tamper("DELETE FROM observations WHERE seq > 8");
+  auto rep = *open(false)->verify_chain();
+  EXPECT_FALSE(rep.ok);
+  EXPECT_EQ(rep.problem, "the chain ends at record 8 but truce recorded 10 records: the last records were deleted");
+}
+
+TEST_F(StoreTest, DocumentsKeepEveryVersion) {
+  auto s = open(true);
+  EXPECT_FALSE(*s->document("zones"));
+  EXPECT_EQ(*s->put_document("zones", "v1"), 1);
+  EXPECT_EQ(*s->put_document("zones", "v2"), 2);
+  EXPECT_EQ(**s->document("zones"), "v2");
+}
+
+}  // namespace
+}  // namespace truce
