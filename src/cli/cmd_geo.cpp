@@ -1,4 +1,5 @@
 // import zones|loc|places, attribute, describe: the mission's geography from the command line.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -178,71 +179,140 @@ void attribute(Context& ctx, const AttributeArgs& a) {
   }
   const auto& g = **geo;
 
-  auto src = io::ByteSource::open(a.input);
-  if (!src.ok()) return ctx.fail(src.status());
-  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
-  io::Record rec;
-  Status err;
+  // The whole file in memory, split at line ends into one part per thread, each part read by its
+  // own RecordReader (line numbers offset by the lines before it).
+  auto whole = read_file(a.input);
+  if (!whole.ok()) return ctx.fail(whole.status());
+  const std::string& text = *whole;
+  const auto header_end = text.find('\n');
   int col_id = -1, col_lat = -1, col_lon = -1;
   std::size_t width = 0;
-  auto r = reader.next(rec, err);
-  if (r != io::ReadResult::kRecord) {
-    return ctx.fail(r == io::ReadResult::kEnd ? Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""})
-                                              : err);
+  {
+    auto hsrc = io::ByteSource::from_string(text.substr(0, header_end), a.input);
+    io::RecordReader hr(*hsrc, io::RecordReader::Mode::kCsv);
+    io::Record rec;
+    Status err;
+    const auto r = hr.next(rec, err);
+    if (r == io::ReadResult::kEnd)
+      return ctx.fail(Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""}), kExitInputProblems);
+    if (r != io::ReadResult::kRecord) return ctx.fail(err, kExitInputProblems);
+    width = rec.fields.size();
+    for (std::size_t i = 0; i < rec.fields.size(); ++i) {
+      if (rec.fields[i] == "point_id") col_id = static_cast<int>(i);
+      else if (rec.fields[i] == "lat") col_lat = static_cast<int>(i);
+      else if (rec.fields[i] == "lon") col_lon = static_cast<int>(i);
+    }
+    for (auto [col, name] : {std::pair{col_id, "point_id"}, {col_lat, "lat"}, {col_lon, "lon"}}) {
+      if (col < 0)
+        return ctx.fail(Status::Invalid(std::string("missing column '") + name + "' (the header needs point_id, lat, lon)",
+                                        {a.input, 1, ""}),
+                        kExitInputProblems);
+    }
   }
-  width = rec.fields.size();
-  for (std::size_t i = 0; i < rec.fields.size(); ++i) {
-    if (rec.fields[i] == "point_id") col_id = static_cast<int>(i);
-    else if (rec.fields[i] == "lat") col_lat = static_cast<int>(i);
-    else if (rec.fields[i] == "lon") col_lon = static_cast<int>(i);
+  struct Part {
+    std::size_t begin = 0, end = 0;
+    std::int64_t first_line = 2;
+    std::string ids;
+    std::vector<std::uint32_t> id_end;
+    std::vector<LatLon> pts;
+    std::vector<Status> problems;  // the first few
+    std::int64_t bad = 0;
+    Status fatal;
+  };
+  unsigned parts_n = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t body = header_end == std::string::npos ? text.size() : header_end + 1;
+  if (text.size() - body < (std::size_t{1} << 20)) parts_n = 1;
+  std::vector<Part> parts(parts_n);
+  {
+    std::size_t start = body;
+    std::int64_t line = 2;
+    for (unsigned i = 0; i < parts_n; ++i) {
+      std::size_t end = i + 1 == parts_n ? text.size() : body + (text.size() - body) * (i + 1) / parts_n;
+      if (end < text.size()) {
+        const auto nl = text.find('\n', std::max(end, start));
+        end = nl == std::string::npos ? text.size() : nl + 1;
+      }
+      parts[i].begin = start, parts[i].end = std::max(start, end), parts[i].first_line = line;
+      line += std::count(text.begin() + static_cast<long>(start), text.begin() + static_cast<long>(parts[i].end), '\n');
+      start = parts[i].end;
+    }
   }
-  for (auto [col, name] : {std::pair{col_id, "point_id"}, {col_lat, "lat"}, {col_lon, "lon"}}) {
-    if (col < 0)
-      return ctx.fail(Status::Invalid(std::string("missing column '") + name + "' (the header needs point_id, lat, lon)",
-                                      {a.input, 1, ""}),
-                      kExitInputProblems);
+  auto read_part = [&](Part& part) {
+    auto src = io::ByteSource::from_string(text.substr(part.begin, part.end - part.begin), a.input);
+    io::RecordReader reader(*src, io::RecordReader::Mode::kCsv);
+    io::Record rec;
+    Status err;
+    const std::int64_t base = part.first_line - 1;
+    const auto guess = (part.end - part.begin) / 24;
+    part.pts.reserve(guess);
+    part.id_end.reserve(guess);
+    part.ids.reserve(guess * 8);
+    auto complain = [&](const Status& st) {
+      if (++part.bad <= 20) part.problems.push_back(st);
+    };
+    auto shift = [&](const Status& st) {
+      return Status::Invalid(st.message(), {a.input, st.location().line + base, st.location().field});
+    };
+    for (;;) {
+      const auto r = reader.next(rec, err);
+      if (r == io::ReadResult::kEnd) break;
+      if (r == io::ReadResult::kFatal) {
+        part.fatal = err;
+        return;
+      }
+      if (r == io::ReadResult::kBadRecord) {
+        complain(shift(err));
+        continue;
+      }
+      const std::int64_t line = rec.line + base;
+      if (rec.fields.size() != width) {
+        complain(Status::Invalid("expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
+                                 {a.input, line, ""}));
+        continue;
+      }
+      LatLon p;
+      const auto lat = rec.fields[static_cast<std::size_t>(col_lat)], lon = rec.fields[static_cast<std::size_t>(col_lon)];
+      if (!parse_coord(lat, p.lat) || !(p.lat >= -90 && p.lat <= 90)) {
+        complain(Status::Invalid("expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
+                                 {a.input, line, "lat"}));
+        continue;
+      }
+      if (!parse_coord(lon, p.lon) || !(p.lon >= -180 && p.lon <= 180)) {
+        complain(Status::Invalid("expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
+                                 {a.input, line, "lon"}));
+        continue;
+      }
+      part.ids.append(rec.fields[static_cast<std::size_t>(col_id)]);
+      part.id_end.push_back(static_cast<std::uint32_t>(part.ids.size()));
+      part.pts.push_back(p);
+    }
+  };
+  {
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < parts_n; ++i) pool.emplace_back(read_part, std::ref(parts[i]));
+    read_part(parts[0]);
+    for (auto& th : pool) th.join();
   }
   std::string ids;
   std::vector<std::uint32_t> id_end;
   std::vector<LatLon> pts;
-  if ((*src)->size() > 0) {
-    const auto guess = static_cast<std::size_t>((*src)->size() / 24);
-    pts.reserve(guess);
-    id_end.reserve(guess);
-    ids.reserve(guess * 8);
-  }
   std::int64_t bad = 0;
-  auto complain = [&](const Status& st) {
-    if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
-  };
-  for (;;) {
-    r = reader.next(rec, err);
-    if (r == io::ReadResult::kEnd) break;
-    if (r == io::ReadResult::kFatal) return ctx.fail(err);
-    if (r == io::ReadResult::kBadRecord) {
-      complain(err);
-      continue;
+  {
+    std::size_t n = 0, nb = 0;
+    for (const auto& part : parts) n += part.pts.size(), nb += part.ids.size();
+    if (nb > 0xffffffffu) return ctx.fail(Status::Invalid("point ids too long in total (4 GiB)", {a.input, 0, ""}));
+    pts.reserve(n), id_end.reserve(n), ids.reserve(nb);
+    for (auto& part : parts) {
+      if (!part.fatal.ok()) return ctx.fail(part.fatal);
+      for (const auto& st : part.problems)
+        if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
+      bad += part.bad - static_cast<std::int64_t>(part.problems.size());
+      const auto off = static_cast<std::uint32_t>(ids.size());
+      ids += part.ids;
+      for (auto e : part.id_end) id_end.push_back(e + off);
+      pts.insert(pts.end(), part.pts.begin(), part.pts.end());
+      part = Part{};
     }
-    if (rec.fields.size() != width) {
-      complain(Status::Invalid("expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
-                               {a.input, rec.line, ""}));
-      continue;
-    }
-    LatLon p;
-    const auto lat = rec.fields[static_cast<std::size_t>(col_lat)], lon = rec.fields[static_cast<std::size_t>(col_lon)];
-    if (!parse_coord(lat, p.lat) || !(p.lat >= -90 && p.lat <= 90)) {
-      complain(Status::Invalid("expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
-                               {a.input, rec.line, "lat"}));
-      continue;
-    }
-    if (!parse_coord(lon, p.lon) || !(p.lon >= -180 && p.lon <= 180)) {
-      complain(Status::Invalid("expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
-                               {a.input, rec.line, "lon"}));
-      continue;
-    }
-    ids.append(rec.fields[static_cast<std::size_t>(col_id)]);
-    id_end.push_back(static_cast<std::uint32_t>(ids.size()));
-    pts.push_back(p);
   }
   if (bad > 20) std::fprintf(stderr, "truce: ... and %lld more bad rows\n", static_cast<long long>(bad - 20));
   const auto t1 = std::chrono::steady_clock::now();

@@ -38,7 +38,10 @@ void add_store_commands(Context& ctx);   // init, verify, stats, rejects
 void add_ingest_commands(Context& ctx);  // import observers|observations
 void add_query_commands(Context& ctx);   // observations
 void add_demo_commands(Context& ctx);    // demo
+void add_serve_commands(Context& ctx);   // serve, user
 void add_fusion_commands(Context& ctx);  // fuse
 void add_geo_commands(Context& ctx);     // import zones|loc|places, attribute, describe
+void add_agreement_commands(Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
+void add_simulate_commands(Context& ctx);   // simulate
 
 }  // namespace truce::cli

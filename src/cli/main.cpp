@@ -43,8 +43,11 @@ int main(int argc, char** argv) {
   add_ingest_commands(ctx);
   add_query_commands(ctx);
   add_demo_commands(ctx);
+  add_serve_commands(ctx);
   add_fusion_commands(ctx);
   add_geo_commands(ctx);
+  add_agreement_commands(ctx);
+  add_simulate_commands(ctx);
   app.footer(
       "Exit codes: 0 ok; 1 some records rejected or conflicting (the rest stored); 2 bad command line; "
       "3 failure (database, I/O); 4 audit chain broken.");

@@ -298,7 +298,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
   });
 
   // 1. Candidate pairs.
-  const double window = cfg.delay_cap_s + cfg.minute_rounding_s + 2 * cfg.time_slack_s + 2;
+  const double window = cfg.pair_window_s();
   UnionFind uf(m.size());
   std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
   for (std::size_t ai = 0; ai < order.size(); ++ai) {
@@ -360,11 +360,19 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     });
   }
   std::vector<std::vector<std::uint32_t>> clusters;
-  for (auto& cc : comp_clusters) {
-    for (auto& c : cc) clusters.push_back(std::move(c));
+  std::vector<std::pair<std::int64_t, std::int64_t>> group_span;
+  for (std::size_t c = 0; c < comps.size(); ++c) {
+    const std::pair<std::int64_t, std::int64_t> span(m[comps[c].front()].t, m[comps[c].back()].t);
+    for (auto& cl : comp_clusters[c]) {
+      clusters.push_back(std::move(cl));
+      group_span.push_back(span);
+    }
   }
   for (std::uint32_t i = 0; i < m.size(); ++i) {
-    if (!m[i].located) clusters.push_back({i});
+    if (!m[i].located) {
+      clusters.push_back({i});
+      group_span.emplace_back(m[i].t, m[i].t);
+    }
   }
 
   // 4. Locate every cluster on the ellipsoid.
@@ -374,6 +382,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     group.reserve(clusters[c].size());
     for (auto i : clusters[c]) group.push_back(reports[i]);
     out[c] = locate(group, cfg);
+    out[c].group_first_s = group_span[c].first;
+    out[c].group_last_s = group_span[c].second;
   });
   std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
     return std::pair(a.start_s, a.members.front()) < std::pair(b.start_s, b.members.front());

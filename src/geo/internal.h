@@ -125,23 +125,32 @@ class LocIndex {
     double distance_m = 0;  // geodesic, metres
     int side = 0;
     bool ok = false;        // false: the point is outside the plane's trusted band
+    std::uint32_t segment = 0;  // index of the nearest segment
   };
   Nearest nearest(double lat, double lon) const;
   std::size_t segment_count() const { return segs_.size(); }
+  // The end points of segment i (a geodesic), and whether it continues the previous / next one.
+  void segment(std::uint32_t i, LatLon& a, LatLon& b) const { a = segs_[i].la, b = segs_[i].lb; }
+  bool continues(std::uint32_t i, std::uint32_t j) const {
+    return j < segs_.size() && i < segs_.size() && segs_[i].line == segs_[j].line;
+  }
 
  private:
   struct Seg {
     TmPlane::Pt a, b;
+    double ux, uy, len;  // unit direction a->b and plane length
+    LatLon la, lb;
     std::uint32_t line;
     std::uint32_t prev_ok : 1, next_ok : 1;  // an adjacent segment in the same line exists
   };
   struct Node {
-    double ax, ay, bx, by;  // chord of the run
-    double slack;           // max distance of the run from its chord (plane metres)
+    double ax, ay, ux, uy, len;  // chord of the run: start, unit direction, length
+    double slack;                // max distance of the run from its chord (plane metres)
     std::uint32_t lo, hi;   // segment range [lo, hi)
     std::int32_t left = -1, right = -1;
   };
   std::int32_t build_node(std::uint32_t lo, std::uint32_t hi);
+  Nearest search(const TmPlane::Pt& p, bool use_seed) const;
   int side_at(std::uint32_t seg, double t, double px, double py) const;
   const TmPlane* plane_ = nullptr;
   std::vector<Seg> segs_;
@@ -149,6 +158,11 @@ class LocIndex {
   std::int32_t root_ = -1;
   double k_max_half_inv_rn_ = 0;  // bounds of the scale factor along the LoC
   double loc_max_abs_x_ = 0;
+  // Seeds: a grid over the plane around the LoC; each cell holds the segment nearest its centre,
+  // which gives the search a close upper bound from the start.
+  double gx0_ = 0, gy0_ = 0, g_inv_ = 0;
+  std::int32_t gnx_ = 0, gny_ = 0;
+  std::vector<std::uint32_t> seeds_;
 };
 
 }  // namespace truce::geo

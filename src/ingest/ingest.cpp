@@ -59,6 +59,41 @@ FieldError first_difference(const Observation& stored, const Observation& o) {
   return {"notes", o.notes.substr(0, 60), "stored notes differ"};
 }
 
+using KnownObservers = std::unordered_map<std::string, bool>;  // observer id -> has a position
+
+Result<KnownObservers> known_observers(Store& store) {
+  auto obs = store.observers();
+  if (!obs.ok()) return obs.status();
+  KnownObservers known;
+  for (const auto& o : *obs) known.emplace(o.id, o.position.has_value());
+  return known;
+}
+
+// The registration rule: a report needs a position, its own or its observer's.
+std::optional<FieldError> check_observer(const KnownObservers& known, const Observation& o) {
+  if (o.observer_pos) return std::nullopt;
+  auto it = known.find(o.observer_id);
+  if (it == known.end()) {
+    return FieldError{"observer_id", o.observer_id,
+                      "unknown observer and no observer_lat/observer_lon: register it with `truce import "
+                      "observers` or give its position"};
+  }
+  if (!it->second) {
+    return FieldError{"observer_id", o.observer_id, "observer has no registered position and the row gives none"};
+  }
+  return std::nullopt;
+}
+
+// Explains a conflict: which field differs from the stored version.
+Result<FieldError> conflict_error(WriteBatch& batch, const Observation& o) {
+  auto stored = batch.find_observation(o.id);
+  if (!stored.ok()) return stored.status();
+  FieldError diff = *stored ? first_difference(**stored, o) : FieldError{};
+  diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" + diff.reason +
+                "); the new version is kept aside, the stored one is unchanged";
+  return diff;
+}
+
 // One row after parsing: the value, or why it was rejected.
 template <typename T>
 struct Item {
@@ -333,25 +368,14 @@ const Clock& clock_of(const Options& o) {
 
 Result<Summary> import_observations(Store& store, const std::vector<std::string>& paths, const Options& opts,
                                     Progress* progress) {
-  auto obs = store.observers();
-  if (!obs.ok()) return obs.status();
-  std::unordered_map<std::string, bool> known;  // observer id -> has a position; read-only below
-  for (const auto& o : *obs) known.emplace(o.id, o.position.has_value());
+  auto known_r = known_observers(store);
+  if (!known_r.ok()) return known_r.status();
+  const KnownObservers& known = *known_r;  // read-only on the producer thread
   const Instant now = clock_of(opts).now();
   Importer<Observation> imp(store, io::observation_schema(), opts, progress);
   auto parse = [&](const io::Row& row, Format fmt, Observation& o, Digest& digest) -> std::optional<FieldError> {
     if (auto e = io::parse_observation(row, now, o)) return e;
-    if (!o.observer_pos) {
-      auto it = known.find(o.observer_id);
-      if (it == known.end()) {
-        return FieldError{"observer_id", o.observer_id,
-                          "unknown observer and no observer_lat/observer_lon: register it with `truce import "
-                          "observers` or give its position"};
-      }
-      if (!it->second) {
-        return FieldError{"observer_id", o.observer_id, "observer has no registered position and the row gives none"};
-      }
-    }
+    if (auto e = check_observer(known, o)) return e;
     o.channel = fmt == Format::kCsv ? "csv" : "ndjson";
     o.submitted_by = opts.submitted_by;
     digest = content_digest(canonical_content(o));
@@ -366,16 +390,68 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
     } else if (*out == Outcome::kDuplicate) {
       ++imp.summary().duplicates;
     } else {
-      auto stored = batch.find_observation(o.id);
-      if (!stored.ok()) return stored.status();
-      FieldError diff = *stored ? first_difference(**stored, o) : FieldError{};
-      diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" + diff.reason +
-                    "); the new version is kept aside, the stored one is unchanged";
-      return imp.reject(batch, source, item.line, diff, "conflict", o.id, canonical_content(o));
+      auto diff = conflict_error(batch, o);
+      if (!diff.ok()) return diff.status();
+      return imp.reject(batch, source, item.line, *diff, "conflict", o.id, canonical_content(o));
     }
     return Status::Ok();
   };
   return imp.run(paths, parse, store_fn);
+}
+
+Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
+                                                          const std::string& source, const Options& opts) {
+  using State = SubmissionResult::State;
+  auto known = known_observers(store);
+  if (!known.ok()) return known.status();
+  const Instant now = clock_of(opts).now();
+  auto b = store.begin();
+  if (!b.ok()) return b.status();
+  WriteBatch& batch = **b;
+  std::vector<SubmissionResult> out(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    Submission& it = items[i];
+    SubmissionResult& r = out[i];
+    std::optional<FieldError> fe;
+    if (!it.obs) {
+      fe = it.error;
+    } else {
+      fe = validate(*it.obs, now);
+      if (!fe) fe = check_observer(*known, *it.obs);
+    }
+    if (!fe) {
+      auto res = batch.append(*it.obs);
+      if (!res.ok()) return res.status();
+      if (*res == Outcome::kAccepted) {
+        r.state = State::kAccepted;
+        continue;
+      }
+      if (*res == Outcome::kDuplicate) {
+        r.state = State::kDuplicate;
+        continue;
+      }
+      auto diff = conflict_error(batch, *it.obs);
+      if (!diff.ok()) return diff.status();
+      r.state = State::kConflict;
+      r.error = *diff;
+    } else {
+      r.state = State::kRejected;
+      r.error = *fe;
+    }
+    Reject rj;
+    rj.what = "observation";
+    rj.disposition = r.state == State::kConflict ? "conflict" : "rejected";
+    rj.source = source;
+    rj.line = static_cast<std::int64_t>(i) + 1;
+    rj.field = r.error.field;
+    rj.value = r.error.value;
+    rj.reason = r.error.reason;
+    rj.record_id = it.obs ? it.obs->id : std::string();
+    rj.raw = std::move(it.raw);
+    TRUCE_RETURN_IF_ERROR(batch.quarantine(rj));
+  }
+  TRUCE_RETURN_IF_ERROR(batch.commit());
+  return out;
 }
 
 Result<Summary> import_observers(Store& store, const std::vector<std::string>& paths, const Options& opts,

@@ -73,8 +73,6 @@ std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out
   return std::nullopt;
 }
 
-namespace {
-// Nesting depth of a JSON text, counting only brackets outside strings.
 int json_depth(std::string_view s) {
   int depth = 0, max = 0;
   bool in_str = false;
@@ -93,7 +91,6 @@ int json_depth(std::string_view s) {
   }
   return max;
 }
-}  // namespace
 
 std::optional<FieldError> pick_json(const Schema& schema, std::string_view line, int max_depth, Row& out,
                                     std::vector<std::string>& storage, std::vector<std::string>& ignored) {
@@ -102,7 +99,14 @@ std::optional<FieldError> pick_json(const Schema& schema, std::string_view line,
   }
   auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return FieldError{"", std::string(line.substr(0, 60)), "expected one JSON object per line"};
-  if (!j.is_object()) return FieldError{"", std::string(line.substr(0, 60)), "expected a JSON object, got " + std::string(j.type_name())};
+  return pick_json_value(schema, j, out, storage, ignored);
+}
+
+std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
+                                          std::vector<std::string>& storage, std::vector<std::string>& ignored) {
+  if (!j.is_object()) {
+    return FieldError{"", j.dump().substr(0, 60), "expected a JSON object, got " + std::string(j.type_name())};
+  }
   storage.assign(schema.columns.size(), std::string());
   out.assign(schema.columns.size(), std::string_view());
   for (auto it = j.begin(); it != j.end(); ++it) {

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -16,7 +17,7 @@ namespace {
 using sqlite::Stmt;
 
 // Schema migrations: entry i brings the schema from version i to i+1. Append only.
-constexpr std::array<std::string_view, 1> kMigrations = {
+constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE observers(
   id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
@@ -47,6 +48,23 @@ CREATE TABLE rejects(
 CREATE TABLE documents(
   name TEXT NOT NULL, version INTEGER NOT NULL, content TEXT NOT NULL, at_ms INTEGER NOT NULL,
   PRIMARY KEY (name, version));
+)sql",
+    R"sql(
+CREATE TABLE users(
+  name TEXT PRIMARY KEY, role TEXT NOT NULL, observers TEXT NOT NULL, token_sha256 BLOB NOT NULL UNIQUE,
+  digest_ha1 TEXT NOT NULL, created_ms INTEGER NOT NULL);
+)sql",
+    // Fusion: current incidents, their observations, and every version of every incident.
+    R"sql(
+CREATE TABLE incidents(
+  id TEXT PRIMARY KEY, version INTEGER NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL, party TEXT NOT NULL, lat REAL, lon REAL, content TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE INDEX incidents_start ON incidents(start_ms);
+CREATE TABLE incident_links(observation_id TEXT PRIMARY KEY, incident_id TEXT NOT NULL);
+CREATE INDEX incident_links_incident ON incident_links(incident_id);
+CREATE TABLE incident_versions(
+  incident_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL, change TEXT NOT NULL,
+  content TEXT NOT NULL, observation_ids TEXT NOT NULL, PRIMARY KEY (incident_id, version));
 )sql",
 };
 
@@ -283,6 +301,80 @@ class SqliteStore final : public Store {
     return rep;
   }
 
+  Result<IncidentSync> replace_incidents(const std::vector<std::string>& scope,
+                                         const std::vector<StoredIncident>& incidents) override {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    IncidentSync sync;
+    Status st = replace_incidents_tx(scope, incidents, sync);
+    if (!st.ok()) {
+      sqlite::exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    return sync;
+  }
+
+  Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) override {
+    Stmt s(db_,
+           "SELECT id, version, start_ms, end_ms, kind, party, lat, lon, content FROM incidents "
+           "WHERE (?1 IS NULL OR end_ms >= ?1) AND (?2 IS NULL OR start_ms < ?2) AND (?3 IS NULL OR party = ?3) "
+           "AND (?4 IS NULL OR kind = ?4) ORDER BY start_ms, id");
+    Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
+    if (!s.ok() || !links.ok()) return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
+    if (f.from) s.bind(1, f.from->ms);
+    if (f.to) s.bind(2, f.to->ms);
+    if (f.party) s.bind(3, std::string_view(*f.party));
+    if (f.kind) s.bind(4, std::string_view(*f.kind));
+    StoredIncident inc;
+    for (;;) {
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return sqlite::error(db_, "reading incidents");
+      inc.id = s.col_text(0);
+      inc.version = s.col_int(1);
+      inc.start = Instant{s.col_int(2)};
+      inc.end = Instant{s.col_int(3)};
+      inc.kind = s.col_text(4);
+      inc.party = s.col_text(5);
+      inc.lat = s.col_opt(6);
+      inc.lon = s.col_opt(7);
+      inc.content = s.col_text(8);
+      inc.observation_ids.clear();
+      links.reset();
+      links.bind(1, std::string_view(inc.id));
+      while (links.step() == SQLITE_ROW) inc.observation_ids.push_back(links.col_text(0));
+      if (!fn(inc)) break;
+    }
+    return Status::Ok();
+  }
+
+  Result<std::vector<IncidentVersion>> incident_history(std::string_view id) override {
+    Stmt s(db_,
+           "SELECT version, at_ms, change, content, observation_ids FROM incident_versions WHERE incident_id = ? "
+           "ORDER BY version");
+    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
+    s.bind(1, id);
+    std::vector<IncidentVersion> out;
+    for (;;) {
+      const int rc = s.step();
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) return sqlite::error(db_, "reading incident history");
+      IncidentVersion v;
+      v.version = s.col_int(0);
+      v.at = Instant{s.col_int(1)};
+      v.change = s.col_text(2);
+      v.content = s.col_text(3);
+      const std::string ids = s.col_text(4);
+      for (std::size_t p = 0; p < ids.size();) {
+        const std::size_t q = std::min(ids.find(',', p), ids.size());
+        v.observation_ids.push_back(ids.substr(p, q - p));
+        p = q + 1;
+      }
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
   Result<std::int64_t> put_document(std::string_view name, std::string_view content) override {
     TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
     Stmt v(db_, "SELECT coalesce(max(version), 0) + 1 FROM documents WHERE name = ?");
@@ -313,6 +405,152 @@ class SqliteStore final : public Store {
     if (rc == SQLITE_ROW) return std::optional<std::string>(s.col_text(0));
     if (rc == SQLITE_DONE) return std::optional<std::string>();
     return sqlite::error(db_, "reading document");
+  }
+
+  Status add_user(const User& u, const Digest& token_hash) override {
+    std::string observers;
+    for (const auto& o : u.observers) observers += (observers.empty() ? "" : ",") + o;
+    Stmt s(db_, "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) VALUES (?,?,?,?,?,?)");
+    s.bind(1, std::string_view(u.name));
+    s.bind(2, std::string_view(u.role));
+    s.bind(3, std::string_view(observers));
+    s.bind_blob(4, token_hash.data(), static_cast<int>(token_hash.size()));
+    s.bind(5, std::string_view(u.digest_ha1));
+    s.bind(6, now().ms);
+    const int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return Status::Conflict("a user named " + u.name + " exists already");
+    return rc == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "adding user");
+  }
+
+  Result<std::optional<User>> user_by_token(const Digest& token_hash) override {
+    Stmt s(db_, "SELECT name, role, observers, digest_ha1 FROM users WHERE token_sha256 = ?");
+    s.bind_blob(1, token_hash.data(), static_cast<int>(token_hash.size()));
+    return read_user(s);
+  }
+
+  Result<std::optional<User>> user_by_name(std::string_view name) override {
+    Stmt s(db_, "SELECT name, role, observers, digest_ha1 FROM users WHERE name = ?");
+    s.bind(1, name);
+    return read_user(s);
+  }
+
+  Result<std::optional<User>> read_user(Stmt& s) {
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) return std::optional<User>();
+    if (rc != SQLITE_ROW) return sqlite::error(db_, "reading users");
+    User u;
+    u.name = s.col_text(0);
+    u.role = s.col_text(1);
+    const std::string obs = s.col_text(2);
+    for (std::size_t b = 0; b < obs.size();) {
+      const std::size_t e = std::min(obs.find(',', b), obs.size());
+      u.observers.push_back(obs.substr(b, e - b));
+      b = e + 1;
+    }
+    u.digest_ha1 = s.col_text(3);
+    return std::optional<User>(std::move(u));
+  }
+
+  // The body of replace_incidents, inside its transaction.
+  Status replace_incidents_tx(const std::vector<std::string>& scope, const std::vector<StoredIncident>& incidents,
+                              IncidentSync& sync) {
+    Stmt linked(db_, "SELECT incident_id FROM incident_links WHERE observation_id = ?");
+    Stmt cur(db_, "SELECT version, content FROM incidents WHERE id = ?");
+    Stmt last(db_, "SELECT coalesce(max(version), 0) FROM incident_versions WHERE incident_id = ?");
+    Stmt del(db_, "DELETE FROM incidents WHERE id = ?");
+    Stmt del_links(db_, "DELETE FROM incident_links WHERE incident_id = ?");
+    Stmt put(db_,
+             "INSERT OR REPLACE INTO incidents(id, version, start_ms, end_ms, kind, party, lat, lon, content, updated_ms) "
+             "VALUES (?,?,?,?,?,?,?,?,?,?)");
+    Stmt link(db_, "INSERT OR REPLACE INTO incident_links(observation_id, incident_id) VALUES (?,?)");
+    Stmt hist(db_,
+              "INSERT INTO incident_versions(incident_id, version, at_ms, change, content, observation_ids) "
+              "VALUES (?,?,?,?,?,?)");
+    for (const Stmt* st : {&linked, &cur, &last, &del, &del_links, &put, &link, &hist}) {
+      if (!st->ok()) return Status::Internal("sqlite prepare: " + st->error());
+    }
+    const std::int64_t at = now().ms;
+    auto done = [&](Stmt& st, const char* what) -> Status {
+      const int rc = st.step();
+      st.reset();
+      return rc == SQLITE_DONE || rc == SQLITE_ROW ? Status::Ok() : sqlite::error(db_, what);
+    };
+    auto add_history = [&](const std::string& id, std::int64_t version, std::string_view change,
+                           std::string_view content, std::string_view ids) -> Status {
+      hist.bind(1, std::string_view(id));
+      hist.bind(2, version);
+      hist.bind(3, at);
+      hist.bind(4, change);
+      hist.bind(5, content);
+      hist.bind(6, ids);
+      return done(hist, "writing incident history");
+    };
+    std::vector<std::string> old;
+    for (const auto& oid : scope) {
+      linked.bind(1, std::string_view(oid));
+      while (linked.step() == SQLITE_ROW) old.push_back(linked.col_text(0));
+      linked.reset();
+    }
+    std::sort(old.begin(), old.end());
+    old.erase(std::unique(old.begin(), old.end()), old.end());
+    std::vector<std::string> fresh;
+    for (const auto& inc : incidents) fresh.push_back(inc.id);
+    std::sort(fresh.begin(), fresh.end());
+    // Retire what is no longer produced.
+    for (const auto& id : old) {
+      if (std::binary_search(fresh.begin(), fresh.end(), id)) continue;
+      cur.bind(1, std::string_view(id));
+      const bool exists = cur.step() == SQLITE_ROW;
+      const std::int64_t version = exists ? cur.col_int(0) : 0;
+      cur.reset();
+      if (!exists) continue;
+      del.bind(1, std::string_view(id));
+      TRUCE_RETURN_IF_ERROR(done(del, "retiring incident"));
+      del_links.bind(1, std::string_view(id));
+      TRUCE_RETURN_IF_ERROR(done(del_links, "retiring incident"));
+      TRUCE_RETURN_IF_ERROR(add_history(id, version + 1, "retired", "", ""));
+      ++sync.retired;
+    }
+    for (const auto& inc : incidents) {
+      cur.bind(1, std::string_view(inc.id));
+      const bool exists = cur.step() == SQLITE_ROW;
+      std::int64_t version = exists ? cur.col_int(0) : 0;
+      const bool same = exists && cur.col_text(1) == inc.content;
+      cur.reset();
+      if (same) {
+        ++sync.unchanged;
+        continue;
+      }
+      if (!exists) {
+        last.bind(1, std::string_view(inc.id));
+        if (last.step() == SQLITE_ROW) version = last.col_int(0);
+        last.reset();
+      }
+      ++version;
+      put.bind(1, std::string_view(inc.id));
+      put.bind(2, version);
+      put.bind(3, inc.start.ms);
+      put.bind(4, inc.end.ms);
+      put.bind(5, std::string_view(inc.kind));
+      put.bind(6, std::string_view(inc.party));
+      put.bind(7, inc.lat);
+      put.bind(8, inc.lon);
+      put.bind(9, std::string_view(inc.content));
+      put.bind(10, at);
+      TRUCE_RETURN_IF_ERROR(done(put, "writing incident"));
+      del_links.bind(1, std::string_view(inc.id));
+      TRUCE_RETURN_IF_ERROR(done(del_links, "writing incident links"));
+      std::string ids;
+      for (const auto& oid : inc.observation_ids) {
+        link.bind(1, std::string_view(oid));
+        link.bind(2, std::string_view(inc.id));
+        TRUCE_RETURN_IF_ERROR(done(link, "writing incident links"));
+        ids += (ids.empty() ? "" : ",") + oid;
+      }
+      TRUCE_RETURN_IF_ERROR(add_history(inc.id, version, exists ? "updated" : "created", inc.content, ids));
+      ++(exists ? sync.updated : sync.created);
+    }
+    return Status::Ok();
   }
 
   Instant now() const {

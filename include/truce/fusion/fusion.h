@@ -55,6 +55,8 @@ struct Config {
   double max_bearing_only_axis_ratio = 0.5;
   //! Worker threads for batch fusion (>= 1).
   int threads = 2;
+  //! Largest difference of reported times of two reports of one event (seconds).
+  double pair_window_s() const { return delay_cap_s + minute_rounding_s + 2 * time_slack_s + 2; }
 };
 
 // One report as fusion sees it. Built from an Observation by make_report().
@@ -103,6 +105,11 @@ struct Incident {
   std::optional<Sector> sector;        // when there is no point
   double chi2 = 0;                     // misfit of the location (0 for one report)
   int rounds = 0;                      // estimated round count (median of the reports)
+  // Reported times of the first and last report of the incident's candidate group (the connected
+  // component of the candidate pairs it was clustered in). fuse() over any superset of the reports
+  // gives the same incidents for a group when no report within Config::pair_window_s() of the
+  // group lies outside the set: this is what incremental fusion uses to be exact.
+  std::int64_t group_first_s = 0, group_last_s = 0;
   // Filled by attribute(): the control zone's party of the origin ("" when unlocated or outside),
   // the other zones containing it, and its geodesic distance to the line of contact.
   std::string party;

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "truce/core/time.h"
+#include "truce/core/validate.h"
 #include "truce/io/record_reader.h"
 #include "truce/store/store.h"
 
@@ -46,5 +48,21 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
                                     Progress* progress = nullptr);
 Result<Summary> import_observers(Store& store, const std::vector<std::string>& paths, const Options& opts,
                                  Progress* progress = nullptr);
+
+// One record offered through the API or a field app: its raw text (kept if it is refused) and
+// either the parsed observation or why it could not be parsed.
+struct Submission {
+  std::string raw;
+  std::optional<Observation> obs;
+  FieldError error;  // when !obs
+};
+struct SubmissionResult {
+  enum class State { kAccepted, kDuplicate, kConflict, kRejected } state = State::kRejected;
+  FieldError error;  // for kConflict and kRejected
+};
+// Stores submissions in one durable transaction with the same rules as a file import (validation,
+// observer registration, idempotency, quarantine). `source` names the channel for quarantine.
+Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
+                                                          const std::string& source, const Options& opts);
 
 }  // namespace truce::ingest

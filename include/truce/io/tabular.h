@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "truce/core/validate.h"
 #include "truce/io/record_reader.h"
 
@@ -39,6 +41,13 @@ std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out
 // outlive the row. Unknown keys are added to `ignored` (once each).
 std::optional<FieldError> pick_json(const Schema& schema, std::string_view line, int max_depth, Row& out,
                                     std::vector<std::string>& storage, std::vector<std::string>& ignored);
+
+// Nesting depth of a JSON text (brackets outside strings): checked before parsing untrusted JSON.
+int json_depth(std::string_view text);
+
+// The same for a JSON value already parsed (an element of an API request body).
+std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
+                                          std::vector<std::string>& storage, std::vector<std::string>& ignored);
 
 // Parses a row (schema order) into a value; syntax and range checks, but not registration.
 std::optional<FieldError> parse_observation(const Row& row, Instant now, Observation& out);

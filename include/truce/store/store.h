@@ -85,9 +85,66 @@ struct ChainReport {
   std::string problem;              // what does not match
 };
 
+// Someone who may use the HTTP API. Tokens are never stored, only their SHA-256.
+struct User {
+  std::string name;
+  std::string role;                    // observer | analyst | admin
+  std::vector<std::string> observers;  // for role observer: the observers it may submit for
+  std::string digest_ha1;              // MD5(name:realm:token) for HTTP Digest (OpenRosa clients)
+};
+
+// An incident as stored: what fusion believes happened, with links to its observations. `content`
+// is the incident's canonical JSON (every fused field); a change of content makes a new version.
+struct StoredIncident {
+  std::string id;                            // stable: derived from its earliest observation
+  std::int64_t version = 0;                  // set by the store
+  Instant start, end;                        // estimated event time interval
+  std::string kind;
+  std::string party;                         // origin's party, "" if unlocated or outside
+  std::optional<double> lat, lon;            // origin
+  std::string content;                       // canonical JSON
+  std::vector<std::string> observation_ids;  // the observations it fuses
+};
+struct IncidentFilter {
+  std::optional<Instant> from;  // incidents ending at or after this instant
+  std::optional<Instant> to;    // incidents starting before this instant
+  std::optional<std::string> party;
+  std::optional<std::string> kind;
+};
+// One entry of an incident's history: created, updated (content changed) or retired (its
+// observations now belong to other incidents).
+struct IncidentVersion {
+  std::int64_t version = 0;
+  Instant at;
+  std::string change;   // "created" | "updated" | "retired"
+  std::string content;  // the content of that version ("" for retired)
+  std::vector<std::string> observation_ids;
+};
+struct IncidentSync {
+  std::int64_t created = 0, updated = 0, unchanged = 0, retired = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
+  // Incidents (fusion). Backends without them answer kUnsupported.
+  // In one transaction: the incidents currently linked to any of `scope` (observation ids) are
+  // replaced by `incidents`: unchanged content keeps its version; changed content becomes a new
+  // version; incidents no longer produced are retired. Every change is kept in the history.
+  virtual Result<IncidentSync> replace_incidents(const std::vector<std::string>& scope,
+                                                 const std::vector<StoredIncident>& incidents) {
+    (void)scope, (void)incidents;
+    return Status::Unsupported("this store keeps no incidents");
+  }
+  // Calls fn for each current incident matching f, by start time then id, until fn returns false.
+  virtual Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) {
+    (void)f, (void)fn;
+    return Status::Unsupported("this store keeps no incidents");
+  }
+  virtual Result<std::vector<IncidentVersion>> incident_history(std::string_view id) {
+    (void)id;
+    return Status::Unsupported("this store keeps no incidents");
+  }
   virtual Result<std::unique_ptr<WriteBatch>> begin() = 0;
   virtual Result<std::vector<Observer>> observers() = 0;
   // Calls fn for each matching observation in seq order until fn returns false.
@@ -100,6 +157,10 @@ class Store {
   // every earlier version. Returns the new version number.
   virtual Result<std::int64_t> put_document(std::string_view name, std::string_view content) = 0;
   virtual Result<std::optional<std::string>> document(std::string_view name) = 0;
+  // Users of the API. add_user fails with kConflict when the name exists.
+  virtual Status add_user(const User& u, const Digest& token_hash) = 0;
+  virtual Result<std::optional<User>> user_by_token(const Digest& token_hash) = 0;
+  virtual Result<std::optional<User>> user_by_name(std::string_view name) = 0;
 };
 
 struct SqliteOptions {

@@ -1,0 +1,383 @@
+// The agreement from the command line: import agreement|crossings|baseline, mandate, humanitarian,
+// classify (docs/agreement.md).
+#include <charconv>
+#include <cstdio>
+#include <unordered_map>
+
+#include "cli/context.h"
+#include "cli/output.h"
+#include "truce/agreement/agreement.h"
+#include "truce/agreement/geo_view.h"
+#include "truce/agreement/humanitarian.h"
+#include "truce/agreement/term.h"
+#include "truce/io/record_reader.h"
+
+namespace truce::cli {
+
+namespace {
+
+namespace ag = truce::agreement;
+
+constexpr std::int64_t kMaxFileBytes = std::int64_t{512} << 20;
+
+// Reads a whole file ("-" = stdin) up to `limit` bytes.
+Result<std::string> slurp(const std::string& path, std::int64_t limit) {
+  auto src = io::ByteSource::open(path);
+  if (!src.ok()) return src.status();
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const long n = (*src)->read(buf, sizeof buf);
+    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (static_cast<std::int64_t>(out.size()) > limit)
+      return Status::Invalid("file is larger than the limit of " + std::to_string(limit) + " bytes", Location{path, 0, ""});
+  }
+  return out;
+}
+
+// The mission's agreement: --agreement FILE, else the stored document.
+Result<ag::Agreement> load_agreement(Context& ctx, const std::string& file, bool& store_failed) {
+  store_failed = false;
+  if (!file.empty()) {
+    auto text = slurp(file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    if (!text.ok()) return text.status();
+    return ag::parse_agreement(*text, file);
+  }
+  auto store = ctx.open_store();
+  if (!store) {
+    store_failed = true;
+    return Status::IOError("cannot open the mission database");
+  }
+  auto doc = store->document("agreement");
+  if (!doc.ok()) return doc.status();
+  if (!*doc) return Status::NotFound("the mission has no agreement: run `truce import agreement FILE` or give --agreement FILE");
+  return ag::parse_agreement(**doc, "agreement (mission database)");
+}
+
+int exit_for(const Status& st) {
+  return st.code() == Code::kInvalidArgument ? kExitInputProblems : kExitFailure;
+}
+
+void print_read_errors(const ag::ReadErrors& e) {
+  for (const auto& st : e.errors) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
+  if (e.more) std::fprintf(stderr, "truce: ... and %lld more problems\n", static_cast<long long>(e.more));
+}
+
+std::string fmt_counts(const ag::MergeCounts& m) {
+  return std::to_string(m.added) + " added, " + std::to_string(m.replaced) + " replaced, " + std::to_string(m.unchanged) +
+         " unchanged";
+}
+
+// --- classify ----------------------------------------------------------------------------------
+
+struct ClassifyArgs {
+  std::string incidents, zones, loc, rules, agreement, format = "table";
+};
+
+bool parse_num(std::string_view s, double& v) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const ClassifyArgs& a, bool& store_failed) {
+  store_failed = false;
+  if (a.zones.empty() != a.loc.empty())
+    return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+  if (!a.zones.empty()) {
+    auto z = slurp(a.zones, kMaxFileBytes);
+    if (!z.ok()) return z.status();
+    auto l = slurp(a.loc, kMaxFileBytes);
+    if (!l.ok()) return l.status();
+    return geo::Geography::from_geojson(*z, *l, a.zones, a.loc);
+  }
+  auto store = ctx.open_store();
+  if (!store) {
+    store_failed = true;
+    return Status::IOError("cannot open the mission database");
+  }
+  auto z = store->document("zones");
+  if (!z.ok()) return z.status();
+  auto l = store->document("loc");
+  if (!l.ok()) return l.status();
+  if (!*z || !*l) return Status::NotFound("the mission has no zones or line of contact: import them or give --zones and --loc");
+  return geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
+}
+
+void classify(Context& ctx, const ClassifyArgs& a) {
+  bool store_failed = false;
+  std::vector<ag::Rule> rules;
+  if (!a.rules.empty()) {
+    auto text = slurp(a.rules, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    if (!text.ok()) return ctx.fail(text.status());
+    auto r = ag::parse_rules_document(*text, a.rules);
+    if (!r.ok()) return ctx.fail(r.status(), exit_for(r.status()));
+    rules = std::move(r).value();
+  } else {
+    auto agr = load_agreement(ctx, a.agreement, store_failed);
+    if (!agr.ok()) {
+      if (store_failed) return;
+      return ctx.fail(agr.status(), exit_for(agr.status()));
+    }
+    rules = agr->rules;
+  }
+  auto geo = geography(ctx, a, store_failed);
+  if (!geo.ok()) {
+    if (store_failed) return;
+    return ctx.fail(geo.status(), exit_for(geo.status()));
+  }
+  const ag::ZoneCatalog catalog = ag::zone_catalog(**geo);
+
+  auto src = io::ByteSource::open(a.incidents);
+  if (!src.ok()) return ctx.fail(src.status());
+  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
+  io::Record rec;
+  Status err;
+  const std::vector<std::string_view> names = {"incident_id", "time", "start", "kind", "lat", "lon", "target_lat", "target_lon"};
+  std::vector<int> col(names.size(), -1);
+  auto r = reader.next(rec, err);
+  if (r != io::ReadResult::kRecord)
+    return ctx.fail(r == io::ReadResult::kEnd ? Status::Invalid("empty file: expected a header incident_id,time,kind,lat,lon", {a.incidents, 1, ""})
+                                              : err,
+                    kExitInputProblems);
+  const std::size_t width = rec.fields.size();
+  for (std::size_t i = 0; i < rec.fields.size(); ++i)
+    for (std::size_t c = 0; c < names.size(); ++c)
+      if (rec.fields[i] == names[c]) col[c] = static_cast<int>(i);
+  if (col[2] >= 0 && col[1] < 0) col[1] = col[2];  // fusion's incidents.csv: the start of the incident
+  for (std::size_t c : {std::size_t{0}, std::size_t{1}, std::size_t{3}})
+    if (col[c] < 0)
+      return ctx.fail(Status::Invalid("missing required column '" + std::string(names[c]) +
+                                          "' (the header needs incident_id, time (or start), kind; lat, lon and "
+                                          "target_lat, target_lon are optional)",
+                                      {a.incidents, rec.line, ""}),
+                      kExitInputProblems);
+  TableWriter w(stdout, parse_format(a.format), {"incident_id", "time", "kind", "rules", "unchecked", "explanation"},
+                {false, false, false, false, false, false});
+  std::int64_t bad = 0, incidents = 0, violating = 0;
+  auto field = [&](std::size_t c) -> std::string_view {
+    return col[c] >= 0 ? rec.fields[static_cast<std::size_t>(col[c])] : std::string_view();
+  };
+  auto complain = [&](const Status& st) {
+    if (bad++ < 10) std::fprintf(stderr, "truce: %s (skipped)\n", st.ToString().c_str());
+  };
+  for (;;) {
+    r = reader.next(rec, err);
+    if (r == io::ReadResult::kEnd) break;
+    if (r == io::ReadResult::kFatal) return ctx.fail(err);
+    if (r == io::ReadResult::kBadRecord) {
+      complain(err);
+      continue;
+    }
+    if (rec.fields.size() != width) {
+      complain(Status::Invalid("expected " + std::to_string(width) + " fields like the header", {a.incidents, rec.line, ""}));
+      continue;
+    }
+    ag::IncidentView v;
+    v.id = std::string(field(0));
+    auto t = parse_instant(field(1));
+    if (!t.ok()) {
+      complain(Status::Invalid(t.status().message(), {a.incidents, rec.line, names[static_cast<std::size_t>(col[1] == col[2] ? 2 : 1)].data()}));
+      continue;
+    }
+    v.time = *t;
+    auto k = kind_from_string(field(3));
+    if (!k) {
+      complain(Status::Invalid("expected one of " + kind_list(), {a.incidents, rec.line, "kind"}));
+      continue;
+    }
+    v.kind = *k;
+    bool ok = true;
+    for (auto [lat_c, lon_c, slot, what] : {std::tuple{std::size_t{4}, std::size_t{5}, &v.origin, "lat"},
+                                            std::tuple{std::size_t{6}, std::size_t{7}, &v.target, "target_lat"}}) {
+      const auto la = field(lat_c), lo = field(lon_c);
+      if (la.empty() && lo.empty()) continue;
+      double lat = 0, lon = 0;
+      if (!parse_num(la, lat) || !parse_num(lo, lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
+        complain(Status::Invalid("expected latitude and longitude in degrees (or both empty)", {a.incidents, rec.line, what}));
+        ok = false;
+        break;
+      }
+      *slot = LatLon{lat, lon};
+    }
+    if (!ok) continue;
+    ag::place_on(v, **geo);
+    const auto c = ag::classify(v, rules, catalog);
+    ++incidents;
+    if (!c.violations.empty()) ++violating;
+    std::string ids, unchecked, expl;
+    for (const auto& x : c.violations) {
+      ids += (ids.empty() ? "" : ";") + x.rule_id;
+      expl += (expl.empty() ? "" : " | ") + x.explanation;
+    }
+    for (const auto& u : c.unchecked) unchecked += (unchecked.empty() ? "" : ";") + u;
+    w.row({v.id, format_instant(v.time), std::string(to_string(v.kind)), ids, unchecked, expl});
+  }
+  w.finish();
+  std::fprintf(stderr, "classified %lld incidents against %zu rules: %lld break at least one rule%s\n",
+               static_cast<long long>(incidents), rules.size(), static_cast<long long>(violating),
+               bad ? (", " + std::to_string(bad) + " rows skipped").c_str() : "");
+  if (bad) ctx.exit_code = kExitInputProblems;
+}
+
+}  // namespace
+
+void add_agreement_commands(Context& ctx) {
+  // import agreement FILE
+  auto agreement_file = std::make_shared<std::string>();
+  auto* imp = ctx.import_cmd->add_subcommand("agreement", "import the mission's agreement (JSON, docs/agreement.md); earlier versions are kept");
+  imp->add_option("file", *agreement_file, "agreement JSON file (- = stdin)")->required();
+  imp->callback([&ctx, agreement_file] {
+    auto text = slurp(*agreement_file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    if (!text.ok()) return ctx.fail(text.status(), exit_for(text.status()));
+    auto a = ag::parse_agreement(*text, *agreement_file);
+    if (!a.ok()) return ctx.fail(a.status(), kExitInputProblems);
+    auto store = ctx.open_store();
+    if (!store) return;
+    auto v = store->put_document("agreement", *text);
+    if (!v.ok()) return ctx.fail(v.status());
+    std::printf("imported agreement '%s': %zu parties, %zu provisions, %s, %zu events, %zu rules: agreement version %lld (earlier versions kept)\n",
+                a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term", a->events.size(),
+                a->rules.size(), static_cast<long long>(*v));
+  });
+
+  // mandate
+  struct MandateArgs {
+    std::string at, format = "text", agreement;
+  };
+  auto m = std::make_shared<MandateArgs>();
+  auto* mandate = ctx.app->add_subcommand("mandate", "the term of the mandate at an instant: term, end, notice deadline, what happens next");
+  mandate->add_option("--at", m->at, "instant (ISO 8601 with zone; default: now)");
+  mandate->add_option("--format", m->format, "text|json")->check(CLI::IsMember({"text", "json"}));
+  mandate->add_option("--agreement", m->agreement, "agreement file instead of the mission's");
+  mandate->callback([&ctx, m] {
+    Instant at = SystemClock{}.now();
+    if (!m->at.empty()) {
+      auto t = parse_instant(m->at);
+      if (!t.ok()) return ctx.fail(Status::Invalid("--at: " + t.status().message()), kExitUsage);
+      at = *t;
+    }
+    bool store_failed = false;
+    auto a = load_agreement(ctx, m->agreement, store_failed);
+    if (!a.ok()) {
+      if (store_failed) return;
+      return ctx.fail(a.status(), exit_for(a.status()));
+    }
+    auto s = ag::mandate_status(*a, at);
+    if (!s.ok()) return ctx.fail(s.status(), exit_for(s.status()));
+    const std::string out = m->format == "json" ? ag::status_json(*a, *s) + "\n" : ag::status_text(*a, *s);
+    std::fputs(out.c_str(), stdout);
+  });
+
+  // import crossings FILE / import baseline FILE
+  auto crossings_file = std::make_shared<std::string>();
+  auto* ic = ctx.import_cmd->add_subcommand(
+      "crossings", "import people/vehicles through checkpoints (CSV: date,checkpoint,direction,people,vehicles,source)");
+  ic->add_option("file", *crossings_file, "CSV file (- = stdin)")->required();
+  ic->callback([&ctx, crossings_file] {
+    ag::ReadErrors errors;
+    auto rows = ag::read_crossings_csv(*crossings_file, errors);
+    if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
+    if (!errors.errors.empty()) {
+      print_read_errors(errors);
+      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {*crossings_file, 0, ""}),
+                      kExitInputProblems);
+    }
+    auto store = ctx.open_store();
+    if (!store) return;
+    std::vector<ag::Crossing> stored;
+    auto doc = store->document("crossings");
+    if (!doc.ok()) return ctx.fail(doc.status());
+    if (*doc) {
+      auto s = ag::crossings_from_json(**doc);
+      if (!s.ok()) return ctx.fail(s.status());
+      stored = std::move(s).value();
+    }
+    const auto counts = ag::merge_crossings(stored, *rows);
+    auto v = store->put_document("crossings", ag::crossings_to_json(stored));
+    if (!v.ok()) return ctx.fail(v.status());
+    std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", rows->size(),
+                crossings_file->c_str(), fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(*v));
+  });
+  auto baseline_file = std::make_shared<std::string>();
+  auto* ib = ctx.import_cmd->add_subcommand("baseline", "import population baselines (CSV: area,population,date,source)");
+  ib->add_option("file", *baseline_file, "CSV file (- = stdin)")->required();
+  ib->callback([&ctx, baseline_file] {
+    ag::ReadErrors errors;
+    auto rows = ag::read_baselines_csv(*baseline_file, errors);
+    if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
+    if (!errors.errors.empty()) {
+      print_read_errors(errors);
+      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {*baseline_file, 0, ""}),
+                      kExitInputProblems);
+    }
+    auto store = ctx.open_store();
+    if (!store) return;
+    std::vector<ag::Baseline> stored;
+    auto doc = store->document("population_baselines");
+    if (!doc.ok()) return ctx.fail(doc.status());
+    if (*doc) {
+      auto s = ag::baselines_from_json(**doc);
+      if (!s.ok()) return ctx.fail(s.status());
+      stored = std::move(s).value();
+    }
+    const auto counts = ag::merge_baselines(stored, *rows);
+    auto v = store->put_document("population_baselines", ag::baselines_to_json(stored));
+    if (!v.ok()) return ctx.fail(v.status());
+    std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", rows->size(),
+                baseline_file->c_str(), fmt_counts(counts).c_str(), static_cast<long long>(*v));
+  });
+
+  // humanitarian
+  struct HumArgs {
+    std::string at, format = "text";
+  };
+  auto h = std::make_shared<HumArgs>();
+  auto* hum = ctx.app->add_subcommand("humanitarian", "daily and cumulative movement through checkpoints and the share of the baseline population");
+  hum->add_option("--at", h->at, "up to this date, inclusive (YYYY-MM-DD; default: today, UTC)");
+  hum->add_option("--format", h->format, "text|json")->check(CLI::IsMember({"text", "json"}));
+  hum->callback([&ctx, h] {
+    std::int64_t at = SystemClock{}.now().ms / 86'400'000;
+    if (!h->at.empty()) {
+      auto d = ag::parse_date(h->at);
+      if (!d.ok()) return ctx.fail(Status::Invalid("--at: " + d.status().message()), kExitUsage);
+      at = *d;
+    }
+    auto store = ctx.open_store();
+    if (!store) return;
+    std::vector<ag::Crossing> rows;
+    std::vector<ag::Baseline> baselines;
+    auto c = store->document("crossings");
+    if (!c.ok()) return ctx.fail(c.status());
+    if (*c) {
+      auto r = ag::crossings_from_json(**c);
+      if (!r.ok()) return ctx.fail(r.status());
+      rows = std::move(r).value();
+    }
+    auto b = store->document("population_baselines");
+    if (!b.ok()) return ctx.fail(b.status());
+    if (*b) {
+      auto r = ag::baselines_from_json(**b);
+      if (!r.ok()) return ctx.fail(r.status());
+      baselines = std::move(r).value();
+    }
+    const auto s = ag::summarize(rows, baselines, at);
+    const std::string out = h->format == "json" ? ag::summary_json(s) + "\n" : ag::summary_text(s);
+    std::fputs(out.c_str(), stdout);
+  });
+
+  // classify
+  auto ca = std::make_shared<ClassifyArgs>();
+  auto* cl = ctx.app->add_subcommand("classify", "check incidents against the agreement's rules: the rules each breaks and why");
+  cl->add_option("--incidents", ca->incidents, "incidents CSV: incident_id, time (or start), kind, lat, lon [, target_lat, target_lon]")
+      ->required();
+  cl->add_option("--zones", ca->zones, "zones GeoJSON (with --loc; default: the mission's)");
+  cl->add_option("--loc", ca->loc, "line of contact GeoJSON (with --zones)");
+  cl->add_option("--rules", ca->rules, "rules file {\"rules\": [...]} instead of the agreement's rules");
+  cl->add_option("--agreement", ca->agreement, "agreement file instead of the mission's");
+  cl->add_option("--format", ca->format, "table|csv|json")->check(CLI::IsMember({"table", "csv", "json"}));
+  cl->callback([&ctx, ca] { classify(ctx, *ca); });
+}
+
+}  // namespace truce::cli

@@ -1,0 +1,303 @@
+// The HTTP API and OpenRosa endpoints over real HTTP on loopback, with a real SQLite database.
+#include "truce/server/server.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+#include "truce/ingest/ingest.h"
+#include "truce/store/store.h"
+
+namespace truce {
+namespace {
+
+using nlohmann::json;
+const std::string kObservers = std::string(TRUCE_SOURCE_DIR) + "/tests/data/ingest/observers.csv";
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start(false); }
+  void TearDown() override { stop(); }
+
+  void start(bool public_view) {
+    db_ = dir_.file("m.db");
+    if (!std::filesystem::exists(db_)) {
+      SqliteOptions so;
+      so.create = true;
+      auto s = open_sqlite_store(db_, so);
+      ASSERT_TRUE(s.ok());
+      ingest::Options io;
+      ASSERT_TRUE(ingest::import_observers(**s, {kObservers}, io)->clean());
+      for (auto [name, role] : {std::pair{"obs", "observer"}, {"ana", "analyst"}, {"adm", "admin"}}) {
+        const std::string tok = *server::new_token();
+        User u{name, role, role == std::string("observer") ? std::vector<std::string>{"M001"} : std::vector<std::string>{},
+               server::digest_ha1(name, "truce", tok)};
+        ASSERT_TRUE((*s)->add_user(u, server::token_hash(tok)).ok());
+        tokens_[role] = tok;
+      }
+      for (const char* d : {"zones", "loc", "places"}) {
+        ASSERT_TRUE((*s)->put_document(d, R"({"type":"FeatureCollection","features":[]})").ok());
+      }
+    }
+    server::Options o;
+    o.db_path = db_;
+    o.port = 0;
+    o.public_view = public_view;
+    o.max_body_bytes = 64 * 1024;
+    o.threads = 4;
+    o.read_timeout_s = 2;
+    o.clock = &clock_;
+    auto s = server::Server::create(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(s).value();
+    thread_ = std::thread([this] { (void)server_->listen(); });
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+    client_->set_read_timeout(5, 0);
+  }
+  void stop() {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+    server_.reset();
+  }
+  httplib::Headers auth(const std::string& role) {
+    if (role.empty()) return {};
+    if (role == "wrong") return {{"Authorization", "Bearer 0000"}};
+    return {{"Authorization", "Bearer " + tokens_[role]}};
+  }
+  httplib::Result post(const std::string& path, const std::string& body, const std::string& role) {
+    return client_->Post(path.c_str(), auth(role), body, "application/json");
+  }
+  static std::string obs(const std::string& id, const std::string& extra = "") {
+    return R"({"observation_id":")" + id +
+           R"(","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5)" + extra + "}";
+  }
+
+  testing::TempDir dir_;
+  std::string db_;
+  FixedClock clock_{*parse_instant("2023-10-01T00:00:00Z")};
+  std::map<std::string, std::string> tokens_;
+  std::unique_ptr<server::Server> server_;
+  std::thread thread_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(ServerTest, PostStatusesFollowTheOutcome) {
+  auto created = post("/api/v1/observations", obs("a1"), "observer");
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->status, 201);
+  EXPECT_EQ(created->get_header_value("X-OpenRosa-Version"), "1.0");
+  auto dup = post("/api/v1/observations", obs("a1"), "observer");
+  EXPECT_EQ(dup->status, 200);
+  EXPECT_EQ(json::parse(dup->body)["duplicates"], 1);
+  auto conflict = post("/api/v1/observations", obs("a1", R"(,"count":7)"), "observer");
+  EXPECT_EQ(conflict->status, 409);
+  EXPECT_EQ(json::parse(conflict->body)["error"]["field"], "count");
+  auto invalid = post("/api/v1/observations", "[" + obs("a2", R"(,"count":0)") + "," + obs("a3") + "]", "analyst");
+  EXPECT_EQ(invalid->status, 422);
+  auto body = json::parse(invalid->body);
+  EXPECT_EQ(body["error"]["field"], "count");
+  EXPECT_EQ(body["error"]["message"], "expected a whole number >= 1");
+  EXPECT_EQ(body["results"][1]["status"], "accepted");
+}
+
+TEST_F(ServerTest, ObserverMaySubmitOnlyForItsObservers) {
+  auto r = post("/api/v1/observations", R"({"observation_id":"z","time":"2023-09-01T21:38:41Z","observer_id":"A0001","kind":"drone"})",
+                "observer");
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(json::parse(r->body)["error"]["message"], "user obs may not submit for observer A0001 (item 0)");
+}
+
+TEST_F(ServerTest, MalformedBodiesAreRefusedWithErrors) {
+  EXPECT_EQ(post("/api/v1/observations", "{not json", "analyst")->status, 400);
+  EXPECT_EQ(post("/api/v1/observations", std::string(100, '[') + std::string(100, ']'), "analyst")->status, 400);
+  EXPECT_EQ(post("/api/v1/observations", "[]", "analyst")->status, 422);
+  EXPECT_EQ(post("/api/v1/observations", "42", "analyst")->status, 422);
+  auto big = post("/api/v1/observations", "[" + std::string(70 * 1024, ' ') + "]", "analyst");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+}
+
+TEST_F(ServerTest, CursorPaginationWalksEverything) {
+  std::string batch = "[";
+  for (int i = 0; i < 25; ++i) batch += (i ? "," : "") + obs("p" + std::to_string(i));
+  ASSERT_EQ(post("/api/v1/observations", batch + "]", "analyst")->status, 201);
+  std::set<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto r = client_->Get(("/api/v1/observations?limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor)).c_str(),
+                          auth("analyst"));
+    ASSERT_EQ(r->status, 200);
+    auto j = json::parse(r->body);
+    for (const auto& it : j["items"]) seen.insert(it["observation_id"].get<std::string>());
+    if (j["next_cursor"].is_null()) break;
+    cursor = j["next_cursor"];
+  }
+  EXPECT_EQ(seen.size(), 25u);
+  EXPECT_EQ(client_->Get("/api/v1/observations?cursor=abc", auth("analyst"))->status, 400);
+}
+
+// Every route of the OpenAPI document, called by every kind of caller: the roles it lists get in,
+// everyone else gets 401 (no or bad credentials) or 403 (a role without the right).
+TEST_F(ServerTest, RoleEndpointMatrix) {
+  auto spec = client_->Get("/api/v1/openapi.json");
+  ASSERT_EQ(spec->status, 200);
+  auto j = json::parse(spec->body);
+  int checked = 0;
+  for (const auto& [path, ops] : j["paths"].items()) {
+    for (const auto& [method, op] : ops.items()) {
+      std::vector<std::string> roles = op["x-truce-roles"];
+      for (const std::string caller : {"", "wrong", "observer", "analyst", "admin"}) {
+        httplib::Result r = method == "get" ? client_->Get(path.c_str(), auth(caller))
+                                            : client_->Post(path.c_str(), auth(caller), "{}", "application/json");
+        ASSERT_TRUE(r) << method << " " << path;
+        const bool allowed = roles.empty() || std::find(roles.begin(), roles.end(), caller) != roles.end();
+        if (allowed) {
+          EXPECT_NE(r->status, 401) << method << " " << path << " as " << caller;
+          EXPECT_NE(r->status, 403) << method << " " << path << " as " << caller;
+          EXPECT_NE(r->status, 404) << method << " " << path << " is in the OpenAPI document but not served";
+        } else if (caller.empty() || caller == "wrong") {
+          EXPECT_EQ(r->status, 401) << method << " " << path << " as " << caller;
+        } else {
+          EXPECT_EQ(r->status, 403) << method << " " << path << " as " << caller;
+        }
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GE(checked, 14 * 5);
+}
+
+TEST_F(ServerTest, PublicViewIsReadOnlyAndRedacted) {
+  EXPECT_EQ(client_->Get("/api/v1/stats")->status, 401);
+  stop();
+  start(true);
+  auto stats = client_->Get("/api/v1/stats");
+  ASSERT_EQ(stats->status, 200);
+  EXPECT_FALSE(json::parse(stats->body).contains("observers"));
+  EXPECT_EQ(client_->Get("/api/v1/zones")->status, 200);
+  EXPECT_EQ(client_->Get("/api/v1/observers")->status, 401);
+  EXPECT_EQ(client_->Get("/api/v1/observations")->status, 401);
+  EXPECT_EQ(post("/api/v1/observations", obs("q"), "")->status, 401);
+}
+
+std::string submission_xml(const std::string& instance, int count) {
+  return "<?xml version='1.0' ?><data id=\"truce_observation\"><observer_id>M001</observer_id>"
+         "<time>2023-09-02T01:38:41.000+04:00</time><location>39.9 46.7 800 5</location><kind>artillery</kind>"
+         "<bearing_deg>88</bearing_deg><distance_m>9000</distance_m><count>" +
+         std::to_string(count) + "</count><meta><instanceID>" + instance + "</instanceID></meta></data>";
+}
+
+// As ODK Collect does it: HEAD first, then a multipart POST with Digest auth; a resend after a
+// dropped connection carries the same instanceID.
+TEST_F(ServerTest, OpenRosaSubmissionWithDigestAndResend) {
+  httplib::Client c("127.0.0.1", server_->port());
+  auto noauth = c.Head("/submission");
+  ASSERT_TRUE(noauth);
+  EXPECT_EQ(noauth->status, 401);
+  EXPECT_NE(noauth->get_header_value("WWW-Authenticate").find("Digest realm=\"truce\""), std::string::npos);
+  c.set_digest_auth("obs", tokens_["observer"].c_str());
+  auto head = c.Head("/submission");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 204);
+  EXPECT_EQ(head->get_header_value("X-OpenRosa-Accept-Content-Length"), "65536");
+  auto list = c.Get("/formList");
+  ASSERT_EQ(list->status, 200);
+  EXPECT_NE(list->body.find("<formID>truce_observation</formID>"), std::string::npos);
+  EXPECT_NE(list->body.find("<hash>md5:"), std::string::npos);
+  auto form = c.Get("/forms/truce_observation.xml");
+  EXPECT_EQ(form->status, 200);
+  const std::string id = "uuid:00000000-0000-4000-8000-000000000001";
+  httplib::MultipartFormDataItems parts = {{"xml_submission_file", submission_xml(id, 3), "submission.xml", "text/xml"}};
+  auto first = c.Post("/submission", parts);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 201) << first->body;
+  EXPECT_EQ(first->get_header_value("X-OpenRosa-Version"), "1.0");
+  auto resend = c.Post("/submission", parts);
+  EXPECT_EQ(resend->status, 201);
+  httplib::MultipartFormDataItems changed = {{"xml_submission_file", submission_xml(id, 4), "submission.xml", "text/xml"}};
+  EXPECT_EQ(c.Post("/submission", changed)->status, 409);
+  auto list_obs = client_->Get("/api/v1/observations", auth("analyst"));
+  auto items = json::parse(list_obs->body)["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["observation_id"], id);
+  EXPECT_EQ(items[0]["channel"], "openrosa");
+  EXPECT_EQ(items[0]["time"], "2023-09-01T21:38:41Z");
+  EXPECT_EQ(items[0]["observer_lat"], 39.9);
+  httplib::MultipartFormDataItems bad = {{"xml_submission_file", "<data id='other'/>", "s.xml", "text/xml"}};
+  auto refused = c.Post("/submission", bad);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("expected a submission of form truce_observation"), std::string::npos);
+}
+
+TEST_F(ServerTest, DigestWithAWrongTokenIsRefused) {
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_digest_auth("obs", "not-the-token");
+  EXPECT_EQ(c.Get("/formList")->status, 401);
+}
+
+// Raw bytes on a socket: garbage, truncated requests, too many headers, a client that stops
+// sending. The server answers or hangs up, and stays healthy.
+TEST_F(ServerTest, MalformedRequestsDoNotHurtTheServer) {
+  const std::vector<std::string> corpus = {
+      "GARBAGE\r\n\r\n",
+      "GET / HTTP/9.9\r\n\r\n",
+      "\x00\x01\x02\xff\xfe\r\n\r\n",
+      "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"trunc",
+      "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+      "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\n",
+      "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n",
+      [] {
+        std::string s = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+        for (int i = 0; i < 200; ++i) s += "X-H" + std::to_string(i) + ": v\r\n";
+        return s + "\r\n";
+      }(),
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100000, 'b') + "\r\n\r\n",
+      "POST /submission HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 20\r\n\r\n--zz\r\nbroken",
+      "GET /api/v1/observations?from=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /healthz HTTP/1.1\r\nHost: x",  // never finishes its headers
+  };
+  for (const auto& req : corpus) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(server_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+    ::shutdown(fd, SHUT_WR);
+    char buf[512];
+    timeval tv{3, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    (void)!::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+  }
+  auto h = client_->Get("/healthz");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  auto many = client_->Get("/healthz", [] {
+    httplib::Headers hs;
+    for (int i = 0; i < 100; ++i) hs.emplace("X-H" + std::to_string(i), "v");
+    return hs;
+  }());
+  EXPECT_EQ(many->status, 431);
+}
+
+TEST_F(ServerTest, MetricsCountRequests) {
+  client_->Get("/healthz");
+  auto m = client_->Get("/metrics", auth("admin"));
+  ASSERT_EQ(m->status, 200);
+  EXPECT_NE(m->body.find("truce_http_requests_total{route=\"GET /healthz\",code=\"200\"}"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("truce_observations 0"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace truce
