@@ -13,8 +13,10 @@ using detail::key_error;
 using detail::show;
 
 Result<Duration> parse_duration(std::string_view s) {
-  const std::string expect = "expected an ISO 8601 duration of dates such as \"P5Y\", \"P6M\", \"P1Y6M\" or \"P30D\"";
-  if (s.size() < 3 || s[0] != 'P') return Status::Invalid(expect + ", got \"" + std::string(s.substr(0, 40)) + "\"");
+  const std::string expect =
+      "expected an ISO 8601 duration of dates such as \"P5Y\", \"P6M\", \"P1Y6M\" or \"P30D\"";
+  if (s.size() < 3 || s[0] != 'P')
+    return Status::Invalid(expect + ", got \"" + std::string(s.substr(0, 40)) + "\"");
   Duration d;
   std::size_t i = 1;
   char last_unit = 0;
@@ -24,7 +26,9 @@ Result<Duration> parse_duration(std::string_view s) {
     const std::size_t start = i;
     while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
       v = v * 10 + (s[i] - '0');
-      if (v > 100000) return Status::Invalid(expect + "; the number in \"" + std::string(s.substr(0, 40)) + "\" is too large");
+      if (v > 100000)
+        return Status::Invalid(expect + "; the number in \"" + std::string(s.substr(0, 40)) +
+                               "\" is too large");
       ++i;
     }
     if (i == start || i == s.size())
@@ -32,13 +36,18 @@ Result<Duration> parse_duration(std::string_view s) {
     const char u = s[i++];
     const auto pos = order.find(u);
     if (pos == std::string::npos || (last_unit && order.find(last_unit) >= pos))
-      return Status::Invalid(expect + ", got \"" + std::string(s.substr(0, 40)) + "\" (units Y, M, W, D in this order; no time part)");
+      return Status::Invalid(expect + ", got \"" + std::string(s.substr(0, 40)) +
+                             "\" (units Y, M, W, D in this order; no time part)");
     last_unit = u;
     const auto n = static_cast<std::int32_t>(v);
-    if (u == 'Y') d.months += 12 * n;
-    else if (u == 'M') d.months += n;
-    else if (u == 'W') d.days += 7 * n;
-    else d.days += n;
+    if (u == 'Y')
+      d.months += 12 * n;
+    else if (u == 'M')
+      d.months += n;
+    else if (u == 'W')
+      d.days += 7 * n;
+    else
+      d.days += n;
   }
   return d;
 }
@@ -66,7 +75,9 @@ std::string describe(Duration d) {
 
 namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -132,10 +143,14 @@ std::string format_local(Instant t, std::int32_t off) {
 
 std::string_view to_string(EventType t) {
   switch (t) {
-    case EventType::kNotice: return "notice";
-    case EventType::kAmendment: return "amendment";
-    case EventType::kEarlyWithdrawal: return "early_withdrawal";
-    case EventType::kWithdrawalCompleted: return "withdrawal_completed";
+    case EventType::kNotice:
+      return "notice";
+    case EventType::kAmendment:
+      return "amendment";
+    case EventType::kEarlyWithdrawal:
+      return "early_withdrawal";
+    case EventType::kWithdrawalCompleted:
+      return "withdrawal_completed";
   }
   return "notice";
 }
@@ -147,9 +162,12 @@ using detail::index;
 using detail::join;
 using detail::only_keys;
 
-Result<Duration> get_duration(const Json& obj, std::string_view key, std::string_view source, const std::string& path) {
+Result<Duration> get_duration(const Json& obj, std::string_view key, std::string_view source,
+                              const std::string& path) {
   const auto& v = obj.at(std::string(key));
-  if (!v.is_string()) return key_error(source, join(path, key), "expected an ISO 8601 duration such as \"P5Y\", got " + show(v));
+  if (!v.is_string())
+    return key_error(source, join(path, key),
+                     "expected an ISO 8601 duration such as \"P5Y\", got " + show(v));
   auto d = parse_duration(v.get<std::string>());
   if (!d.ok()) return key_error(source, join(path, key), d.status().message());
   return d;
@@ -159,7 +177,8 @@ Status parse_term(const Json& t, std::string_view src, Term& out) {
   const std::string p = "term";
   if (!t.is_object()) return key_error(src, p, "expected an object, got " + show(t));
   TRUCE_RETURN_IF_ERROR(only_keys(
-      t, {"subject", "provision", "effective", "utc_offset", "time_zone", "length", "renewal", "notice"}, src, p));
+      t, {"subject", "provision", "effective", "utc_offset", "time_zone", "length", "renewal", "notice"}, src,
+      p));
   for (auto k : {"effective", "utc_offset", "length", "notice"}) {
     if (!t.contains(k)) return key_error(src, join(p, k), "required key is missing");
   }
@@ -182,47 +201,58 @@ Status parse_term(const Json& t, std::string_view src, Term& out) {
   out.effective = *eff;
   auto len = get_duration(t, "length", src, p);
   if (!len.ok()) return len.status();
-  if (len->months == 0 && len->days <= 0) return key_error(src, join(p, "length"), "expected a length of more than 0 days");
+  if (len->months == 0 && len->days <= 0)
+    return key_error(src, join(p, "length"), "expected a length of more than 0 days");
   out.length = *len;
   if (t.contains("renewal") && !t.at("renewal").is_null()) {
     auto r = get_duration(t, "renewal", src, p);
     if (!r.ok()) return r.status();
     if (r->months == 0 && r->days <= 0)
-      return key_error(src, join(p, "renewal"), "expected a renewal period of more than 0 days, or null for none");
+      return key_error(src, join(p, "renewal"),
+                       "expected a renewal period of more than 0 days, or null for none");
     out.renewal = *r;
   }
   auto n = get_duration(t, "notice", src, p);
   if (!n.ok()) return n.status();
   out.notice = *n;
   // The notice period must leave time in the first term: its deadline after the start.
-  if (add_calendar(add_calendar(out.effective, out.length, out.utc_offset_min), out.notice, out.utc_offset_min, -1) <
-      out.effective)
+  if (add_calendar(add_calendar(out.effective, out.length, out.utc_offset_min), out.notice,
+                   out.utc_offset_min, -1) < out.effective)
     return key_error(src, join(p, "notice"),
-                     "the notice period (" + to_iso(out.notice) + ") is longer than the term (" + to_iso(out.length) + ")");
+                     "the notice period (" + to_iso(out.notice) + ") is longer than the term (" +
+                         to_iso(out.length) + ")");
   return Status::Ok();
 }
 
-Status parse_event(const Json& e, std::string_view src, const std::string& p, const Agreement& a, Event& out) {
+Status parse_event(const Json& e, std::string_view src, const std::string& p, const Agreement& a,
+                   Event& out) {
   if (!e.is_object()) return key_error(src, p, "expected an object, got " + show(e));
   TRUCE_RETURN_IF_ERROR(only_keys(e,
-                                  {"type", "at", "party", "note", "source", "renewal", "notice", "automatic_renewal",
-                                   "term_end", "effective"},
+                                  {"type", "at", "party", "note", "source", "renewal", "notice",
+                                   "automatic_renewal", "term_end", "effective"},
                                   src, p));
   auto type = get_string(e, "type", src, p, true);
   if (!type.ok()) return type.status();
-  if (*type == "notice") out.type = EventType::kNotice;
-  else if (*type == "amendment") out.type = EventType::kAmendment;
-  else if (*type == "early_withdrawal") out.type = EventType::kEarlyWithdrawal;
-  else if (*type == "withdrawal_completed") out.type = EventType::kWithdrawalCompleted;
+  if (*type == "notice")
+    out.type = EventType::kNotice;
+  else if (*type == "amendment")
+    out.type = EventType::kAmendment;
+  else if (*type == "early_withdrawal")
+    out.type = EventType::kEarlyWithdrawal;
+  else if (*type == "withdrawal_completed")
+    out.type = EventType::kWithdrawalCompleted;
   else
     return key_error(src, join(p, "type"),
-                     "expected notice, amendment, early_withdrawal or withdrawal_completed, got \"" + type->substr(0, 40) + "\"");
-  const std::optional<std::int32_t> off = a.term ? std::optional<std::int32_t>(a.term->utc_offset_min) : std::nullopt;
+                     "expected notice, amendment, early_withdrawal or withdrawal_completed, got \"" +
+                         type->substr(0, 40) + "\"");
+  const std::optional<std::int32_t> off =
+      a.term ? std::optional<std::int32_t>(a.term->utc_offset_min) : std::nullopt;
   if (!e.contains("at")) return key_error(src, join(p, "at"), "required key is missing");
   auto at = detail::get_instant(e.at("at"), src, join(p, "at"), off);
   if (!at.ok()) return at.status();
   out.at = *at;
-  for (auto [key, slot] : {std::pair{"party", &out.party}, std::pair{"note", &out.note}, std::pair{"source", &out.source}}) {
+  for (auto [key, slot] :
+       {std::pair{"party", &out.party}, std::pair{"note", &out.note}, std::pair{"source", &out.source}}) {
     auto v = get_string(e, key, src, p, false);
     if (!v.ok()) return v.status();
     *slot = *v;
@@ -238,7 +268,8 @@ Status parse_event(const Json& e, std::string_view src, const std::string& p, co
   switch (out.type) {
     case EventType::kNotice: {
       TRUCE_RETURN_IF_ERROR(allow_only({"party"}));
-      if (out.party.empty()) return key_error(src, join(p, "party"), "required key is missing: who gave notice");
+      if (out.party.empty())
+        return key_error(src, join(p, "party"), "required key is missing: who gave notice");
       const Party* who = nullptr;
       std::string codes;
       for (const auto& pa : a.parties) {
@@ -246,10 +277,13 @@ Status parse_event(const Json& e, std::string_view src, const std::string& p, co
         if (pa.role == "party") codes += (codes.empty() ? "" : ", ") + pa.code;
       }
       if (!who)
-        return key_error(src, join(p, "party"), "\"" + out.party.substr(0, 40) + "\" is not in parties; notice may be given by " + codes);
+        return key_error(
+            src, join(p, "party"),
+            "\"" + out.party.substr(0, 40) + "\" is not in parties; notice may be given by " + codes);
       if (who->role != "party")
-        return key_error(src, join(p, "party"), "\"" + out.party + "\" has the role \"" + who->role +
-                                                    "\"; notice may be given by a party bound by the agreement: " + codes);
+        return key_error(src, join(p, "party"),
+                         "\"" + out.party + "\" has the role \"" + who->role +
+                             "\"; notice may be given by a party bound by the agreement: " + codes);
       break;
     }
     case EventType::kAmendment: {
@@ -266,17 +300,21 @@ Status parse_event(const Json& e, std::string_view src, const std::string& p, co
       }
       if (e.contains("automatic_renewal")) {
         if (!e.at("automatic_renewal").is_boolean())
-          return key_error(src, join(p, "automatic_renewal"), "expected true or false, got " + show(e.at("automatic_renewal")));
+          return key_error(src, join(p, "automatic_renewal"),
+                           "expected true or false, got " + show(e.at("automatic_renewal")));
         out.automatic_renewal = e.at("automatic_renewal").get<bool>();
       }
       if (e.contains("term_end")) {
         auto te = detail::get_instant(e.at("term_end"), src, join(p, "term_end"), off);
         if (!te.ok()) return te.status();
-        if (*te <= out.at) return key_error(src, join(p, "term_end"), "the new end of the term must be after the amendment (at)");
+        if (*te <= out.at)
+          return key_error(src, join(p, "term_end"),
+                           "the new end of the term must be after the amendment (at)");
         out.term_end = *te;
       }
       if (!out.renewal && !out.notice && !out.automatic_renewal && !out.term_end)
-        return key_error(src, p, "an amendment needs at least one of renewal, notice, automatic_renewal, term_end");
+        return key_error(src, p,
+                         "an amendment needs at least one of renewal, notice, automatic_renewal, term_end");
       break;
     }
     case EventType::kEarlyWithdrawal: {
@@ -284,7 +322,9 @@ Status parse_event(const Json& e, std::string_view src, const std::string& p, co
       if (e.contains("effective")) {
         auto ef = detail::get_instant(e.at("effective"), src, join(p, "effective"), off);
         if (!ef.ok()) return ef.status();
-        if (*ef < out.at) return key_error(src, join(p, "effective"), "the withdrawal cannot take effect before it was agreed (at)");
+        if (*ef < out.at)
+          return key_error(src, join(p, "effective"),
+                           "the withdrawal cannot take effect before it was agreed (at)");
         out.effective = *ef;
       }
       break;
@@ -300,7 +340,8 @@ Status parse_event(const Json& e, std::string_view src, const std::string& p, co
 
 Result<Agreement> parse_agreement(std::string_view text, std::string_view src) {
   if (text.size() > kMaxAgreementBytes)
-    return Status::Invalid("file is " + std::to_string(text.size()) + " bytes; an agreement file may have at most " +
+    return Status::Invalid("file is " + std::to_string(text.size()) +
+                               " bytes; an agreement file may have at most " +
                                std::to_string(kMaxAgreementBytes),
                            Location{std::string(src), 0, ""});
   auto parsed = detail::parse_json(text, src, kMaxAgreementDepth);
@@ -308,14 +349,16 @@ Result<Agreement> parse_agreement(std::string_view text, std::string_view src) {
   const Json& j = *parsed;
   if (!j.is_object()) return key_error(src, "", "expected a JSON object at the top, got " + show(j));
   TRUCE_RETURN_IF_ERROR(only_keys(
-      j, {"format", "id", "title", "signed", "source", "parties", "provisions", "term", "events", "rules"}, src, ""));
+      j, {"format", "id", "title", "signed", "source", "parties", "provisions", "term", "events", "rules"},
+      src, ""));
   Agreement a;
   if (j.contains("format")) {
     if (j.at("format") != "truce-agreement/1")
       return key_error(src, "format", "expected \"truce-agreement/1\", got " + show(j.at("format")));
   }
-  for (auto [key, slot, req] : {std::tuple{"id", &a.id, true}, std::tuple{"title", &a.title, true},
-                                std::tuple{"signed", &a.signed_on, false}, std::tuple{"source", &a.source, false}}) {
+  for (auto [key, slot, req] :
+       {std::tuple{"id", &a.id, true}, std::tuple{"title", &a.title, true},
+        std::tuple{"signed", &a.signed_on, false}, std::tuple{"source", &a.source, false}}) {
     auto v = get_string(j, key, src, "", req);
     if (!v.ok()) return v.status();
     *slot = *v;
@@ -333,7 +376,8 @@ Result<Agreement> parse_agreement(std::string_view text, std::string_view src) {
     auto code = get_string(ps[i], "code", src, p, true);
     if (!code.ok()) return code.status();
     pa.code = *code;
-    if (!codes.insert(pa.code).second) return key_error(src, join(p, "code"), "party \"" + pa.code + "\" is listed twice");
+    if (!codes.insert(pa.code).second)
+      return key_error(src, join(p, "code"), "party \"" + pa.code + "\" is listed twice");
     auto name = get_string(ps[i], "name", src, p, false);
     if (!name.ok()) return name.status();
     pa.name = *name;
@@ -379,13 +423,15 @@ Result<Agreement> parse_agreement(std::string_view text, std::string_view src) {
   if (j.contains("events")) {
     const Json& ev = j.at("events");
     if (!ev.is_array()) return key_error(src, "events", "expected an array, got " + show(ev));
-    if (!ev.empty() && !a.term) return key_error(src, "events", "events change the term, but the agreement has no term");
+    if (!ev.empty() && !a.term)
+      return key_error(src, "events", "events change the term, but the agreement has no term");
     for (std::size_t i = 0; i < ev.size(); ++i) {
       Event e;
       TRUCE_RETURN_IF_ERROR(parse_event(ev[i], src, index("events", i), a, e));
       a.events.push_back(std::move(e));
     }
-    std::stable_sort(a.events.begin(), a.events.end(), [](const Event& x, const Event& y) { return x.at < y.at; });
+    std::stable_sort(a.events.begin(), a.events.end(),
+                     [](const Event& x, const Event& y) { return x.at < y.at; });
   }
   if (j.contains("rules")) {
     auto rules = detail::parse_rules(j.at("rules"), src, "rules");

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
-
 #include <nlohmann/json.hpp>
 
 #include "truce/core/time.h"
@@ -15,7 +14,8 @@ namespace truce::agreement {
 
 Result<std::int64_t> parse_date(std::string_view s) {
   auto t = parse_instant(std::string(s) + "T00:00:00Z");
-  if (s.size() != 10 || !t.ok()) return Status::Invalid("expected a date YYYY-MM-DD, got \"" + std::string(s.substr(0, 40)) + "\"");
+  if (s.size() != 10 || !t.ok())
+    return Status::Invalid("expected a date YYYY-MM-DD, got \"" + std::string(s.substr(0, 40)) + "\"");
   return t->ms / 86'400'000;
 }
 
@@ -40,14 +40,16 @@ std::string_view trim(std::string_view s) {
 std::optional<std::int64_t> count(std::string_view s) {
   std::int64_t v = 0;
   auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || v < 0 || v > 100'000'000'000) return std::nullopt;
+  if (s.empty() || r.ec != std::errc() || r.ptr != s.data() + s.size() || v < 0 || v > 100'000'000'000)
+    return std::nullopt;
   return v;
 }
 
 // Reads a small CSV table with named columns; calls row(fields by column, line) for each data row.
 template <typename RowFn>
 Status read_table(const std::string& path, const std::vector<std::string_view>& columns,
-                  const std::vector<std::string_view>& required, ReadErrors& errors, std::size_t max_errors, RowFn row) {
+                  const std::vector<std::string_view>& required, ReadErrors& errors, std::size_t max_errors,
+                  RowFn row) {
   auto src = io::ByteSource::open(path);
   if (!src.ok()) return src.status();
   io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
@@ -57,8 +59,10 @@ Status read_table(const std::string& path, const std::vector<std::string_view>& 
   bool header = false;
   std::size_t width = 0;
   auto problem = [&](Status st) {
-    if (errors.errors.size() < max_errors) errors.errors.push_back(std::move(st));
-    else ++errors.more;
+    if (errors.errors.size() < max_errors)
+      errors.errors.push_back(std::move(st));
+    else
+      ++errors.more;
   };
   for (;;) {
     const auto rr = reader.next(rec, err);
@@ -77,16 +81,19 @@ Status read_table(const std::string& path, const std::vector<std::string_view>& 
         for (std::size_t c = 0; c < columns.size(); ++c) {
           if (h != columns[c]) continue;
           if (at[c] >= 0)
-            return Status::Invalid("column '" + std::string(h) + "' appears twice in the header", Location{path, rec.line, ""});
+            return Status::Invalid("column '" + std::string(h) + "' appears twice in the header",
+                                   Location{path, rec.line, ""});
           at[c] = static_cast<int>(i);
         }
       }
       for (auto r : required) {
-        const auto c = static_cast<std::size_t>(std::find(columns.begin(), columns.end(), r) - columns.begin());
+        const auto c =
+            static_cast<std::size_t>(std::find(columns.begin(), columns.end(), r) - columns.begin());
         if (at[c] < 0) {
           std::string all;
           for (auto x : required) all += (all.empty() ? "" : ",") + std::string(x);
-          return Status::Invalid("missing required column '" + std::string(r) + "' in the header (the header needs: " + all + ")",
+          return Status::Invalid("missing required column '" + std::string(r) +
+                                     "' in the header (the header needs: " + all + ")",
                                  Location{path, rec.line, ""});
         }
       }
@@ -100,86 +107,108 @@ Status read_table(const std::string& path, const std::vector<std::string_view>& 
       continue;
     }
     std::vector<std::string_view> v(columns.size());
-    for (std::size_t c = 0; c < columns.size(); ++c) v[c] = at[c] >= 0 ? trim(rec.fields[static_cast<std::size_t>(at[c])]) : "";
-    if (auto st = row(v, rec.line); !st.ok()) problem(Status::Invalid(st.message(), Location{path, rec.line, st.location().field}));
+    for (std::size_t c = 0; c < columns.size(); ++c)
+      v[c] = at[c] >= 0 ? trim(rec.fields[static_cast<std::size_t>(at[c])]) : "";
+    if (auto st = row(v, rec.line); !st.ok())
+      problem(Status::Invalid(st.message(), Location{path, rec.line, st.location().field}));
   }
   if (!header) return Status::Invalid("the file is empty: expected a header line", Location{path, 0, ""});
   return Status::Ok();
 }
 
-Status field(std::string name, std::string msg) { return Status::Invalid(std::move(msg), Location{"", 0, std::move(name)}); }
+Status field(std::string name, std::string msg) {
+  return Status::Invalid(std::move(msg), Location{"", 0, std::move(name)});
+}
 
 }  // namespace
 
-Result<std::vector<Crossing>> read_crossings_csv(const std::string& path, ReadErrors& errors, std::size_t max_errors) {
+Result<std::vector<Crossing>> read_crossings_csv(const std::string& path, ReadErrors& errors,
+                                                 std::size_t max_errors) {
   std::vector<Crossing> out;
-  const std::vector<std::string_view> cols = {"date", "checkpoint", "direction", "people", "vehicles", "source"};
-  Status st = read_table(path, cols, {"date", "checkpoint", "direction", "people", "source"}, errors, max_errors,
-                         [&](const std::vector<std::string_view>& v, std::int64_t) -> Status {
-                           Crossing c;
-                           const auto slash = v[0].find('/');
-                           auto first = parse_date(v[0].substr(0, slash));
-                           if (!first.ok())
-                             return field("date", "expected YYYY-MM-DD or a period YYYY-MM-DD/YYYY-MM-DD, got \"" +
-                                                      std::string(v[0].substr(0, 40)) + "\"");
-                           c.first_day = c.last_day = *first;
-                           if (slash != std::string_view::npos) {
-                             auto last = parse_date(v[0].substr(slash + 1));
-                             if (!last.ok())
-                               return field("date", "expected YYYY-MM-DD or a period YYYY-MM-DD/YYYY-MM-DD, got \"" +
-                                                        std::string(v[0].substr(0, 40)) + "\"");
-                             if (*last < *first) return field("date", "the period ends before it starts: \"" + std::string(v[0]) + "\"");
-                             c.last_day = *last;
-                           }
-                           if (v[1].empty()) return field("checkpoint", "required; expected the checkpoint or corridor name");
-                           c.checkpoint = std::string(v[1]);
-                           if (v[2] == "out") c.direction = Direction::kOut;
-                           else if (v[2] == "in") c.direction = Direction::kIn;
-                           else
-                             return field("direction", "expected out (leaving the area) or in (entering it), got \"" +
-                                                           std::string(v[2].substr(0, 40)) + "\"");
-                           auto p = count(v[3]);
-                           if (!p) return field("people", "expected a whole number >= 0 without separators, got \"" + std::string(v[3].substr(0, 40)) + "\"");
-                           c.people = *p;
-                           if (!v[4].empty()) {
-                             auto n = count(v[4]);
-                             if (!n) return field("vehicles", "expected a whole number >= 0 or empty, got \"" + std::string(v[4].substr(0, 40)) + "\"");
-                             c.vehicles = *n;
-                           }
-                           if (v[5].empty()) return field("source", "required; expected where the figure comes from");
-                           c.source = std::string(v[5]);
-                           out.push_back(std::move(c));
-                           return Status::Ok();
-                         });
+  const std::vector<std::string_view> cols = {"date",   "checkpoint", "direction",
+                                              "people", "vehicles",   "source"};
+  Status st = read_table(
+      path, cols, {"date", "checkpoint", "direction", "people", "source"}, errors, max_errors,
+      [&](const std::vector<std::string_view>& v, std::int64_t) -> Status {
+        Crossing c;
+        const auto slash = v[0].find('/');
+        auto first = parse_date(v[0].substr(0, slash));
+        if (!first.ok())
+          return field("date", "expected YYYY-MM-DD or a period YYYY-MM-DD/YYYY-MM-DD, got \"" +
+                                   std::string(v[0].substr(0, 40)) + "\"");
+        c.first_day = c.last_day = *first;
+        if (slash != std::string_view::npos) {
+          auto last = parse_date(v[0].substr(slash + 1));
+          if (!last.ok())
+            return field("date", "expected YYYY-MM-DD or a period YYYY-MM-DD/YYYY-MM-DD, got \"" +
+                                     std::string(v[0].substr(0, 40)) + "\"");
+          if (*last < *first)
+            return field("date", "the period ends before it starts: \"" + std::string(v[0]) + "\"");
+          c.last_day = *last;
+        }
+        if (v[1].empty()) return field("checkpoint", "required; expected the checkpoint or corridor name");
+        c.checkpoint = std::string(v[1]);
+        if (v[2] == "out")
+          c.direction = Direction::kOut;
+        else if (v[2] == "in")
+          c.direction = Direction::kIn;
+        else
+          return field("direction", "expected out (leaving the area) or in (entering it), got \"" +
+                                        std::string(v[2].substr(0, 40)) + "\"");
+        auto p = count(v[3]);
+        if (!p)
+          return field("people", "expected a whole number >= 0 without separators, got \"" +
+                                     std::string(v[3].substr(0, 40)) + "\"");
+        c.people = *p;
+        if (!v[4].empty()) {
+          auto n = count(v[4]);
+          if (!n)
+            return field("vehicles", "expected a whole number >= 0 or empty, got \"" +
+                                         std::string(v[4].substr(0, 40)) + "\"");
+          c.vehicles = *n;
+        }
+        if (v[5].empty()) return field("source", "required; expected where the figure comes from");
+        c.source = std::string(v[5]);
+        out.push_back(std::move(c));
+        return Status::Ok();
+      });
   if (!st.ok()) return st;
   return out;
 }
 
-Result<std::vector<Baseline>> read_baselines_csv(const std::string& path, ReadErrors& errors, std::size_t max_errors) {
+Result<std::vector<Baseline>> read_baselines_csv(const std::string& path, ReadErrors& errors,
+                                                 std::size_t max_errors) {
   std::vector<Baseline> out;
   const std::vector<std::string_view> cols = {"area", "population", "date", "source"};
-  Status st = read_table(path, cols, cols, errors, max_errors, [&](const std::vector<std::string_view>& v, std::int64_t) -> Status {
-    Baseline b;
-    if (v[0].empty()) return field("area", "required; expected the area the population lives in");
-    b.area = std::string(v[0]);
-    auto p = count(v[1]);
-    if (!p || *p == 0) return field("population", "expected a whole number > 0 without separators, got \"" + std::string(v[1].substr(0, 40)) + "\"");
-    b.population = *p;
-    auto d = parse_date(v[2]);
-    if (!d.ok()) return field("date", d.status().message());
-    b.as_of = *d;
-    if (v[3].empty()) return field("source", "required; expected where the figure comes from");
-    b.source = std::string(v[3]);
-    out.push_back(std::move(b));
-    return Status::Ok();
-  });
+  Status st =
+      read_table(path, cols, cols, errors, max_errors,
+                 [&](const std::vector<std::string_view>& v, std::int64_t) -> Status {
+                   Baseline b;
+                   if (v[0].empty())
+                     return field("area", "required; expected the area the population lives in");
+                   b.area = std::string(v[0]);
+                   auto p = count(v[1]);
+                   if (!p || *p == 0)
+                     return field("population", "expected a whole number > 0 without separators, got \"" +
+                                                    std::string(v[1].substr(0, 40)) + "\"");
+                   b.population = *p;
+                   auto d = parse_date(v[2]);
+                   if (!d.ok()) return field("date", d.status().message());
+                   b.as_of = *d;
+                   if (v[3].empty()) return field("source", "required; expected where the figure comes from");
+                   b.source = std::string(v[3]);
+                   out.push_back(std::move(b));
+                   return Status::Ok();
+                 });
   if (!st.ok()) return st;
   return out;
 }
 
 namespace {
 using nlohmann::json;
-std::string date_or_period(std::int64_t a, std::int64_t b) { return a == b ? format_date(a) : format_date(a) + "/" + format_date(b); }
+std::string date_or_period(std::int64_t a, std::int64_t b) {
+  return a == b ? format_date(a) : format_date(a) + "/" + format_date(b);
+}
 }  // namespace
 
 std::string crossings_to_json(const std::vector<Crossing>& rows) {
@@ -198,7 +227,8 @@ std::string crossings_to_json(const std::vector<Crossing>& rows) {
 
 Result<std::vector<Crossing>> crossings_from_json(std::string_view text) {
   json arr = json::parse(text.begin(), text.end(), nullptr, false);
-  if (arr.is_discarded() || !arr.is_array()) return Status::Corruption("stored document 'crossings' is not a JSON array");
+  if (arr.is_discarded() || !arr.is_array())
+    return Status::Corruption("stored document 'crossings' is not a JSON array");
   std::vector<Crossing> out;
   try {
     for (const auto& j : arr) {
@@ -213,12 +243,14 @@ Result<std::vector<Crossing>> crossings_from_json(std::string_view text) {
       c.checkpoint = j.at("checkpoint").get<std::string>();
       c.direction = j.at("direction").get<std::string>() == "in" ? Direction::kIn : Direction::kOut;
       c.people = j.at("people").get<std::int64_t>();
-      if (j.contains("vehicles") && !j.at("vehicles").is_null()) c.vehicles = j.at("vehicles").get<std::int64_t>();
+      if (j.contains("vehicles") && !j.at("vehicles").is_null())
+        c.vehicles = j.at("vehicles").get<std::int64_t>();
       c.source = j.at("source").get<std::string>();
       out.push_back(std::move(c));
     }
   } catch (const json::exception& e) {
-    return Status::Corruption(std::string("stored document 'crossings' does not have the expected shape: ") + e.what());
+    return Status::Corruption(std::string("stored document 'crossings' does not have the expected shape: ") +
+                              e.what());
   }
   return out;
 }
@@ -226,13 +258,17 @@ Result<std::vector<Crossing>> crossings_from_json(std::string_view text) {
 std::string baselines_to_json(const std::vector<Baseline>& rows) {
   json arr = json::array();
   for (const auto& b : rows)
-    arr.push_back({{"area", b.area}, {"population", b.population}, {"date", format_date(b.as_of)}, {"source", b.source}});
+    arr.push_back({{"area", b.area},
+                   {"population", b.population},
+                   {"date", format_date(b.as_of)},
+                   {"source", b.source}});
   return arr.dump();
 }
 
 Result<std::vector<Baseline>> baselines_from_json(std::string_view text) {
   json arr = json::parse(text.begin(), text.end(), nullptr, false);
-  if (arr.is_discarded() || !arr.is_array()) return Status::Corruption("stored document 'population_baselines' is not a JSON array");
+  if (arr.is_discarded() || !arr.is_array())
+    return Status::Corruption("stored document 'population_baselines' is not a JSON array");
   std::vector<Baseline> out;
   try {
     for (const auto& j : arr) {
@@ -246,7 +282,8 @@ Result<std::vector<Baseline>> baselines_from_json(std::string_view text) {
       out.push_back(std::move(b));
     }
   } catch (const json::exception& e) {
-    return Status::Corruption(std::string("stored document 'population_baselines' does not have the expected shape: ") + e.what());
+    return Status::Corruption(
+        std::string("stored document 'population_baselines' does not have the expected shape: ") + e.what());
   }
   return out;
 }
@@ -255,7 +292,8 @@ MergeCounts merge_crossings(std::vector<Crossing>& stored, const std::vector<Cro
   MergeCounts m;
   for (const auto& c : incoming) {
     auto it = std::find_if(stored.begin(), stored.end(), [&](const Crossing& s) {
-      return s.first_day == c.first_day && s.last_day == c.last_day && s.checkpoint == c.checkpoint && s.direction == c.direction;
+      return s.first_day == c.first_day && s.last_day == c.last_day && s.checkpoint == c.checkpoint &&
+             s.direction == c.direction;
     });
     if (it == stored.end()) {
       stored.push_back(c);
@@ -273,7 +311,8 @@ MergeCounts merge_crossings(std::vector<Crossing>& stored, const std::vector<Cro
 MergeCounts merge_baselines(std::vector<Baseline>& stored, const std::vector<Baseline>& incoming) {
   MergeCounts m;
   for (const auto& b : incoming) {
-    auto it = std::find_if(stored.begin(), stored.end(), [&](const Baseline& s) { return s.area == b.area && s.as_of == b.as_of; });
+    auto it = std::find_if(stored.begin(), stored.end(),
+                           [&](const Baseline& s) { return s.area == b.area && s.as_of == b.as_of; });
     if (it == stored.end()) {
       stored.push_back(b);
       ++m.added;
@@ -287,7 +326,8 @@ MergeCounts merge_baselines(std::vector<Baseline>& stored, const std::vector<Bas
   return m;
 }
 
-MovementSummary summarize(const std::vector<Crossing>& rows, const std::vector<Baseline>& baselines, std::int64_t at) {
+MovementSummary summarize(const std::vector<Crossing>& rows, const std::vector<Baseline>& baselines,
+                          std::int64_t at) {
   MovementSummary s;
   s.at = at;
   std::map<std::pair<std::int64_t, std::int64_t>, MovementDay> by;  // (last, first) -> totals
@@ -321,7 +361,8 @@ MovementSummary summarize(const std::vector<Crossing>& rows, const std::vector<B
     if (!s.baseline) s.baseline = b;
     const bool before = b.as_of <= first_movement;
     const bool cur_before = s.baseline->as_of <= first_movement;
-    if ((before && (!cur_before || b.as_of > s.baseline->as_of)) || (!before && !cur_before && b.as_of < s.baseline->as_of))
+    if ((before && (!cur_before || b.as_of > s.baseline->as_of)) ||
+        (!before && !cur_before && b.as_of < s.baseline->as_of))
       s.baseline = b;
   }
   if (s.baseline) {
@@ -348,29 +389,35 @@ std::string pct(double share) {
 }  // namespace
 
 std::string summary_text(const MovementSummary& s) {
-  std::string o = "humanitarian movement up to " + format_date(s.at) + " (figures as reported by their sources)\n";
+  std::string o =
+      "humanitarian movement up to " + format_date(s.at) + " (figures as reported by their sources)\n";
   if (s.days.empty()) {
     o += "no crossings recorded up to this date (truce import crossings FILE)\n";
   } else {
     char b[256];
-    std::snprintf(b, sizeof b, "%-23s %10s %10s %12s %12s %14s\n", "date", "out", "in", "vehicles out", "vehicles in",
-                  "cumulative out");
+    std::snprintf(b, sizeof b, "%-23s %10s %10s %12s %12s %14s\n", "date", "out", "in", "vehicles out",
+                  "vehicles in", "cumulative out");
     o += b;
     for (const auto& d : s.days) {
-      std::snprintf(b, sizeof b, "%-23s %10s %10s %12s %12s %14s\n", (d.first_day == d.last_day ? format_date(d.first_day) : format_date(d.first_day) + ".." + format_date(d.last_day)).c_str(),
+      std::snprintf(b, sizeof b, "%-23s %10s %10s %12s %12s %14s\n",
+                    (d.first_day == d.last_day ? format_date(d.first_day)
+                                               : format_date(d.first_day) + ".." + format_date(d.last_day))
+                        .c_str(),
                     thousands(d.out_people).c_str(), thousands(d.in_people).c_str(),
                     d.vehicles_known ? thousands(d.out_vehicles).c_str() : "-",
-                    d.vehicles_known ? thousands(d.in_vehicles).c_str() : "-", thousands(d.cumulative_out).c_str());
+                    d.vehicles_known ? thousands(d.in_vehicles).c_str() : "-",
+                    thousands(d.cumulative_out).c_str());
       o += b;
     }
-    o += "(a row spanning dates is a total reported for the whole period; truce does not split it into days)\n";
+    o += "(a row spanning dates is a total reported for the whole period; truce does not split it into "
+         "days)\n";
   }
   o += "total: " + thousands(s.total_out) + " out, " + thousands(s.total_in) + " in\n";
   if (s.baseline) {
     o += "baseline: " + thousands(s.baseline->population) + " people in " + s.baseline->area + " as of " +
          format_date(s.baseline->as_of) + "\n";
-    o += "departed: " + thousands(s.total_out) + " of " + thousands(s.baseline->population) + " (" + pct(*s.share_out) +
-         ") by " + format_date(s.at) + "\n";
+    o += "departed: " + thousands(s.total_out) + " of " + thousands(s.baseline->population) + " (" +
+         pct(*s.share_out) + ") by " + format_date(s.at) + "\n";
   } else {
     o += "baseline: none recorded (truce import baseline FILE)\n";
   }

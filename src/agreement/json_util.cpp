@@ -10,12 +10,16 @@ Result<Json> parse_json(std::string_view text, std::string_view source, int max_
   for (const char c : text) {
     if (c == '\n') ++line;
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '{' || c == '[') {
       if (++depth > max_depth)
         return Status::Invalid("JSON nested deeper than " + std::to_string(max_depth) + " levels",
@@ -90,10 +94,10 @@ namespace truce::agreement::detail {
 
 Result<Instant> get_instant(const Json& v, std::string_view source, const std::string& key,
                             std::optional<std::int32_t> local_offset_min) {
-  const std::string expect = local_offset_min
-                                 ? "expected an ISO 8601 time with a zone (\"2020-11-10T00:00:00+03:00\") or a date "
-                                   "(\"2025-05-10\", read as 00:00 in the agreement's local time)"
-                                 : "expected an ISO 8601 time with a zone, such as \"2020-11-10T00:00:00+03:00\"";
+  const std::string expect =
+      local_offset_min ? "expected an ISO 8601 time with a zone (\"2020-11-10T00:00:00+03:00\") or a date "
+                         "(\"2025-05-10\", read as 00:00 in the agreement's local time)"
+                       : "expected an ISO 8601 time with a zone, such as \"2020-11-10T00:00:00+03:00\"";
   if (!v.is_string()) return key_error(source, key, expect + ", got " + show(v));
   const std::string s = v.get<std::string>();
   if (s.size() == 10 && s[4] == '-' && s[7] == '-' && local_offset_min) {

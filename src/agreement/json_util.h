@@ -1,12 +1,11 @@
 // Helpers for reading checked JSON documents: every error names the key path and what was expected.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "truce/core/status.h"
 

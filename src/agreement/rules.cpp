@@ -16,7 +16,8 @@ namespace {
 // Kind groups a rule may name besides the kinds themselves.
 bool expand_kind(const std::string& name, std::vector<Kind>& out) {
   if (name == "fire") {
-    for (Kind k : {Kind::kSmallArms, Kind::kHeavyMg, Kind::kMortar, Kind::kExplosion, Kind::kArtillery, Kind::kMlrs})
+    for (Kind k :
+         {Kind::kSmallArms, Kind::kHeavyMg, Kind::kMortar, Kind::kExplosion, Kind::kArtillery, Kind::kMlrs})
       out.push_back(k);
     return true;
   }
@@ -46,7 +47,8 @@ Result<std::vector<std::string>> string_list(const Json& r, std::string_view key
   return out;
 }
 
-Result<std::optional<double>> km(const Json& r, std::string_view key, std::string_view src, const std::string& p) {
+Result<std::optional<double>> km(const Json& r, std::string_view key, std::string_view src,
+                                 const std::string& p) {
   auto it = r.find(std::string(key));
   if (it == r.end() || it->is_null()) return std::optional<double>();
   if (!it->is_number() || !std::isfinite(it->get<double>()) || it->get<double>() < 0)
@@ -65,14 +67,15 @@ Result<std::vector<Rule>> parse_rules(const Json& arr, std::string_view src, con
     const Json& r = arr[i];
     if (!r.is_object()) return key_error(src, p, "expected an object, got " + show(r));
     TRUCE_RETURN_IF_ERROR(only_keys(r,
-                                    {"id", "title", "provision", "kinds", "zones", "zone_kinds", "where", "parties",
-                                     "within_km_of_loc", "beyond_km_of_loc", "from", "until"},
+                                    {"id", "title", "provision", "kinds", "zones", "zone_kinds", "where",
+                                     "parties", "within_km_of_loc", "beyond_km_of_loc", "from", "until"},
                                     src, p));
     Rule rule;
     auto id = get_string(r, "id", src, p, true);
     if (!id.ok()) return id.status();
     rule.id = *id;
-    if (!ids.insert(rule.id).second) return key_error(src, join(p, "id"), "rule \"" + rule.id + "\" is defined twice");
+    if (!ids.insert(rule.id).second)
+      return key_error(src, join(p, "id"), "rule \"" + rule.id + "\" is defined twice");
     auto title = get_string(r, "title", src, p, true);
     if (!title.ok()) return title.status();
     rule.title = *title;
@@ -88,8 +91,8 @@ Result<std::vector<Rule>> parse_rules(const Json& arr, std::string_view src, con
     for (std::size_t k = 0; k < kinds->size(); ++k) {
       if (!expand_kind((*kinds)[k], rule.kinds))
         return key_error(src, index(join(p, "kinds"), k),
-                         "unknown kind \"" + (*kinds)[k].substr(0, 40) + "\"; expected fire, heavy_weapons or one of " +
-                             kind_list());
+                         "unknown kind \"" + (*kinds)[k].substr(0, 40) +
+                             "\"; expected fire, heavy_weapons or one of " + kind_list());
     }
     std::sort(rule.kinds.begin(), rule.kinds.end());
     rule.kinds.erase(std::unique(rule.kinds.begin(), rule.kinds.end()), rule.kinds.end());
@@ -107,10 +110,15 @@ Result<std::vector<Rule>> parse_rules(const Json& arr, std::string_view src, con
     rule.zone_kinds = std::move(zk).value();
     auto where = get_string(r, "where", src, p, false);
     if (!where.ok()) return where.status();
-    if (where->empty() || *where == "origin") rule.where = Where::kOrigin;
-    else if (*where == "target") rule.where = Where::kTarget;
-    else if (*where == "origin_or_target") rule.where = Where::kOriginOrTarget;
-    else return key_error(src, join(p, "where"), "expected origin, target or origin_or_target, got \"" + where->substr(0, 40) + "\"");
+    if (where->empty() || *where == "origin")
+      rule.where = Where::kOrigin;
+    else if (*where == "target")
+      rule.where = Where::kTarget;
+    else if (*where == "origin_or_target")
+      rule.where = Where::kOriginOrTarget;
+    else
+      return key_error(src, join(p, "where"),
+                       "expected origin, target or origin_or_target, got \"" + where->substr(0, 40) + "\"");
     if (rule.where != Where::kOrigin && rule.zones.empty() && rule.zone_kinds.empty())
       return key_error(src, join(p, "where"), "\"" + *where + "\" needs zones or zone_kinds to look for");
     auto parties = string_list(r, "parties", src, p);
@@ -123,7 +131,8 @@ Result<std::vector<Rule>> parse_rules(const Json& arr, std::string_view src, con
     if (!beyond.ok()) return beyond.status();
     rule.beyond_m_of_loc = *beyond;
     if (rule.within_m_of_loc && rule.beyond_m_of_loc && *rule.beyond_m_of_loc >= *rule.within_m_of_loc)
-      return key_error(src, join(p, "beyond_km_of_loc"), "must be less than within_km_of_loc, or no incident can match");
+      return key_error(src, join(p, "beyond_km_of_loc"),
+                       "must be less than within_km_of_loc, or no incident can match");
     for (auto [key, slot] : {std::pair{"from", &rule.from}, std::pair{"until", &rule.until}}) {
       if (!r.contains(key)) continue;
       auto t = get_instant(r.at(key), src, join(p, key), std::nullopt);
@@ -214,8 +223,10 @@ Classification classify(const IncidentView& inc, std::span<const Rule> rules, co
         hit_target = !zone_hit.empty();
       }
       const bool any_place = (look_origin && inc.origin) || (look_target && inc.target);
-      if (!any_place) missing = true;
-      else if (zone_hit.empty()) holds = false;
+      if (!any_place)
+        missing = true;
+      else if (zone_hit.empty())
+        holds = false;
     }
     if (!holds) continue;
     if (missing) {

@@ -1,12 +1,15 @@
 #include "truce/agreement/term.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace truce::agreement {
 
 namespace {
 constexpr std::int64_t kDayMs = 86'400'000;
-std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
 
 Duration plus(Duration a, Duration b) { return Duration{a.months + b.months, a.days + b.days}; }
 
@@ -28,15 +31,20 @@ std::string local_words(Instant t, const Term& term) {
   return s;
 }
 
-std::string both(Instant t, const Term& term) { return format_instant(t) + " (" + local_words(t, term) + ")"; }
+std::string both(Instant t, const Term& term) {
+  return format_instant(t) + " (" + local_words(t, term) + ")";
+}
 
 }  // namespace
 
 std::string_view to_string(MandateState s) {
   switch (s) {
-    case MandateState::kNotYetInForce: return "not_yet_in_force";
-    case MandateState::kRunning: return "running";
-    case MandateState::kEnded: return "ended";
+    case MandateState::kNotYetInForce:
+      return "not_yet_in_force";
+    case MandateState::kRunning:
+      return "running";
+    case MandateState::kEnded:
+      return "ended";
   }
   return "running";
 }
@@ -50,7 +58,9 @@ struct Chain {
 };
 
 Result<Chain> build(const Agreement& a, Instant until, Instant known, int max_terms) {
-  if (!a.term) return Status::NotFound("the agreement has no term: add a \"term\" to the agreement file (docs/agreement.md)");
+  if (!a.term)
+    return Status::NotFound(
+        "the agreement has no term: add a \"term\" to the agreement file (docs/agreement.md)");
   const Term& t = *a.term;
   Chain c;
   std::optional<Duration> renewal = t.renewal;
@@ -73,7 +83,8 @@ Result<Chain> build(const Agreement& a, Instant until, Instant known, int max_te
     span.index = k;
     span.start = start;
     // Events that happen before this term ends shape it.
-    while (next_event < a.events.size() && a.events[next_event].at < end && a.events[next_event].at <= known) {
+    while (next_event < a.events.size() && a.events[next_event].at < end &&
+           a.events[next_event].at <= known) {
       const Event& e = a.events[next_event++];
       switch (e.type) {
         case EventType::kNotice:
@@ -96,7 +107,8 @@ Result<Chain> build(const Agreement& a, Instant until, Instant known, int max_te
           break;
         case EventType::kEarlyWithdrawal: {
           const Instant eff = e.effective.value_or(e.at);
-          const std::string why = "early withdrawal agreed on " + format_instant(e.at) + ", effective " + format_instant(eff);
+          const std::string why =
+              "early withdrawal agreed on " + format_instant(e.at) + ", effective " + format_instant(eff);
           if (eff < end) {
             end = eff;
             span.last = true;
@@ -128,15 +140,16 @@ Result<Chain> build(const Agreement& a, Instant until, Instant known, int max_te
         span.last = true;
         span.ends_because = "notice given by " + n.party + " on " + format_instant(n.at);
         if (n.given_in_term < k)
-          span.ends_because += " (too late for term " + std::to_string(k - 1) + ", so it takes effect at the end of term " +
-                               std::to_string(k) + ")";
+          span.ends_because += " (too late for term " + std::to_string(k - 1) +
+                               ", so it takes effect at the end of term " + std::to_string(k) + ")";
         break;
       }
       if (!span.last) {
         for (const auto& n : notices) {
           if (n.at > span.notice_deadline && n.at < span.end)
-            c.notes.push_back("notice given by " + n.party + " on " + format_instant(n.at) + " came after the deadline of term " +
-                              std::to_string(k) + " (" + format_instant(span.notice_deadline) +
+            c.notes.push_back("notice given by " + n.party + " on " + format_instant(n.at) +
+                              " came after the deadline of term " + std::to_string(k) + " (" +
+                              format_instant(span.notice_deadline) +
                               "): too late to stop its renewal; it counts for the next term");
         }
       }
@@ -155,7 +168,8 @@ Result<Chain> build(const Agreement& a, Instant until, Instant known, int max_te
   for (; next_event < a.events.size(); ++next_event) {
     const Event& e = a.events[next_event];
     if (e.at > known) break;
-    if (!c.terms.empty() && c.terms.back().last && e.at >= c.terms.back().end && e.type != EventType::kWithdrawalCompleted)
+    if (!c.terms.empty() && c.terms.back().last && e.at >= c.terms.back().end &&
+        e.type != EventType::kWithdrawalCompleted)
       c.notes.push_back(std::string(to_string(e.type)) + " of " + format_instant(e.at) +
                         " came after the mandate ended; it changes nothing");
   }
@@ -171,7 +185,11 @@ Result<std::vector<TermSpan>> terms(const Agreement& a, Instant until, int max_t
 }
 
 Result<MandateStatus> mandate_status(const Agreement& a, Instant at) {
-  auto chain = build(a, at, at, 100000);
+  if (!a.term)
+    return Status::NotFound(
+        "the agreement has no term: add a \"term\" to the agreement file (docs/agreement.md)");
+  // Before the start, the first term is the one to describe (and its renewal).
+  auto chain = build(a, std::max(at, a.term->effective), at, 100000);
   if (!chain.ok()) return chain.status();
   const auto& ts = chain->terms;
   const Term& term = *a.term;
@@ -189,7 +207,8 @@ Result<MandateStatus> mandate_status(const Agreement& a, Instant at) {
   for (const auto& x : ts)
     if (x.last) s.mandate_end = x.end;
   if (!s.term.last && i + 1 < ts.size()) s.renews_to = ts[i + 1].end;
-  s.days_left = s.state == MandateState::kEnded ? 0 : floor_div(s.term.end.ms - std::max(at, s.term.start).ms, kDayMs);
+  s.days_left =
+      s.state == MandateState::kEnded ? 0 : floor_div(s.term.end.ms - std::max(at, s.term.start).ms, kDayMs);
   s.days_to_deadline = floor_div(s.term.notice_deadline.ms - at.ms, kDayMs);
   s.deadline_passed = at > s.term.notice_deadline;
   const std::string k = std::to_string(s.term.index);
@@ -203,13 +222,16 @@ Result<MandateStatus> mandate_status(const Agreement& a, Instant at) {
       break;
     case MandateState::kRunning:
       if (s.term.last) {
-        s.next = "term " + k + " is the last: the mandate ends on " + both(s.term.end, term) + " (" + s.term.ends_because + ")";
+        s.next = "term " + k + " is the last: the mandate ends on " + both(s.term.end, term) + " (" +
+                 s.term.ends_because + ")";
       } else if (!s.deadline_passed) {
-        s.next = "term " + k + " renews automatically for " + describe(term.renewal.value_or(Duration{})) + " to " +
-                 both(*s.renews_to, term) + " unless a party gives notice by " + both(s.term.notice_deadline, term);
+        s.next = "term " + k + " renews automatically for " + describe(term.renewal.value_or(Duration{})) +
+                 " to " + both(*s.renews_to, term) + " unless a party gives notice by " +
+                 both(s.term.notice_deadline, term);
       } else {
-        s.next = "the notice deadline of term " + k + " has passed without notice: on " + both(s.term.end, term) +
-                 " term " + std::to_string(s.term.index + 1) + " begins and runs to " + both(*s.renews_to, term);
+        s.next = "the notice deadline of term " + k + " has passed without notice: on " +
+                 both(s.term.end, term) + " term " + std::to_string(s.term.index + 1) +
+                 " begins and runs to " + both(*s.renews_to, term);
       }
       break;
   }
@@ -223,15 +245,17 @@ std::string status_line(const Agreement& a, const MandateStatus& s) {
     case MandateState::kNotYetInForce:
       return line + "not yet in force; starts " + format_instant(s.term.start);
     case MandateState::kEnded:
-      return line + "ended " + format_instant(s.term.end) + (s.term.ends_because.empty() ? "" : " (" + s.term.ends_because + ")");
+      return line + "ended " + format_instant(s.term.end) +
+             (s.term.ends_because.empty() ? "" : " (" + s.term.ends_because + ")");
     case MandateState::kRunning:
       break;
   }
-  line += "term " + std::to_string(s.term.index) + " ends " + format_instant(s.term.end) + " (" + local_words(s.term.end, t) +
-          "), " + std::to_string(s.days_left) + " days left; ";
+  line += "term " + std::to_string(s.term.index) + " ends " + format_instant(s.term.end) + " (" +
+          local_words(s.term.end, t) + "), " + std::to_string(s.days_left) + " days left; ";
   if (s.term.last) return line + "last term: " + s.term.ends_because;
   if (!s.deadline_passed)
-    return line + "notice due by " + format_instant(s.term.notice_deadline) + ", else it renews to " + format_instant(*s.renews_to);
+    return line + "notice due by " + format_instant(s.term.notice_deadline) + ", else it renews to " +
+           format_instant(*s.renews_to);
   return line + "notice deadline passed: renews to " + format_instant(*s.renews_to);
 }
 
@@ -240,10 +264,12 @@ std::string status_text(const Agreement& a, const MandateStatus& s) {
   std::string o;
   o += "agreement:        " + a.title + "\n";
   if (!t.subject.empty())
-    o += "mandate:          " + t.subject + (t.provision.empty() ? "" : " (provision " + t.provision + ")") + "\n";
-  o += "term rule:        " + describe(t.length) + " from " + both(t.effective, t) + "; " +
-       (t.renewal ? "renews automatically for " + describe(*t.renewal) : std::string("no automatic renewal")) +
-       "; notice " + describe(t.notice) + " before the end of a term\n";
+    o += "mandate:          " + t.subject + (t.provision.empty() ? "" : " (provision " + t.provision + ")") +
+         "\n";
+  o +=
+      "term rule:        " + describe(t.length) + " from " + both(t.effective, t) + "; " +
+      (t.renewal ? "renews automatically for " + describe(*t.renewal) : std::string("no automatic renewal")) +
+      "; notice " + describe(t.notice) + " before the end of a term\n";
   o += "at:               " + both(s.at, t) + "\n";
   o += "state:            " + std::string(to_string(s.state)) + "\n";
   o += "term:             " + std::to_string(s.term.index) + ", " + format_instant(s.term.start) + " .. " +
@@ -252,9 +278,12 @@ std::string status_text(const Agreement& a, const MandateStatus& s) {
   if (s.state == MandateState::kRunning) o += "days left:        " + std::to_string(s.days_left) + "\n";
   o += "notice deadline:  " + both(s.term.notice_deadline, t);
   if (s.state == MandateState::kRunning) {
-    if (s.term.last) o += ", no longer matters: " + s.term.ends_because;
-    else if (s.deadline_passed) o += ", passed " + std::to_string(-s.days_to_deadline) + " days ago without notice";
-    else o += ", " + std::to_string(s.days_to_deadline) + " days left, no notice given";
+    if (s.term.last)
+      o += ", no longer matters: " + s.term.ends_because;
+    else if (s.deadline_passed)
+      o += ", passed " + std::to_string(-s.days_to_deadline) + " days ago without notice";
+    else
+      o += ", " + std::to_string(s.days_to_deadline) + " days left, no notice given";
   }
   o += "\n";
   if (s.renews_to) o += "renews to:        " + both(*s.renews_to, t) + "\n";
@@ -268,7 +297,9 @@ std::string status_json(const Agreement& a, const MandateStatus& s) {
   const Term& t = *a.term;
   using nlohmann::json;
   auto opt = [](const std::optional<Instant>& v) { return v ? json(format_instant(*v)) : json(nullptr); };
-  auto opt_local = [&](const std::optional<Instant>& v) { return v ? json(format_local(*v, t.utc_offset_min)) : json(nullptr); };
+  auto opt_local = [&](const std::optional<Instant>& v) {
+    return v ? json(format_local(*v, t.utc_offset_min)) : json(nullptr);
+  };
   json j;
   j["agreement"] = a.id;
   j["at"] = format_instant(s.at);

@@ -32,7 +32,8 @@ Result<std::string> slurp(const std::string& path, std::int64_t limit) {
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
     if (static_cast<std::int64_t>(out.size()) > limit)
-      return Status::Invalid("file is larger than the limit of " + std::to_string(limit) + " bytes", Location{path, 0, ""});
+      return Status::Invalid("file is larger than the limit of " + std::to_string(limit) + " bytes",
+                             Location{path, 0, ""});
   }
   return out;
 }
@@ -52,7 +53,9 @@ Result<ag::Agreement> load_agreement(Context& ctx, const std::string& file, bool
   }
   auto doc = store->document("agreement");
   if (!doc.ok()) return doc.status();
-  if (!*doc) return Status::NotFound("the mission has no agreement: run `truce import agreement FILE` or give --agreement FILE");
+  if (!*doc)
+    return Status::NotFound(
+        "the mission has no agreement: run `truce import agreement FILE` or give --agreement FILE");
   return ag::parse_agreement(**doc, "agreement (mission database)");
 }
 
@@ -66,8 +69,8 @@ void print_read_errors(const ag::ReadErrors& e) {
 }
 
 std::string fmt_counts(const ag::MergeCounts& m) {
-  return std::to_string(m.added) + " added, " + std::to_string(m.replaced) + " replaced, " + std::to_string(m.unchanged) +
-         " unchanged";
+  return std::to_string(m.added) + " added, " + std::to_string(m.replaced) + " replaced, " +
+         std::to_string(m.unchanged) + " unchanged";
 }
 
 // --- classify ----------------------------------------------------------------------------------
@@ -81,10 +84,12 @@ bool parse_num(std::string_view s, double& v) {
   return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const ClassifyArgs& a, bool& store_failed) {
+Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const ClassifyArgs& a,
+                                                        bool& store_failed) {
   store_failed = false;
   if (a.zones.empty() != a.loc.empty())
-    return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+    return Status::Invalid(
+        "--zones and --loc go together: give both, or neither to use the mission database");
   if (!a.zones.empty()) {
     auto z = slurp(a.zones, kMaxFileBytes);
     if (!z.ok()) return z.status();
@@ -101,7 +106,9 @@ Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const Clas
   if (!z.ok()) return z.status();
   auto l = store->document("loc");
   if (!l.ok()) return l.status();
-  if (!*z || !*l) return Status::NotFound("the mission has no zones or line of contact: import them or give --zones and --loc");
+  if (!*z || !*l)
+    return Status::NotFound(
+        "the mission has no zones or line of contact: import them or give --zones and --loc");
   return geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
 }
 
@@ -134,12 +141,15 @@ void classify(Context& ctx, const ClassifyArgs& a) {
   io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
   io::Record rec;
   Status err;
-  const std::vector<std::string_view> names = {"incident_id", "time", "start", "kind", "lat", "lon", "target_lat", "target_lon"};
+  const std::vector<std::string_view> names = {"incident_id", "time", "start",      "kind",
+                                               "lat",         "lon",  "target_lat", "target_lon"};
   std::vector<int> col(names.size(), -1);
   auto r = reader.next(rec, err);
   if (r != io::ReadResult::kRecord)
-    return ctx.fail(r == io::ReadResult::kEnd ? Status::Invalid("empty file: expected a header incident_id,time,kind,lat,lon", {a.incidents, 1, ""})
-                                              : err,
+    return ctx.fail(r == io::ReadResult::kEnd
+                        ? Status::Invalid("empty file: expected a header incident_id,time,kind,lat,lon",
+                                          {a.incidents, 1, ""})
+                        : err,
                     kExitInputProblems);
   const std::size_t width = rec.fields.size();
   for (std::size_t i = 0; i < rec.fields.size(); ++i)
@@ -148,12 +158,14 @@ void classify(Context& ctx, const ClassifyArgs& a) {
   if (col[2] >= 0 && col[1] < 0) col[1] = col[2];  // fusion's incidents.csv: the start of the incident
   for (std::size_t c : {std::size_t{0}, std::size_t{1}, std::size_t{3}})
     if (col[c] < 0)
-      return ctx.fail(Status::Invalid("missing required column '" + std::string(names[c]) +
-                                          "' (the header needs incident_id, time (or start), kind; lat, lon and "
-                                          "target_lat, target_lon are optional)",
-                                      {a.incidents, rec.line, ""}),
-                      kExitInputProblems);
-  TableWriter w(stdout, parse_format(a.format), {"incident_id", "time", "kind", "rules", "unchecked", "explanation"},
+      return ctx.fail(
+          Status::Invalid("missing required column '" + std::string(names[c]) +
+                              "' (the header needs incident_id, time (or start), kind; lat, lon and "
+                              "target_lat, target_lon are optional)",
+                          {a.incidents, rec.line, ""}),
+          kExitInputProblems);
+  TableWriter w(stdout, parse_format(a.format),
+                {"incident_id", "time", "kind", "rules", "unchecked", "explanation"},
                 {false, false, false, false, false, false});
   std::int64_t bad = 0, incidents = 0, violating = 0;
   auto field = [&](std::size_t c) -> std::string_view {
@@ -171,14 +183,17 @@ void classify(Context& ctx, const ClassifyArgs& a) {
       continue;
     }
     if (rec.fields.size() != width) {
-      complain(Status::Invalid("expected " + std::to_string(width) + " fields like the header", {a.incidents, rec.line, ""}));
+      complain(Status::Invalid("expected " + std::to_string(width) + " fields like the header",
+                               {a.incidents, rec.line, ""}));
       continue;
     }
     ag::IncidentView v;
     v.id = std::string(field(0));
     auto t = parse_instant(field(1));
     if (!t.ok()) {
-      complain(Status::Invalid(t.status().message(), {a.incidents, rec.line, names[static_cast<std::size_t>(col[1] == col[2] ? 2 : 1)].data()}));
+      complain(Status::Invalid(
+          t.status().message(),
+          {a.incidents, rec.line, names[static_cast<std::size_t>(col[1] == col[2] ? 2 : 1)].data()}));
       continue;
     }
     v.time = *t;
@@ -189,13 +204,15 @@ void classify(Context& ctx, const ClassifyArgs& a) {
     }
     v.kind = *k;
     bool ok = true;
-    for (auto [lat_c, lon_c, slot, what] : {std::tuple{std::size_t{4}, std::size_t{5}, &v.origin, "lat"},
-                                            std::tuple{std::size_t{6}, std::size_t{7}, &v.target, "target_lat"}}) {
+    for (auto [lat_c, lon_c, slot, what] :
+         {std::tuple{std::size_t{4}, std::size_t{5}, &v.origin, "lat"},
+          std::tuple{std::size_t{6}, std::size_t{7}, &v.target, "target_lat"}}) {
       const auto la = field(lat_c), lo = field(lon_c);
       if (la.empty() && lo.empty()) continue;
       double lat = 0, lon = 0;
       if (!parse_num(la, lat) || !parse_num(lo, lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
-        complain(Status::Invalid("expected latitude and longitude in degrees (or both empty)", {a.incidents, rec.line, what}));
+        complain(Status::Invalid("expected latitude and longitude in degrees (or both empty)",
+                                 {a.incidents, rec.line, what}));
         ok = false;
         break;
       }
@@ -226,7 +243,8 @@ void classify(Context& ctx, const ClassifyArgs& a) {
 void add_agreement_commands(Context& ctx) {
   // import agreement FILE
   auto agreement_file = std::make_shared<std::string>();
-  auto* imp = ctx.import_cmd->add_subcommand("agreement", "import the mission's agreement (JSON, docs/agreement.md); earlier versions are kept");
+  auto* imp = ctx.import_cmd->add_subcommand(
+      "agreement", "import the mission's agreement (JSON, docs/agreement.md); earlier versions are kept");
   imp->add_option("file", *agreement_file, "agreement JSON file (- = stdin)")->required();
   imp->callback([&ctx, agreement_file] {
     auto text = slurp(*agreement_file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
@@ -237,9 +255,11 @@ void add_agreement_commands(Context& ctx) {
     if (!store) return;
     auto v = store->put_document("agreement", *text);
     if (!v.ok()) return ctx.fail(v.status());
-    std::printf("imported agreement '%s': %zu parties, %zu provisions, %s, %zu events, %zu rules: agreement version %lld (earlier versions kept)\n",
-                a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term", a->events.size(),
-                a->rules.size(), static_cast<long long>(*v));
+    std::printf(
+        "imported agreement '%s': %zu parties, %zu provisions, %s, %zu events, %zu rules: agreement version "
+        "%lld (earlier versions kept)\n",
+        a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term",
+        a->events.size(), a->rules.size(), static_cast<long long>(*v));
   });
 
   // mandate
@@ -247,7 +267,8 @@ void add_agreement_commands(Context& ctx) {
     std::string at, format = "text", agreement;
   };
   auto m = std::make_shared<MandateArgs>();
-  auto* mandate = ctx.app->add_subcommand("mandate", "the term of the mandate at an instant: term, end, notice deadline, what happens next");
+  auto* mandate = ctx.app->add_subcommand(
+      "mandate", "the term of the mandate at an instant: term, end, notice deadline, what happens next");
   mandate->add_option("--at", m->at, "instant (ISO 8601 with zone; default: now)");
   mandate->add_option("--format", m->format, "text|json")->check(CLI::IsMember({"text", "json"}));
   mandate->add_option("--agreement", m->agreement, "agreement file instead of the mission's");
@@ -273,7 +294,8 @@ void add_agreement_commands(Context& ctx) {
   // import crossings FILE / import baseline FILE
   auto crossings_file = std::make_shared<std::string>();
   auto* ic = ctx.import_cmd->add_subcommand(
-      "crossings", "import people/vehicles through checkpoints (CSV: date,checkpoint,direction,people,vehicles,source)");
+      "crossings",
+      "import people/vehicles through checkpoints (CSV: date,checkpoint,direction,people,vehicles,source)");
   ic->add_option("file", *crossings_file, "CSV file (- = stdin)")->required();
   ic->callback([&ctx, crossings_file] {
     ag::ReadErrors errors;
@@ -281,7 +303,8 @@ void add_agreement_commands(Context& ctx) {
     if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
     if (!errors.errors.empty()) {
       print_read_errors(errors);
-      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {*crossings_file, 0, ""}),
+      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
+                                      {*crossings_file, 0, ""}),
                       kExitInputProblems);
     }
     auto store = ctx.open_store();
@@ -297,11 +320,13 @@ void add_agreement_commands(Context& ctx) {
     const auto counts = ag::merge_crossings(stored, *rows);
     auto v = store->put_document("crossings", ag::crossings_to_json(stored));
     if (!v.ok()) return ctx.fail(v.status());
-    std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", rows->size(),
-                crossings_file->c_str(), fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(*v));
+    std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n",
+                rows->size(), crossings_file->c_str(), fmt_counts(counts).c_str(), stored.size(),
+                static_cast<long long>(*v));
   });
   auto baseline_file = std::make_shared<std::string>();
-  auto* ib = ctx.import_cmd->add_subcommand("baseline", "import population baselines (CSV: area,population,date,source)");
+  auto* ib = ctx.import_cmd->add_subcommand("baseline",
+                                            "import population baselines (CSV: area,population,date,source)");
   ib->add_option("file", *baseline_file, "CSV file (- = stdin)")->required();
   ib->callback([&ctx, baseline_file] {
     ag::ReadErrors errors;
@@ -309,7 +334,8 @@ void add_agreement_commands(Context& ctx) {
     if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
     if (!errors.errors.empty()) {
       print_read_errors(errors);
-      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {*baseline_file, 0, ""}),
+      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
+                                      {*baseline_file, 0, ""}),
                       kExitInputProblems);
     }
     auto store = ctx.open_store();
@@ -334,7 +360,9 @@ void add_agreement_commands(Context& ctx) {
     std::string at, format = "text";
   };
   auto h = std::make_shared<HumArgs>();
-  auto* hum = ctx.app->add_subcommand("humanitarian", "daily and cumulative movement through checkpoints and the share of the baseline population");
+  auto* hum = ctx.app->add_subcommand(
+      "humanitarian",
+      "daily and cumulative movement through checkpoints and the share of the baseline population");
   hum->add_option("--at", h->at, "up to this date, inclusive (YYYY-MM-DD; default: today, UTC)");
   hum->add_option("--format", h->format, "text|json")->check(CLI::IsMember({"text", "json"}));
   hum->callback([&ctx, h] {
@@ -369,8 +397,10 @@ void add_agreement_commands(Context& ctx) {
 
   // classify
   auto ca = std::make_shared<ClassifyArgs>();
-  auto* cl = ctx.app->add_subcommand("classify", "check incidents against the agreement's rules: the rules each breaks and why");
-  cl->add_option("--incidents", ca->incidents, "incidents CSV: incident_id, time (or start), kind, lat, lon [, target_lat, target_lon]")
+  auto* cl = ctx.app->add_subcommand(
+      "classify", "check incidents against the agreement's rules: the rules each breaks and why");
+  cl->add_option("--incidents", ca->incidents,
+                 "incidents CSV: incident_id, time (or start), kind, lat, lon [, target_lat, target_lon]")
       ->required();
   cl->add_option("--zones", ca->zones, "zones GeoJSON (with --loc; default: the mission's)");
   cl->add_option("--loc", ca->loc, "line of contact GeoJSON (with --zones)");

@@ -36,18 +36,21 @@ Result<std::string> read_file(const std::string& path) {
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
     if (static_cast<std::int64_t>(out.size()) > kMaxGeoFileBytes)
-      return Status::Invalid("input is larger than the limit of " + std::to_string(kMaxGeoFileBytes) + " bytes",
-                             Location{path, 0, ""});
+      return Status::Invalid(
+          "input is larger than the limit of " + std::to_string(kMaxGeoFileBytes) + " bytes",
+          Location{path, 0, ""});
   }
   return out;
 }
 
 // The geography from --zones/--loc files, else from the mission database.
 Result<std::shared_ptr<const geo::Geography>> load_geography(Context& ctx, const std::string& zones_path,
-                                                             const std::string& loc_path, bool& store_failed) {
+                                                             const std::string& loc_path,
+                                                             bool& store_failed) {
   store_failed = false;
   if (zones_path.empty() != loc_path.empty())
-    return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+    return Status::Invalid(
+        "--zones and --loc go together: give both, or neither to use the mission database");
   std::string zones_text, loc_text, zones_src = zones_path, loc_src = loc_path;
   if (!zones_path.empty()) {
     auto z = read_file(zones_path);
@@ -66,8 +69,12 @@ Result<std::shared_ptr<const geo::Geography>> load_geography(Context& ctx, const
     if (!z.ok()) return z.status();
     auto l = store->document("loc");
     if (!l.ok()) return l.status();
-    if (!*z) return Status::NotFound("the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
-    if (!*l) return Status::NotFound("the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
+    if (!*z)
+      return Status::NotFound(
+          "the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
+    if (!*l)
+      return Status::NotFound(
+          "the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
     zones_text = std::move(**z);
     loc_text = std::move(**l);
     zones_src = "zones (mission database)";
@@ -118,8 +125,10 @@ void import_loc(Context& ctx, const ImportGeoArgs& a) {
   if (!store) return;
   auto v = store->put_document("loc", *text);
   if (!v.ok()) return ctx.fail(v.status());
-  std::printf("imported the line of contact (%zu lines, %zu vertices) from %s: loc version %lld (earlier versions kept)\n",
-              lines->size(), vertices, a.file.c_str(), static_cast<long long>(*v));
+  std::printf(
+      "imported the line of contact (%zu lines, %zu vertices) from %s: loc version %lld (earlier versions "
+      "kept)\n",
+      lines->size(), vertices, a.file.c_str(), static_cast<long long>(*v));
 }
 
 void import_places(Context& ctx, const ImportGeoArgs& a) {
@@ -175,9 +184,11 @@ void attribute(Context& ctx, const AttributeArgs& a) {
   auto geo = load_geography(ctx, a.zones, a.loc, store_failed);
   if (!geo.ok()) {
     if (store_failed) return;  // open_store() already said why
-    return ctx.fail(geo.status(), geo.status().code() == Code::kInvalidArgument ? kExitInputProblems : kExitFailure);
+    return ctx.fail(geo.status(),
+                    geo.status().code() == Code::kInvalidArgument ? kExitInputProblems : kExitFailure);
   }
   const auto& g = **geo;
+  const auto tg = std::chrono::steady_clock::now();
 
   // The whole file in memory, split at line ends into one part per thread, each part read by its
   // own RecordReader (line numbers offset by the lines before it).
@@ -194,17 +205,22 @@ void attribute(Context& ctx, const AttributeArgs& a) {
     Status err;
     const auto r = hr.next(rec, err);
     if (r == io::ReadResult::kEnd)
-      return ctx.fail(Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""}), kExitInputProblems);
+      return ctx.fail(Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""}),
+                      kExitInputProblems);
     if (r != io::ReadResult::kRecord) return ctx.fail(err, kExitInputProblems);
     width = rec.fields.size();
     for (std::size_t i = 0; i < rec.fields.size(); ++i) {
-      if (rec.fields[i] == "point_id") col_id = static_cast<int>(i);
-      else if (rec.fields[i] == "lat") col_lat = static_cast<int>(i);
-      else if (rec.fields[i] == "lon") col_lon = static_cast<int>(i);
+      if (rec.fields[i] == "point_id")
+        col_id = static_cast<int>(i);
+      else if (rec.fields[i] == "lat")
+        col_lat = static_cast<int>(i);
+      else if (rec.fields[i] == "lon")
+        col_lon = static_cast<int>(i);
     }
     for (auto [col, name] : {std::pair{col_id, "point_id"}, {col_lat, "lat"}, {col_lon, "lon"}}) {
       if (col < 0)
-        return ctx.fail(Status::Invalid(std::string("missing column '") + name + "' (the header needs point_id, lat, lon)",
+        return ctx.fail(Status::Invalid(std::string("missing column '") + name +
+                                            "' (the header needs point_id, lat, lon)",
                                         {a.input, 1, ""}),
                         kExitInputProblems);
     }
@@ -233,7 +249,8 @@ void attribute(Context& ctx, const AttributeArgs& a) {
         end = nl == std::string::npos ? text.size() : nl + 1;
       }
       parts[i].begin = start, parts[i].end = std::max(start, end), parts[i].first_line = line;
-      line += std::count(text.begin() + static_cast<long>(start), text.begin() + static_cast<long>(parts[i].end), '\n');
+      line += std::count(text.begin() + static_cast<long>(start),
+                         text.begin() + static_cast<long>(parts[i].end), '\n');
       start = parts[i].end;
     }
   }
@@ -266,20 +283,24 @@ void attribute(Context& ctx, const AttributeArgs& a) {
       }
       const std::int64_t line = rec.line + base;
       if (rec.fields.size() != width) {
-        complain(Status::Invalid("expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
-                                 {a.input, line, ""}));
+        complain(Status::Invalid(
+            "expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
+            {a.input, line, ""}));
         continue;
       }
       LatLon p;
-      const auto lat = rec.fields[static_cast<std::size_t>(col_lat)], lon = rec.fields[static_cast<std::size_t>(col_lon)];
+      const auto lat = rec.fields[static_cast<std::size_t>(col_lat)],
+                 lon = rec.fields[static_cast<std::size_t>(col_lon)];
       if (!parse_coord(lat, p.lat) || !(p.lat >= -90 && p.lat <= 90)) {
-        complain(Status::Invalid("expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
-                                 {a.input, line, "lat"}));
+        complain(Status::Invalid(
+            "expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
+            {a.input, line, "lat"}));
         continue;
       }
       if (!parse_coord(lon, p.lon) || !(p.lon >= -180 && p.lon <= 180)) {
-        complain(Status::Invalid("expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
-                                 {a.input, line, "lon"}));
+        complain(Status::Invalid(
+            "expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
+            {a.input, line, "lon"}));
         continue;
       }
       part.ids.append(rec.fields[static_cast<std::size_t>(col_id)]);
@@ -287,62 +308,20 @@ void attribute(Context& ctx, const AttributeArgs& a) {
       part.pts.push_back(p);
     }
   };
-  {
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < parts_n; ++i) pool.emplace_back(read_part, std::ref(parts[i]));
-    read_part(parts[0]);
-    for (auto& th : pool) th.join();
-  }
-  std::string ids;
-  std::vector<std::uint32_t> id_end;
-  std::vector<LatLon> pts;
-  std::int64_t bad = 0;
-  {
-    std::size_t n = 0, nb = 0;
-    for (const auto& part : parts) n += part.pts.size(), nb += part.ids.size();
-    if (nb > 0xffffffffu) return ctx.fail(Status::Invalid("point ids too long in total (4 GiB)", {a.input, 0, ""}));
-    pts.reserve(n), id_end.reserve(n), ids.reserve(nb);
-    for (auto& part : parts) {
-      if (!part.fatal.ok()) return ctx.fail(part.fatal);
-      for (const auto& st : part.problems)
-        if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
-      bad += part.bad - static_cast<std::int64_t>(part.problems.size());
-      const auto off = static_cast<std::uint32_t>(ids.size());
-      ids += part.ids;
-      for (auto e : part.id_end) id_end.push_back(e + off);
-      pts.insert(pts.end(), part.pts.begin(), part.pts.end());
-      part = Part{};
-    }
-  }
-  if (bad > 20) std::fprintf(stderr, "truce: ... and %lld more bad rows\n", static_cast<long long>(bad - 20));
-  const auto t1 = std::chrono::steady_clock::now();
-
-  std::vector<geo::CompactAttribution> out(pts.size());
-  std::vector<std::uint32_t> others;
-  g.attribute_batch(pts, out, others, a.threads);
-  const auto t2 = std::chrono::steady_clock::now();
-
-  // Escaped zone texts once, then rows formatted in parallel into one buffer per thread.
-  std::vector<std::string> party_csv, id_csv;
-  for (const auto& z : g.zones()) {
-    party_csv.push_back(csv_escape(z.party));
-    id_csv.push_back(z.id);
-  }
-  unsigned threads = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = std::min<unsigned>(threads, static_cast<unsigned>(std::max<std::size_t>(1, pts.size() / 4096)));
-  std::vector<std::string> bufs(threads);
-  const std::size_t chunk = (pts.size() + threads - 1) / threads;
-  auto format = [&](unsigned t) {
-    std::string& b = bufs[t];
-    const std::size_t lo = std::min(pts.size(), t * chunk), hi = std::min(pts.size(), lo + chunk);
-    b.reserve((hi - lo) * 40 + 64);
-    if (t == 0) b += "point_id,party,distance_to_loc_m,side,zones\n";
+  // Each thread reads, attributes and formats its own part; the parts are written in order.
+  std::vector<std::string> party_csv;
+  for (const auto& z : g.zones()) party_csv.push_back(csv_escape(z.party));
+  auto format = [&](Part& part, const std::vector<geo::CompactAttribution>& out,
+                    const std::vector<std::uint32_t>& others, std::string& b) {
+    b.reserve(part.pts.size() * 40 + 64);
     std::string zl;
-    for (std::size_t i = lo; i < hi; ++i) {
-      const std::size_t s = i ? id_end[i - 1] : 0;
-      const std::string_view id(ids.data() + s, id_end[i] - s);
-      if (id.find_first_of(",\"\n\r") != std::string_view::npos) b += csv_escape(std::string(id));
-      else b += id;
+    for (std::size_t i = 0; i < part.pts.size(); ++i) {
+      const std::size_t st = i ? part.id_end[i - 1] : 0;
+      const std::string_view id(part.ids.data() + st, part.id_end[i] - st);
+      if (id.find_first_of(",\"\n\r") != std::string_view::npos)
+        b += csv_escape(std::string(id));
+      else
+        b += id;
       b += ',';
       const auto& c = out[i];
       if (c.control_zone >= 0) b += party_csv[static_cast<std::size_t>(c.control_zone)];
@@ -355,30 +334,54 @@ void attribute(Context& ctx, const AttributeArgs& a) {
         zl.clear();
         for (std::uint32_t k = 0; k < c.n_other; ++k) {
           if (k) zl += ';';
-          zl += id_csv[others[c.first_other + k]];
+          zl += g.zones()[others[c.first_other + k]].id;
         }
         b += csv_escape(zl);
       }
       b += '\n';
     }
   };
+  std::vector<std::string> bufs(parts_n);
+  auto work = [&](unsigned i) {
+    Part& part = parts[i];
+    read_part(part);
+    if (!part.fatal.ok()) return;
+    std::vector<geo::CompactAttribution> out(part.pts.size());
+    std::vector<std::uint32_t> others;
+    g.attribute_batch(part.pts, out, others, 1);
+    format(part, out, others, bufs[i]);
+  };
   {
     std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(format, t);
-    format(0);
+    for (unsigned i = 1; i < parts_n; ++i) pool.emplace_back(work, i);
+    work(0);
     for (auto& th : pool) th.join();
   }
+  std::size_t n_points = 0;
+  std::int64_t bad = 0;
+  for (const auto& part : parts) {
+    if (!part.fatal.ok()) return ctx.fail(part.fatal);
+    for (const auto& st : part.problems)
+      if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
+    bad += part.bad - static_cast<std::int64_t>(part.problems.size());
+    n_points += part.pts.size();
+  }
+  if (bad > 20) std::fprintf(stderr, "truce: ... and %lld more bad rows\n", static_cast<long long>(bad - 20));
+  const auto t1 = std::chrono::steady_clock::now();
   std::FILE* f = a.output == "-" ? stdout : std::fopen(a.output.c_str(), "wb");
   if (!f) return ctx.fail(Status::IOError("cannot write " + a.output));
-  bool ok = true;
+  static constexpr std::string_view kHeader = "point_id,party,distance_to_loc_m,side,zones\n";
+  bool ok = std::fwrite(kHeader.data(), 1, kHeader.size(), f) == kHeader.size();
   for (const auto& b : bufs) ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size();
   ok = (f == stdout ? std::fflush(f) == 0 : std::fclose(f) == 0) && ok;
   if (!ok) return ctx.fail(Status::IOError("write failed: " + a.output));
-  const auto t3 = std::chrono::steady_clock::now();
+  const auto t2 = std::chrono::steady_clock::now();
   if (!a.quiet) {
     auto sec = [](auto d) { return std::chrono::duration<double>(d).count(); };
-    std::fprintf(stderr, "attributed %zu points in %.3f s (read %.3f, attribute %.3f, write %.3f)%s\n", pts.size(),
-                 sec(t3 - t0), sec(t1 - t0), sec(t2 - t1), sec(t3 - t2),
+    std::fprintf(stderr,
+                 "attributed %zu points in %.3f s (geography %.3f, read + attribute %.3f on %u threads, "
+                 "write %.3f)%s\n",
+                 n_points, sec(t2 - t0), sec(tg - t0), sec(t1 - tg), parts_n, sec(t2 - t1),
                  bad ? (", " + std::to_string(bad) + " bad rows skipped").c_str() : "");
   }
   if (bad) ctx.exit_code = kExitInputProblems;
@@ -409,7 +412,9 @@ void describe(Context& ctx, const DescribeArgs& a) {
     if (!store) return;
     auto doc = store->document("places");
     if (!doc.ok()) return ctx.fail(doc.status());
-    if (!*doc) return ctx.fail(Status::NotFound("the mission has no places: run `truce import places FILE` or give --places"));
+    if (!*doc)
+      return ctx.fail(
+          Status::NotFound("the mission has no places: run `truce import places FILE` or give --places"));
     g = geo::Gazetteer::deserialize(**doc, "places (mission database)");
     if (!g.ok()) return ctx.fail(g.status());
   }
@@ -417,10 +422,12 @@ void describe(Context& ctx, const DescribeArgs& a) {
   if (!d) return ctx.fail(Status::NotFound("the gazetteer has no populated places"));
   if (a.format == "json") {
     char buf[128];
-    std::snprintf(buf, sizeof buf, ",\"distance_m\":%.1f,\"azimuth_deg\":%.1f,\"place_lat\":%.6f,\"place_lon\":%.6f",
+    std::snprintf(buf, sizeof buf,
+                  ",\"distance_m\":%.1f,\"azimuth_deg\":%.1f,\"place_lat\":%.6f,\"place_lon\":%.6f",
                   d->distance_m, d->azimuth_deg, d->place->pos.lat, d->place->pos.lon);
     std::printf("{\"text\":%s,\"place\":%s,\"compass\":%s%s,\"credit\":%s}\n", json_escape(d->text).c_str(),
-                json_escape(d->place->name).c_str(), json_escape(std::string(geo::compass16(d->azimuth_deg))).c_str(), buf,
+                json_escape(d->place->name).c_str(),
+                json_escape(std::string(geo::compass16(d->azimuth_deg))).c_str(), buf,
                 json_escape(d->place->credit).c_str());
     return;
   }
@@ -433,42 +440,52 @@ void describe(Context& ctx, const DescribeArgs& a) {
 void add_geo_commands(Context& ctx) {
   static ImportGeoArgs zones_args, loc_args, places_args;
   auto* zones = ctx.import_cmd->add_subcommand(
-      "zones", "import the mission's zones (GeoJSON FeatureCollection of Polygon/MultiPolygon features with "
-               "properties id, party, kind = control|buffer|corridor|withdrawal); replaces them, keeping earlier versions");
+      "zones",
+      "import the mission's zones (GeoJSON FeatureCollection of Polygon/MultiPolygon features with "
+      "properties id, party, kind = control|buffer|corridor|withdrawal); replaces them, keeping earlier "
+      "versions");
   zones->add_option("file", zones_args.file, "GeoJSON file (- = stdin)")->required();
   zones->callback([&ctx] { import_zones(ctx, zones_args); });
 
   auto* loc = ctx.import_cmd->add_subcommand(
-      "loc", "import the line of contact (GeoJSON FeatureCollection of LineString/MultiLineString features); "
-             "replaces it, keeping earlier versions");
+      "loc",
+      "import the line of contact (GeoJSON FeatureCollection of LineString/MultiLineString features); "
+      "replaces it, keeping earlier versions");
   loc->add_option("file", loc_args.file, "GeoJSON file (- = stdin)")->required();
   loc->callback([&ctx] { import_loc(ctx, loc_args); });
 
   auto* places = ctx.import_cmd->add_subcommand(
-      "places", "import the gazetteer: a GeoNames TSV dump (e.g. cities500) or GeoJSON Point features with a name");
+      "places",
+      "import the gazetteer: a GeoNames TSV dump (e.g. cities500) or GeoJSON Point features with a name");
   places->add_option("file", places_args.file, "file (- = stdin)")->required();
   places->add_option("--format", places_args.format, "auto|geonames|geojson (auto: '{' first means GeoJSON)")
       ->check(CLI::IsMember({"auto", "geonames", "geojson"}));
   places->add_option("--credit", places_args.credit,
-                     "whom to credit where these names are shown (default: GeoNames for a GeoNames file, else the file name)");
+                     "whom to credit where these names are shown (default: GeoNames for a GeoNames file, "
+                     "else the file name)");
   places->callback([&ctx] { import_places(ctx, places_args); });
 
   static AttributeArgs attr;
   auto* at = ctx.app->add_subcommand(
-      "attribute", "attribute points (CSV with point_id,lat,lon) to zones and measure their geodesic distance to the LoC");
-  at->add_option("points", attr.input, "CSV file with the columns point_id, lat, lon (- = stdin)")->required();
-  at->add_option("-o,--output", attr.output, "output CSV: point_id,party,distance_to_loc_m,side,zones (default: stdout)");
+      "attribute",
+      "attribute points (CSV with point_id,lat,lon) to zones and measure their geodesic distance to the LoC");
+  at->add_option("points", attr.input, "CSV file with the columns point_id, lat, lon (- = stdin)")
+      ->required();
+  at->add_option("-o,--output", attr.output,
+                 "output CSV: point_id,party,distance_to_loc_m,side,zones (default: stdout)");
   at->add_option("--zones", attr.zones, "zones GeoJSON (with --loc: no database needed)");
   at->add_option("--loc", attr.loc, "line of contact GeoJSON (with --zones)");
   at->add_option("--threads", attr.threads, "worker threads (default: all cores)");
   at->add_flag("-q,--quiet", attr.quiet, "no timing line on stderr");
-  at->footer("Columns: party = party of the control zone holding the point (empty if none); distance_to_loc_m = "
-             "geodesic distance (WGS84) to the line of contact; side = -1 left, 1 right of the line's digitised "
-             "direction, 0 on it; zones = the other zones holding the point, ';'-separated.");
+  at->footer(
+      "Columns: party = party of the control zone holding the point (empty if none); distance_to_loc_m = "
+      "geodesic distance (WGS84) to the line of contact; side = -1 left, 1 right of the line's digitised "
+      "direction, 0 on it; zones = the other zones holding the point, ';'-separated.");
   at->callback([&ctx] { attribute(ctx, attr); });
 
   static DescribeArgs desc;
-  auto* de = ctx.app->add_subcommand("describe", "describe a place as \"2.4 km SE of Martuni\" (nearest populated place)");
+  auto* de = ctx.app->add_subcommand(
+      "describe", "describe a place as \"2.4 km SE of Martuni\" (nearest populated place)");
   de->add_option("lat", desc.lat, "latitude, degrees")->required();
   de->add_option("lon", desc.lon, "longitude, degrees")->required();
   de->add_option("--places", desc.places, "gazetteer file instead of the mission's places");

@@ -53,6 +53,7 @@ struct ImportArgs {
   std::string input_format = "auto";
   std::string submitted_by;
   std::int64_t batch_rows = 100000;
+  bool no_fuse = false;
 };
 
 void report(Context& ctx, const ingest::Summary& s, const std::string& format) {
@@ -87,8 +88,13 @@ void add_import(Context& ctx, const char* name, const char* help, bool observati
       ->check(CLI::IsMember({"auto", "csv", "ndjson"}));
   cmd->add_option("--submitted-by", args->submitted_by, "who submitted these records (kept with each one)");
   cmd->add_option("--batch-rows", args->batch_rows, "rows per durable transaction")->check(CLI::PositiveNumber);
+  if (observations) {
+    cmd->add_flag("--no-fuse", args->no_fuse,
+                  "do not fuse the new observations into incidents now (when the mission has zones and a LoC, "
+                  "an import fuses what it added)");
+  }
   cmd->callback([&ctx, args, observations] {
-    auto store = ctx.open_store();
+    auto store = ctx.open_store(/*bulk_writes=*/true);
     if (!store) return;
     ingest::Options o;
     o.format = args->input_format == "csv"      ? ingest::Format::kCsv
@@ -101,6 +107,17 @@ void add_import(Context& ctx, const char* name, const char* help, bool observati
                           : ingest::import_observers(*store, args->files, o, &progress);
     progress.finish();
     if (!r.ok()) return ctx.fail(r.status());
+    if (observations && !args->no_fuse && r->accepted > 0) {
+      // New observations join or open incidents at once (incremental fusion = batch fusion).
+      auto geography = pipeline::mission_geography(*store);
+      if (geography.ok()) {
+        auto fused = pipeline::fuse_stored(*store, **geography, {}, fusion::Config{});
+        if (!fused.ok()) return ctx.fail(fused.status());
+        print_fuse_summary(*fused);
+      } else if (geography.status().code() != Code::kNotFound) {
+        return ctx.fail(geography.status());
+      }
+    }
     report(ctx, *r, args->format);
   });
 }

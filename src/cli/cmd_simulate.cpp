@@ -24,7 +24,8 @@ Result<std::string> slurp_file(const std::string& path) {
     if (n < 0) return Status::IOError(path + ": " + (*src)->error());
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > (std::size_t{512} << 20)) return Status::Invalid("file is larger than 512 MiB", {path, 0, ""});
+    if (out.size() > (std::size_t{512} << 20))
+      return Status::Invalid("file is larger than 512 MiB", {path, 0, ""});
   }
   return out;
 }
@@ -46,7 +47,9 @@ void run(Context& ctx, SimArgs& a) {
   a.opts.days = a.days;
   a.opts.seed = a.seed;
   if (a.zones.empty() != a.loc.empty())
-    return ctx.fail(Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database"), kExitUsage);
+    return ctx.fail(
+        Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database"),
+        kExitUsage);
   std::string zones_text, loc_text, zsrc = a.zones, lsrc = a.loc;
   std::vector<Observer> observers;
   std::unique_ptr<Store> store;
@@ -65,8 +68,9 @@ void run(Context& ctx, SimArgs& a) {
     auto l = store->document("loc");
     if (!l.ok()) return ctx.fail(l.status());
     if (!*z || !*l)
-      return ctx.fail(Status::NotFound("the mission has no zones or line of contact: run `truce import zones FILE` and "
-                                       "`truce import loc FILE`, or give --zones and --loc"));
+      return ctx.fail(
+          Status::NotFound("the mission has no zones or line of contact: run `truce import zones FILE` and "
+                           "`truce import loc FILE`, or give --zones and --loc"));
     zones_text = std::move(**z);
     loc_text = std::move(**l);
     zsrc = "zones (mission database)";
@@ -107,23 +111,28 @@ void run(Context& ctx, SimArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   auto st = sim::simulate(**g, observers, a.opts, out, truth);
   bool close_failed = false;
-  if (out != stdout) close_failed = std::fclose(out) != 0;
-  else close_failed = std::fflush(stdout) != 0;
+  if (out != stdout)
+    close_failed = std::fclose(out) != 0;
+  else
+    close_failed = std::fflush(stdout) != 0;
   if (truth) close_failed = std::fclose(truth) != 0 || close_failed;
-  if (!st.ok()) return ctx.fail(st.status(), st.status().code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
+  if (!st.ok())
+    return ctx.fail(st.status(), st.status().code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
   if (close_failed) return ctx.fail(Status::IOError("cannot finish writing " + a.output));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!a.quiet) {
-    std::fprintf(stderr,
-                 "SIMULATED observations (not real reports): %lld rows (%lld genuine, %lld false) from %lld events in "
-                 "%lld bursts (%lld exchanges; %lld events reported) by %zu %s observers, seed %llu, %.3g days from %s; "
-                 "%.2f s (%.0f rows/s)\n",
-                 static_cast<long long>(st->rows), static_cast<long long>(st->genuine),
-                 static_cast<long long>(st->false_reports), static_cast<long long>(st->events),
-                 static_cast<long long>(st->bursts), static_cast<long long>(st->exchanges),
-                 static_cast<long long>(st->events_reported), observers.size(), generated ? "generated" : "mission",
-                 static_cast<unsigned long long>(a.seed), a.days, a.start.c_str(), secs,
-                 secs > 0 ? static_cast<double>(st->rows) / secs : 0.0);
+    std::fprintf(
+        stderr,
+        "SIMULATED observations (not real reports): %lld rows (%lld genuine, %lld false) from %lld events in "
+        "%lld bursts (%lld exchanges; %lld events reported) by %zu %s observers, seed %llu, %.3g days from "
+        "%s; "
+        "%.2f s (%.0f rows/s)\n",
+        static_cast<long long>(st->rows), static_cast<long long>(st->genuine),
+        static_cast<long long>(st->false_reports), static_cast<long long>(st->events),
+        static_cast<long long>(st->bursts), static_cast<long long>(st->exchanges),
+        static_cast<long long>(st->events_reported), observers.size(), generated ? "generated" : "mission",
+        static_cast<unsigned long long>(a.seed), a.days, a.start.c_str(), secs,
+        secs > 0 ? static_cast<double>(st->rows) / secs : 0.0);
   }
 }
 
@@ -132,26 +141,33 @@ void run(Context& ctx, SimArgs& a) {
 void add_simulate_commands(Context& ctx) {
   auto a = std::make_shared<SimArgs>();
   auto* cmd = ctx.app->add_subcommand(
-      "simulate", "generate SIMULATED observations over the mission's geography (exercises, training, demos)");
-  cmd->add_option("-o,--output", a->output, "observations CSV to write (the `truce import observations` format; - = stdout)");
+      "simulate",
+      "generate SIMULATED observations over the mission's geography (exercises, training, demos)");
+  cmd->add_option("-o,--output", a->output,
+                  "observations CSV to write (the `truce import observations` format; - = stdout)");
   cmd->add_option("--days", a->days, "simulated days (default 30)")->check(CLI::Range(0.001, 36600.0));
   cmd->add_option("--seed", a->seed, "seed: the same seed and inputs give the same file (default 1)");
   cmd->add_option("--start", a->start, "first instant (ISO 8601 with zone; default 2023-09-01T00:00:00Z)");
-  cmd->add_option("--bursts-per-day", a->opts.bursts_per_day, "mean bursts of fire per day over the whole line (default 40)")
+  cmd->add_option("--bursts-per-day", a->opts.bursts_per_day,
+                  "mean bursts of fire per day over the whole line (default 40)")
       ->check(CLI::Range(0.0, 1e7));
-  cmd->add_option("--exchange", a->opts.exchange_probability, "share of bursts answered from the other side (default 0.4)")
+  cmd->add_option("--exchange", a->opts.exchange_probability,
+                  "share of bursts answered from the other side (default 0.4)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--false-rate", a->opts.false_rate, "share of rows that are false reports (default 0.05)")
       ->check(CLI::Range(0.0, 0.99));
-  cmd->add_option("--kind-confusion", a->opts.kind_confusion, "share of reports naming a neighbouring kind (default 0.10)")
+  cmd->add_option("--kind-confusion", a->opts.kind_confusion,
+                  "share of reports naming a neighbouring kind (default 0.10)")
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--bearing-sigma", a->opts.bearing_sigma_deg, "base bearing noise, degrees (default 4)")
       ->check(CLI::Range(0.1, 60.0));
-  cmd->add_option("--distance-sigma", a->opts.distance_rel_sigma, "sigma of the log distance error (default 0.25)")
+  cmd->add_option("--distance-sigma", a->opts.distance_rel_sigma,
+                  "sigma of the log distance error (default 0.25)")
       ->check(CLI::Range(0.01, 2.0));
-  cmd->add_option("--posts", a->posts,
-                  "place this many posts along the line instead of the mission's observers (default: the mission's, "
-                  "else 25)")
+  cmd->add_option(
+         "--posts", a->posts,
+         "place this many posts along the line instead of the mission's observers (default: the mission's, "
+         "else 25)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--zones", a->zones, "zones GeoJSON (with --loc; default: the mission's)");
   cmd->add_option("--loc", a->loc, "line of contact GeoJSON (with --zones)");

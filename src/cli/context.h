@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "truce/pipeline/fuse.h"
 #include "truce/store/store.h"
 
 namespace truce::cli {
@@ -29,7 +30,7 @@ struct Context {
   // --db, else $TRUCE_DB, else ./truce.db
   std::string db_path() const;
   // Opens the mission database or prints why it cannot and sets exit_code.
-  std::unique_ptr<Store> open_store();
+  std::unique_ptr<Store> open_store(bool bulk_writes = false);
   // Prints "truce: <message>" to stderr and sets the exit code.
   void fail(const Status& st, int code = kExitFailure);
 };
@@ -39,7 +40,9 @@ void add_ingest_commands(Context& ctx);  // import observers|observations
 void add_query_commands(Context& ctx);   // observations
 void add_demo_commands(Context& ctx);    // demo
 void add_serve_commands(Context& ctx);   // serve, user
-void add_fusion_commands(Context& ctx);  // fuse
+void add_fusion_commands(Context& ctx);
+// "truce: fused N observations into M incidents: ..." on stderr (fuse, and imports that fuse).
+void print_fuse_summary(const pipeline::FuseSummary& s);
 void add_geo_commands(Context& ctx);     // import zones|loc|places, attribute, describe
 void add_agreement_commands(Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
 void add_simulate_commands(Context& ctx);   // simulate

@@ -12,8 +12,10 @@ std::string Context::db_path() const {
   return "truce.db";
 }
 
-std::unique_ptr<Store> Context::open_store() {
-  auto s = open_sqlite_store(db_path(), SqliteOptions{});
+std::unique_ptr<Store> Context::open_store(bool bulk_writes) {
+  SqliteOptions o;
+  o.background_checkpoint = bulk_writes;
+  auto s = open_sqlite_store(db_path(), o);
   if (!s.ok()) {
     fail(s.status());
     return nullptr;

@@ -53,11 +53,14 @@ struct Cluster {
   double lnc_sum = 0, varc_sum = 0;
   double pre_lo = -1e300, pre_hi = 1e300;  // intersection of the members' pre-gate intervals
   double cov[3] = {0, 0, 0};               // covariance of the fit (ee, nn, en), m^2
+  Plane plane;                             // local plane at the fit's origin
   std::uint32_t version = 0;
   bool alive = true;
 };
 
-void set_cov(Cluster& c) {
+// Derives cov and plane from the cluster's fit.
+void set_derived(Cluster& c) {
+  c.plane = Plane::at(c.fit.lat, c.fit.lon);
   const double* h = c.fit.h;
   const double det = h[0] * h[1] - h[2] * h[2];
   if (det > 0) {
@@ -130,28 +133,37 @@ class Agglomerator {
       c.lnc_sum = r.ln_count;
       c.varc_sum = r.var_count;
       c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
-      set_cov(c);
+      set_derived(c);
       owner_[i] = i;
     }
     Queue q;
+    fits_.clear();
     for (auto [a, b] : edges) push(q, a, b);
     // Lazy greedy: entries are pushed with a cheap linearised estimate; the exact cost (a full fit)
-    // is computed when an entry reaches the top, and the entry goes back if it is no longer the cheapest.
+    // is computed when an entry reaches the top, and the entry goes back, with its merged fit kept
+    // in fits_, if it is no longer the cheapest.
     while (!q.empty()) {
       const Entry e = q.top();
       q.pop();
-      const auto [cost, a, b, va, vb, exact] = e;
+      const auto [cost, a, b, va, vb, fit_slot] = e;
       if (!cl_[a].alive || !cl_[b].alive || cl_[a].version != va || cl_[b].version != vb) continue;
-      Fit merged;
-      const double c = merge_cost(cl_[a], cl_[b], &merged, true);
-      if (c > cfg_.merge_gate) continue;
-      if (!exact && !q.empty() && c > std::get<0>(q.top())) {
-        q.emplace(c, a, b, va, vb, true);
-        continue;
+      if (fit_slot != kNoFit) {
+        // Exact already, and the cheapest left: both clusters are unchanged since it was priced.
+        absorb(a, b, fits_[fit_slot]);
+      } else {
+        Fit merged;
+        const double c = merge_cost(cl_[a], cl_[b], &merged, true);
+        if (c > cfg_.merge_gate) continue;
+        if (!q.empty() && c > std::get<0>(q.top())) {
+          q.emplace(c, a, b, va, vb, static_cast<std::uint32_t>(fits_.size()));
+          fits_.push_back(merged);
+          continue;
+        }
+        absorb(a, b, merged);
       }
-      absorb(a, b, merged);
       // New prices against every cluster the merged one touches.
-      std::vector<std::uint32_t> nb;
+      std::vector<std::uint32_t>& nb = nb_;
+      nb.clear();
       for (auto gi : cl_[a].mem) {
         const std::uint32_t li = local_index(gi);
         for (std::uint32_t k = adj_start_[li]; k < adj_start_[li + 1]; ++k) {
@@ -171,7 +183,9 @@ class Agglomerator {
   }
 
  private:
-  using Entry = std::tuple<double, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, bool>;
+  // (cost, a, b, version of a, version of b, slot in fits_ of the exact merged fit or kNoFit)
+  using Entry = std::tuple<double, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>;
+  static constexpr std::uint32_t kNoFit = UINT32_MAX;
   using Queue = std::priority_queue<Entry, std::vector<Entry>, std::greater<>>;
 
   std::uint32_t local_index(std::uint32_t global) const { return (*local_)[global]; }
@@ -180,7 +194,7 @@ class Agglomerator {
     if (a == b) return;
     if (a > b) std::swap(a, b);
     const double c = merge_cost(cl_[a], cl_[b], nullptr, false);
-    if (c < 1e300) q.emplace(c, a, b, cl_[a].version, cl_[b].version, false);
+    if (c < 1e300) q.emplace(c, a, b, cl_[a].version, cl_[b].version, kNoFit);
   }
 
   // Cost of merging a and b (1e300 when refused); the merged fit goes to *out when given. Not
@@ -197,9 +211,8 @@ class Agglomerator {
     const double ccost = std::min(cfg_.count_cost_cap, dm * dm / var);
     if (!exact) {
       // Linearised misfit of the two origins.
-      const Plane pl = Plane::at(a.fit.lat, a.fit.lon);
       double dx = 0, dy = 0;
-      pl.to_xy(b.fit.lat, b.fit.lon, dx, dy);
+      a.plane.to_xy(b.fit.lat, b.fit.lon, dx, dy);
       const double ce = a.cov[0] + b.cov[0], cn = a.cov[1] + b.cov[1], cen = a.cov[2] + b.cov[2];
       const double det = ce * cn - cen * cen;
       const double d2 = det > 0 ? (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det : 0.0;
@@ -208,9 +221,8 @@ class Agglomerator {
     }
     scratch_.clear();
     std::merge(a.mem.begin(), a.mem.end(), b.mem.begin(), b.mem.end(), std::back_inserter(scratch_));
-    const double wa = a.fit.h[0] + a.fit.h[1], wb = b.fit.h[0] + b.fit.h[1];
-    const double w = wa + wb > 0 ? wa / (wa + wb) : 0.5;
-    const double slat = w * a.fit.lat + (1 - w) * b.fit.lat, slon = w * a.fit.lon + (1 - w) * b.fit.lon;
+    double slat = 0, slon = 0;
+    merged_start(a, b, slat, slon);
     Fit f = detail::fit_planar(m_, scratch_, slat, slon, cfg_);
     const double dchi = std::max(0.0, f.chi2 - a.fit.chi2 - b.fit.chi2);
     if (dchi > cfg_.merge_gate) return kNo;
@@ -230,6 +242,26 @@ class Agglomerator {
     return cost <= cfg_.merge_gate ? cost : kNo;
   }
 
+  // Start of the merged fit: the minimum of the two fits' quadratic models (for two bearing-only
+  // reports, the crossing of the bearings), which leaves the fit one or two steps to converge; the
+  // information-weighted mean of the two origins when that minimum is ill-conditioned or far.
+  static void merged_start(const Cluster& ca, const Cluster& cb, double& lat, double& lon) {
+    const Fit &a = ca.fit, &b = cb.fit;
+    const double wa = a.h[0] + a.h[1], wb = b.h[0] + b.h[1];
+    const double w = wa + wb > 0 ? wa / (wa + wb) : 0.5;
+    lat = w * a.lat + (1 - w) * b.lat, lon = w * a.lon + (1 - w) * b.lon;
+    const Plane& pl = ca.plane;
+    double bx = 0, by = 0;
+    pl.to_xy(b.lat, b.lon, bx, by);
+    const double hee = a.h[0] + b.h[0], hnn = a.h[1] + b.h[1], hen = a.h[2] + b.h[2];
+    const double det = hee * hnn - hen * hen;
+    if (!(det > 1e-6 * (hee + hnn) * (hee + hnn))) return;
+    const double ge = b.h[0] * bx + b.h[2] * by, gn = b.h[2] * bx + b.h[1] * by;
+    const double x = (hnn * ge - hen * gn) / det, y = (hee * gn - hen * ge) / det;
+    if (x * x + y * y > 16 * (bx * bx + by * by) + 25e6) return;  // beyond 4x their separation + 5 km
+    pl.to_ll(x, y, lat, lon);
+  }
+
   void absorb(std::uint32_t a, std::uint32_t b, const Fit& f) {
     Cluster& A = cl_[a];
     Cluster& B = cl_[b];
@@ -243,7 +275,7 @@ class Agglomerator {
     A.lnc_sum += B.lnc_sum;
     A.varc_sum += B.varc_sum;
     A.pre_lo = std::max(A.pre_lo, B.pre_lo), A.pre_hi = std::min(A.pre_hi, B.pre_hi);
-    set_cov(A);
+    set_derived(A);
     ++A.version;
     for (auto gi : B.mem) owner_[local_index(gi)] = a;
     B.alive = false;
@@ -258,6 +290,8 @@ class Agglomerator {
   std::vector<Cluster> cl_;
   std::vector<std::uint32_t> owner_;
   std::vector<std::uint32_t> scratch_;
+  std::vector<Fit> fits_;  // merged fits of the exactly priced entries waiting in the queue
+  std::vector<std::uint32_t> nb_;  // scratch: the clusters a merged one touches
 };
 
 // Runs fn(i) for i in [0, n) on `threads` workers.

@@ -2,14 +2,12 @@
 #include "truce/geo/gazetteer.h"
 
 #include <GeographicLib/Geodesic.hpp>
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 namespace truce::geo {
 
@@ -78,43 +76,58 @@ std::string_view compass16(double az) {
 
 std::string format_distance(double m) {
   char buf[32];
-  if (m < 1000) std::snprintf(buf, sizeof buf, "%.0f m", std::round(m / 10) * 10);
-  else if (m < 9950) std::snprintf(buf, sizeof buf, "%.1f km", m / 1000);
-  else std::snprintf(buf, sizeof buf, "%.0f km", m / 1000);
+  if (m < 1000)
+    std::snprintf(buf, sizeof buf, "%.0f m", std::round(m / 10) * 10);
+  else if (m < 9950)
+    std::snprintf(buf, sizeof buf, "%.1f km", m / 1000);
+  else
+    std::snprintf(buf, sizeof buf, "%.0f km", m / 1000);
   return buf;
 }
 
 Result<Gazetteer> Gazetteer::from_geonames_tsv(std::string_view text, std::string_view source) {
   Gazetteer g;
-  static constexpr std::string_view kCols[] = {"geonameid", "name", "asciiname", "alternatenames", "latitude", "longitude",
-                                              "feature_class", "feature_code", "country_code", "cc2", "admin1_code",
-                                              "admin2_code", "admin3_code", "admin4_code", "population", "elevation",
-                                              "dem", "timezone", "modification_date"};
+  static constexpr std::string_view kCols[] = {
+      "geonameid",   "name",          "asciiname",    "alternatenames",   "latitude",
+      "longitude",   "feature_class", "feature_code", "country_code",     "cc2",
+      "admin1_code", "admin2_code",   "admin3_code",  "admin4_code",      "population",
+      "elevation",   "dem",           "timezone",     "modification_date"};
   Status st = for_lines(text, [&](std::int64_t no, std::string_view line) -> Status {
     if (line.empty()) return Status::Ok();
     auto f = split(line, '\t');
     if (no == 1 && f[0] == "geonameid") {
-      if (f.size() != 19) return bad(source, no, "", "header has " + std::to_string(f.size()) + " columns; the GeoNames format has 19");
+      if (f.size() != 19)
+        return bad(source, no, "",
+                   "header has " + std::to_string(f.size()) + " columns; the GeoNames format has 19");
       for (std::size_t i = 0; i < 19; ++i)
-        if (f[i] != kCols[i]) return bad(source, no, "", "header column " + std::to_string(i + 1) + " is " + shown(f[i]) + ", expected " + shown(kCols[i]));
+        if (f[i] != kCols[i])
+          return bad(source, no, "",
+                     "header column " + std::to_string(i + 1) + " is " + shown(f[i]) + ", expected " +
+                         shown(kCols[i]));
       return Status::Ok();
     }
     if (f.size() != 19)
-      return bad(source, no, "", "expected 19 tab-separated GeoNames columns, got " + std::to_string(f.size()));
+      return bad(source, no, "",
+                 "expected 19 tab-separated GeoNames columns, got " + std::to_string(f.size()));
     Place p;
-    if (!parse_int(f[0], p.source_id) || p.source_id <= 0) return bad(source, no, "geonameid", "expected a positive integer, got " + shown(f[0]));
+    if (!parse_int(f[0], p.source_id) || p.source_id <= 0)
+      return bad(source, no, "geonameid", "expected a positive integer, got " + shown(f[0]));
     if (f[1].empty()) return bad(source, no, "name", "empty name");
     p.name = std::string(f[1]);
     if (!parse_double(f[4], p.pos.lat) || p.pos.lat < -90 || p.pos.lat > 90)
       return bad(source, no, "latitude", "expected a number in [-90, 90], got " + shown(f[4]));
     if (!parse_double(f[5], p.pos.lon) || p.pos.lon < -180 || p.pos.lon > 180)
       return bad(source, no, "longitude", "expected a number in [-180, 180], got " + shown(f[5]));
-    if (f[6] == "P") p.feature_code = std::string(f[7]);
-    else p.feature_code = std::string(f[6]) + "." + std::string(f[7]);
+    if (f[6] == "P")
+      p.feature_code = std::string(f[7]);
+    else
+      p.feature_code = std::string(f[6]) + "." + std::string(f[7]);
     p.country = std::string(f[8]);
-    if (!f[14].empty() && !parse_int(f[14], p.population)) return bad(source, no, "population", "expected an integer, got " + shown(f[14]));
+    if (!f[14].empty() && !parse_int(f[14], p.population))
+      return bad(source, no, "population", "expected an integer, got " + shown(f[14]));
     p.credit = std::string(kGeoNamesCredit);
-    if (g.places_.size() >= kMaxPlaces) return bad(source, no, "", "more than " + std::to_string(kMaxPlaces) + " places");
+    if (g.places_.size() >= kMaxPlaces)
+      return bad(source, no, "", "more than " + std::to_string(kMaxPlaces) + " places");
     g.places_.push_back(std::move(p));
     return Status::Ok();
   });
@@ -123,7 +136,8 @@ Result<Gazetteer> Gazetteer::from_geonames_tsv(std::string_view text, std::strin
   return g;
 }
 
-Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_view source, std::string_view credit) {
+Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_view source,
+                                          std::string_view credit) {
   using nlohmann::json;
   const Location loc{std::string(source), 0, ""};
   json doc;
@@ -137,7 +151,8 @@ Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_vie
     auto p = what.find("parse error");
     return Status::Invalid("invalid JSON: " + (p == std::string::npos ? what : what.substr(p)), loc);
   }
-  if (!doc.is_object() || doc.value("type", json()) != "FeatureCollection" || !doc.contains("features") || !doc["features"].is_array())
+  if (!doc.is_object() || doc.value("type", json()) != "FeatureCollection" || !doc.contains("features") ||
+      !doc["features"].is_array())
     return Status::Invalid("expected a GeoJSON FeatureCollection with a \"features\" array", loc);
   Gazetteer g;
   const auto& fs = doc["features"];
@@ -147,14 +162,16 @@ Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_vie
     if (!ft.is_object() || !ft.contains("geometry") || !ft["geometry"].is_object())
       return Status::Invalid(where + "expected a Feature with a geometry", loc);
     const auto& geom = ft["geometry"];
-    if (geom.value("type", json()) != "Point") return Status::Invalid(where + "expected a Point geometry", loc);
+    if (geom.value("type", json()) != "Point")
+      return Status::Invalid(where + "expected a Point geometry", loc);
     const auto& c = geom.value("coordinates", json());
     if (!c.is_array() || c.size() < 2 || c.size() > 3 || !c[0].is_number() || !c[1].is_number())
       return Status::Invalid(where + "geometry coordinates: expected a position [lon, lat]", loc);
     Place p;
     p.pos = {c[1].get<double>(), c[0].get<double>()};
     if (!(std::fabs(p.pos.lat) <= 90)) return Status::Invalid(where + "latitude out of range [-90, 90]", loc);
-    if (!(std::fabs(p.pos.lon) <= 180)) return Status::Invalid(where + "longitude out of range [-180, 180]", loc);
+    if (!(std::fabs(p.pos.lon) <= 180))
+      return Status::Invalid(where + "longitude out of range [-180, 180]", loc);
     const json props = ft.value("properties", json::object());
     if (!props.is_object()) return Status::Invalid(where + "\"properties\" must be an object", loc);
     for (const char* k : {"name", "NAME", "NAMEASCII"}) {
@@ -170,8 +187,10 @@ Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_vie
         break;
       }
     }
-    if (auto it = props.find("feature_code"); it != props.end() && it->is_string()) p.feature_code = it->get<std::string>();
-    else p.feature_code = "PPL";
+    if (auto it = props.find("feature_code"); it != props.end() && it->is_string())
+      p.feature_code = it->get<std::string>();
+    else
+      p.feature_code = "PPL";
     p.credit = std::string(credit);
     g.places_.push_back(std::move(p));
   }
@@ -180,7 +199,8 @@ Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_vie
 }
 
 namespace {
-constexpr std::string_view kStoredHeader = "name\tlat\tlon\tfeature_code\tpopulation\tcountry\tcredit\tsource_id";
+constexpr std::string_view kStoredHeader =
+    "name\tlat\tlon\tfeature_code\tpopulation\tcountry\tcredit\tsource_id";
 std::string clean(std::string_view s) {
   std::string out(s);
   std::replace(out.begin(), out.end(), '\t', ' ');
@@ -198,8 +218,8 @@ std::string Gazetteer::serialize() const {
     out += clean(p.name);
     std::snprintf(buf, sizeof buf, "\t%.17g\t%.17g\t", p.pos.lat, p.pos.lon);
     out += buf;
-    out += clean(p.feature_code) + "\t" + std::to_string(p.population) + "\t" + clean(p.country) + "\t" + clean(p.credit) +
-           "\t" + std::to_string(p.source_id) + "\n";
+    out += clean(p.feature_code) + "\t" + std::to_string(p.population) + "\t" + clean(p.country) + "\t" +
+           clean(p.credit) + "\t" + std::to_string(p.source_id) + "\n";
   }
   return out;
 }
@@ -216,9 +236,11 @@ Result<Gazetteer> Gazetteer::deserialize(std::string_view text, std::string_view
     if (f.size() != 8) return bad(source, no, "", "expected 8 columns, got " + std::to_string(f.size()));
     Place p;
     p.name = std::string(f[0]);
-    if (!parse_double(f[1], p.pos.lat) || !parse_double(f[2], p.pos.lon)) return bad(source, no, "lat", "bad coordinates");
+    if (!parse_double(f[1], p.pos.lat) || !parse_double(f[2], p.pos.lon))
+      return bad(source, no, "lat", "bad coordinates");
     p.feature_code = std::string(f[3]);
-    if (!parse_int(f[4], p.population) || !parse_int(f[7], p.source_id)) return bad(source, no, "population", "bad integer");
+    if (!parse_int(f[4], p.population) || !parse_int(f[7], p.source_id))
+      return bad(source, no, "population", "bad integer");
     p.country = std::string(f[5]);
     p.credit = std::string(f[6]);
     g.places_.push_back(std::move(p));
@@ -263,15 +285,19 @@ std::optional<Description> Gazetteer::describe(LatLon q) const {
       best.place = &p;
     }
   }
-  if (best.distance_m < 100) best.text = "at " + best.place->name;
-  else best.text = format_distance(best.distance_m) + " " + std::string(compass16(best.azimuth_deg)) + " of " + best.place->name;
+  if (best.distance_m < 100)
+    best.text = "at " + best.place->name;
+  else
+    best.text = format_distance(best.distance_m) + " " + std::string(compass16(best.azimuth_deg)) + " of " +
+                best.place->name;
   return best;
 }
 
 std::vector<std::string> Gazetteer::credits() const {
   std::vector<std::string> out;
   for (const auto& p : places_)
-    if (!p.credit.empty() && std::find(out.begin(), out.end(), p.credit) == out.end()) out.push_back(p.credit);
+    if (!p.credit.empty() && std::find(out.begin(), out.end(), p.credit) == out.end())
+      out.push_back(p.credit);
   return out;
 }
 

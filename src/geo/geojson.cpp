@@ -2,13 +2,12 @@
 // with GEOS. Errors name the source, the feature (features[i] and its id) and the reason.
 #include <geos_c.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "geo/internal.h"
@@ -56,8 +55,8 @@ Result<json> parse_collection(std::string_view text, std::string_view source, co
         throw LimitHit{"features[" + std::to_string(feature) + "]: geometry has more than " +
                        std::to_string(lim.max_positions_per_feature) + " positions (the limit per feature)"};
       if (total > total_values)
-        throw LimitHit{"features[" + std::to_string(feature) + "]: more than " + std::to_string(lim.max_positions_total) +
-                       " positions in the file (the limit)"};
+        throw LimitHit{"features[" + std::to_string(feature) + "]: more than " +
+                       std::to_string(lim.max_positions_total) + " positions in the file (the limit)"};
     }
     return true;
   };
@@ -67,7 +66,8 @@ Result<json> parse_collection(std::string_view text, std::string_view source, co
     return Status::Invalid(e.message, Location{std::string(source), 0, ""});
   } catch (const json::parse_error& e) {
     std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." -> from "parse error".
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..." -> from "parse
+    // error".
     auto p = what.find("parse error");
     return Status::Invalid("invalid JSON: " + (p == std::string::npos ? what : what.substr(p)),
                            Location{std::string(source), 0, ""});
@@ -101,7 +101,8 @@ Status read_position(const json& j, const FeatureRef& f, const std::vector<std::
   if (!j.is_array() || j.size() < 2 || j.size() > 3)
     return f.invalid("geometry " + path(idx) + ": expected a position [lon, lat] (optionally with a height)");
   for (std::size_t k = 0; k < j.size(); ++k) {
-    if (!j[k].is_number()) return f.invalid("geometry " + path(idx) + ": expected numbers, got " + j[k].dump().substr(0, 40));
+    if (!j[k].is_number())
+      return f.invalid("geometry " + path(idx) + ": expected numbers, got " + j[k].dump().substr(0, 40));
   }
   const double lon = j[0].get<double>(), lat = j[1].get<double>();
   if (!std::isfinite(lon) || lon < -180 || lon > 180)
@@ -126,11 +127,13 @@ Status read_line(const json& j, const FeatureRef& f, std::vector<std::size_t> id
   return Status::Ok();
 }
 
-Status read_ring(const json& j, const FeatureRef& f, const std::vector<std::size_t>& idx, std::vector<LatLon>& out) {
+Status read_ring(const json& j, const FeatureRef& f, const std::vector<std::size_t>& idx,
+                 std::vector<LatLon>& out) {
   TRUCE_RETURN_IF_ERROR(read_line(j, f, idx, out));
   const std::string where = "geometry " + path(idx) + ": ";
   if (out.size() < 4)
-    return f.invalid(where + "ring has " + std::to_string(out.size()) + " positions; a ring needs at least 4");
+    return f.invalid(where + "ring has " + std::to_string(out.size()) +
+                     " positions; a ring needs at least 4");
   if (!(out.front() == out.back()))
     return f.invalid(where + "ring is not closed: first position (" + fmt_num(out.front().lon) + ", " +
                      fmt_num(out.front().lat) + ") differs from last (" + fmt_num(out.back().lon) + ", " +
@@ -183,7 +186,8 @@ GEOSGeometry* make_geos(GEOSContextHandle_t h, const Zone& z) {
     for (auto* g : holes) bad = bad || !g;
     if (bad) {
       if (shell) GEOSGeom_destroy_r(h, shell);
-      for (auto* g : holes) if (g) GEOSGeom_destroy_r(h, g);
+      for (auto* g : holes)
+        if (g) GEOSGeom_destroy_r(h, g);
       for (auto* g : polys) GEOSGeom_destroy_r(h, g);
       return nullptr;
     }
@@ -243,7 +247,8 @@ Result<const json*> features_of(const json& doc, std::string_view source) {
 }
 
 // Common per-feature envelope: object, type Feature, geometry object with a type and coordinates.
-Status feature_envelope(const json& ft, FeatureRef& f, const json*& props, std::string& gtype, const json*& coords) {
+Status feature_envelope(const json& ft, FeatureRef& f, const json*& props, std::string& gtype,
+                        const json*& coords) {
   if (!ft.is_object()) return f.invalid("expected a Feature object");
   auto t = ft.find("type");
   if (t == ft.end() || !t->is_string() || *t != "Feature") return f.invalid("expected \"type\": \"Feature\"");
@@ -252,9 +257,12 @@ Status feature_envelope(const json& ft, FeatureRef& f, const json*& props, std::
     if (!p->is_object()) return f.invalid("\"properties\" must be an object or null");
     props = &*p;
     if (auto id = p->find("id"); id != p->end()) {
-      if (id->is_string()) f.id = id->get<std::string>();
-      else if (id->is_number_integer()) f.id = id->dump();
-      else if (!id->is_null()) return f.invalid("property 'id': expected a string or an integer, got " + id->dump().substr(0, 40));
+      if (id->is_string())
+        f.id = id->get<std::string>();
+      else if (id->is_number_integer())
+        f.id = id->dump();
+      else if (!id->is_null())
+        return f.invalid("property 'id': expected a string or an integer, got " + id->dump().substr(0, 40));
     }
   }
   auto g = ft.find("geometry");
@@ -273,10 +281,14 @@ Status feature_envelope(const json& ft, FeatureRef& f, const json*& props, std::
 
 std::string_view to_string(ZoneKind k) {
   switch (k) {
-    case ZoneKind::kControl: return "control";
-    case ZoneKind::kBuffer: return "buffer";
-    case ZoneKind::kCorridor: return "corridor";
-    case ZoneKind::kWithdrawal: return "withdrawal";
+    case ZoneKind::kControl:
+      return "control";
+    case ZoneKind::kBuffer:
+      return "buffer";
+    case ZoneKind::kCorridor:
+      return "corridor";
+    case ZoneKind::kWithdrawal:
+      return "withdrawal";
   }
   return "control";
 }
@@ -289,7 +301,8 @@ std::optional<ZoneKind> zone_kind_from_string(std::string_view s) {
   return std::nullopt;
 }
 
-Result<std::vector<Zone>> parse_zones(std::string_view text, std::string_view source, const GeoJsonLimits& limits) {
+Result<std::vector<Zone>> parse_zones(std::string_view text, std::string_view source,
+                                      const GeoJsonLimits& limits) {
   auto doc = parse_collection(text, source, limits);
   if (!doc.ok()) return doc.status();
   auto fs = features_of(*doc, source);
@@ -308,7 +321,8 @@ Result<std::vector<Zone>> parse_zones(std::string_view text, std::string_view so
     z.id = f.id.empty() ? "feature-" + std::to_string(i + 1) : f.id;
     if (props) {
       if (auto k = props->find("kind"); k != props->end() && !k->is_null()) {
-        if (!k->is_string()) return f.invalid("property 'kind': expected a string, got " + k->dump().substr(0, 40));
+        if (!k->is_string())
+          return f.invalid("property 'kind': expected a string, got " + k->dump().substr(0, 40));
         auto kind = zone_kind_from_string(k->get<std::string>());
         if (!kind)
           return f.invalid("property 'kind': unknown kind " + q(k->get<std::string>()) +
@@ -316,31 +330,36 @@ Result<std::vector<Zone>> parse_zones(std::string_view text, std::string_view so
         z.kind = *kind;
       }
       if (auto p = props->find("party"); p != props->end() && !p->is_null()) {
-        if (!p->is_string()) return f.invalid("property 'party': expected a string or null, got " + p->dump().substr(0, 40));
+        if (!p->is_string())
+          return f.invalid("property 'party': expected a string or null, got " + p->dump().substr(0, 40));
         z.party = p->get<std::string>();
       }
     }
     if (z.kind == ZoneKind::kControl && z.party.empty()) z.party = z.id;
     if (auto [it, fresh] = seen.emplace(z.id, i); !fresh)
-      return f.invalid("duplicate zone id " + q(z.id) + " (also features[" + std::to_string(it->second) + "])");
+      return f.invalid("duplicate zone id " + q(z.id) + " (also features[" + std::to_string(it->second) +
+                       "])");
     if (gtype == "Polygon") {
       z.polygons.emplace_back();
       TRUCE_RETURN_IF_ERROR(read_polygon(*coords, f, {}, z.polygons.back()));
     } else if (gtype == "MultiPolygon") {
       if (coords->empty()) return f.invalid("geometry: MultiPolygon has no polygons");
       z.polygons.resize(coords->size());
-      for (std::size_t p = 0; p < coords->size(); ++p) TRUCE_RETURN_IF_ERROR(read_polygon((*coords)[p], f, {p}, z.polygons[p]));
+      for (std::size_t p = 0; p < coords->size(); ++p)
+        TRUCE_RETURN_IF_ERROR(read_polygon((*coords)[p], f, {p}, z.polygons[p]));
     } else {
       return f.invalid("geometry type " + q(gtype) + " is not a zone; expected Polygon or MultiPolygon");
     }
     TRUCE_RETURN_IF_ERROR(validate_geos(z, f));
     zones.push_back(std::move(z));
   }
-  if (zones.empty()) return Status::Invalid("the FeatureCollection has no zones", Location{std::string(source), 0, ""});
+  if (zones.empty())
+    return Status::Invalid("the FeatureCollection has no zones", Location{std::string(source), 0, ""});
   return zones;
 }
 
-Result<std::vector<LocLine>> parse_loc(std::string_view text, std::string_view source, const GeoJsonLimits& limits) {
+Result<std::vector<LocLine>> parse_loc(std::string_view text, std::string_view source,
+                                       const GeoJsonLimits& limits) {
   auto doc = parse_collection(text, source, limits);
   if (!doc.ok()) return doc.status();
   auto fs = features_of(*doc, source);
@@ -370,10 +389,12 @@ Result<std::vector<LocLine>> parse_loc(std::string_view text, std::string_view s
       if (coords->empty()) return f.invalid("geometry: MultiLineString has no lines");
       for (std::size_t p = 0; p < coords->size(); ++p) TRUCE_RETURN_IF_ERROR(add((*coords)[p], {p}));
     } else {
-      return f.invalid("geometry type " + q(gtype) + " is not a line of contact; expected LineString or MultiLineString");
+      return f.invalid("geometry type " + q(gtype) +
+                       " is not a line of contact; expected LineString or MultiLineString");
     }
   }
-  if (lines.empty()) return Status::Invalid("the FeatureCollection has no lines", Location{std::string(source), 0, ""});
+  if (lines.empty())
+    return Status::Invalid("the FeatureCollection has no lines", Location{std::string(source), 0, ""});
   return lines;
 }
 

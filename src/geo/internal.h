@@ -23,7 +23,7 @@ class TmPlane {
   static constexpr double kMaxLonOffsetDeg = 4.0;  // outside this the series is not trusted
   TmPlane(double lat0_deg, double lon0_deg);
   struct Pt {
-    double x, y;      // metres east / north
+    double x, y;         // metres east / north
     double half_inv_rn;  // 1 / (2 rho nu) at the point's latitude, for the scale factor
   };
   // False when the point is outside the trusted band (|lon - lon0| > kMaxLonOffsetDeg or |lat| > 84).
@@ -80,7 +80,8 @@ class ZoneIndex {
 };
 
 // True when the ray from (px, py) east crosses the edge a-b under the half-open rule.
-inline bool crosses_east(double ax, double ay, double bx, double by, double minx, double maxx, double px, double py) {
+inline bool crosses_east(double ax, double ay, double bx, double by, double minx, double maxx, double px,
+                         double py) {
   if ((ay > py) == (by > py)) return false;
   if (px < minx) return true;
   if (px > maxx) return false;
@@ -99,8 +100,10 @@ void ZoneIndex::locate(double lat, double lon, F&& hit) const {
   for (std::uint32_t i = offsets_[s], e = offsets_[s + 1]; i < e; ++i) {
     const Edge& g = edges_[i];
     if (crosses_east(g.ax, g.ay, g.bx, g.by, g.minx, g.maxx, lon, lat)) {
-      if (small) mask_small ^= std::uint64_t{1} << g.zone;
-      else parity[g.zone] ^= 1;
+      if (small)
+        mask_small ^= std::uint64_t{1} << g.zone;
+      else
+        parity[g.zone] ^= 1;
     }
   }
   if (small) {
@@ -124,7 +127,7 @@ class LocIndex {
   struct Nearest {
     double distance_m = 0;  // geodesic, metres
     int side = 0;
-    bool ok = false;        // false: the point is outside the plane's trusted band
+    bool ok = false;            // false: the point is outside the plane's trusted band
     std::uint32_t segment = 0;  // index of the nearest segment
   };
   Nearest nearest(double lat, double lon) const;
@@ -146,7 +149,7 @@ class LocIndex {
   struct Node {
     double ax, ay, ux, uy, len;  // chord of the run: start, unit direction, length
     double slack;                // max distance of the run from its chord (plane metres)
-    std::uint32_t lo, hi;   // segment range [lo, hi)
+    std::uint32_t lo, hi;        // segment range [lo, hi)
     std::int32_t left = -1, right = -1;
   };
   std::int32_t build_node(std::uint32_t lo, std::uint32_t hi);

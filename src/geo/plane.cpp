@@ -7,8 +7,8 @@
 namespace truce::geo {
 
 namespace {
-constexpr double kA = 6378137.0;                 // WGS84 semi-major axis
-constexpr double kF = 1 / 298.257223563;         // WGS84 flattening
+constexpr double kA = 6378137.0;          // WGS84 semi-major axis
+constexpr double kF = 1 / 298.257223563;  // WGS84 flattening
 constexpr double kE2 = kF * (2 - kF);
 constexpr double kEp2 = kE2 / (1 - kE2);
 constexpr double kDeg = std::numbers::pi / 180;
@@ -47,7 +47,10 @@ bool TmPlane::forward(double lat_deg, double lon_deg, Pt& out) const {
   const double a2 = a * a;
   out.x = n * a * (1 + a2 / 6 * ((1 - t + cc) + a2 / 20 * (5 - 18 * t + t * t + 72 * cc - 58 * kEp2)));
   out.y = meridian_arc(phi, s, c) - m0_ +
-          n * (s / c) * a2 * (0.5 + a2 / 24 * ((5 - t + 9 * cc + 4 * cc * cc) + a2 / 30 * (61 - 58 * t + t * t + 600 * cc - 330 * kEp2)));
+          n * (s / c) * a2 *
+              (0.5 + a2 / 24 *
+                         ((5 - t + 9 * cc + 4 * cc * cc) +
+                          a2 / 30 * (61 - 58 * t + t * t + 600 * cc - 330 * kEp2)));
   // rho * nu = a^2 (1 - e^2) / w^2
   out.half_inv_rn = w * w / (2 * kA * kA * (1 - kE2));
   return true;

@@ -161,6 +161,12 @@ class Importer {
       : store_(store), schema_(schema), opts_(opts), progress_(progress) {}
 
   Summary& summary() { return sum_; }
+  // Counts an accepted or duplicate record; true means a conflict, for the caller to quarantine.
+  bool tally_is_conflict(Outcome o) {
+    if (o == Outcome::kAccepted) ++sum_.accepted;
+    if (o == Outcome::kDuplicate) ++sum_.duplicates;
+    return o == Outcome::kConflict;
+  }
 
   template <typename Parse, typename StoreFn>
   Result<Summary> run(const std::vector<std::string>& paths, Parse parse, StoreFn store_fn) {
@@ -385,16 +391,10 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
     const Observation& o = std::get<Observation>(item.v);
     auto out = batch.append(o, item.digest);
     if (!out.ok()) return out.status();
-    if (*out == Outcome::kAccepted) {
-      ++imp.summary().accepted;
-    } else if (*out == Outcome::kDuplicate) {
-      ++imp.summary().duplicates;
-    } else {
-      auto diff = conflict_error(batch, o);
-      if (!diff.ok()) return diff.status();
-      return imp.reject(batch, source, item.line, *diff, "conflict", o.id, canonical_content(o));
-    }
-    return Status::Ok();
+    if (!imp.tally_is_conflict(*out)) return Status::Ok();
+    auto diff = conflict_error(batch, o);
+    if (!diff.ok()) return diff.status();
+    return imp.reject(batch, source, item.line, *diff, "conflict", o.id, canonical_content(o));
   };
   return imp.run(paths, parse, store_fn);
 }
@@ -462,19 +462,13 @@ Result<Summary> import_observers(Store& store, const std::vector<std::string>& p
     const Observer& o = std::get<Observer>(item.v);
     auto out = batch.append(o);
     if (!out.ok()) return out.status();
-    if (*out == Outcome::kAccepted) {
-      ++imp.summary().accepted;
-    } else if (*out == Outcome::kDuplicate) {
-      ++imp.summary().duplicates;
-    } else {
-      return imp.reject(batch, source, item.line,
-                        FieldError{"observer_id", o.id,
-                                   "conflict: observer " + o.id +
-                                       " is already registered with a different position, party or type; the "
-                                       "registered one is unchanged"},
-                        "conflict", o.id, "");
-    }
-    return Status::Ok();
+    if (!imp.tally_is_conflict(*out)) return Status::Ok();
+    return imp.reject(batch, source, item.line,
+                      FieldError{"observer_id", o.id,
+                                 "conflict: observer " + o.id +
+                                     " is already registered with a different position, party or type; the "
+                                     "registered one is unchanged"},
+                      "conflict", o.id, "");
   };
   return imp.run(paths, parse, store_fn);
 }

@@ -5,6 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstring>
 
 #include "store/sqlite_db.h"
@@ -17,7 +21,7 @@ namespace {
 using sqlite::Stmt;
 
 // Schema migrations: entry i brings the schema from version i to i+1. Append only.
-constexpr std::array<std::string_view, 3> kMigrations = {
+constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE observers(
   id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
@@ -65,6 +69,12 @@ CREATE INDEX incident_links_incident ON incident_links(incident_id);
 CREATE TABLE incident_versions(
   incident_id TEXT NOT NULL, version INTEGER NOT NULL, at_ms INTEGER NOT NULL, change TEXT NOT NULL,
   content TEXT NOT NULL, observation_ids TEXT NOT NULL, PRIMARY KEY (incident_id, version));
+)sql",
+    // Analysts' reviews of incidents: every version kept.
+    R"sql(
+CREATE TABLE incident_reviews(
+  incident_id TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL, notes TEXT NOT NULL,
+  by_user TEXT NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY (incident_id, version));
 )sql",
 };
 
@@ -130,8 +140,40 @@ class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db, const Clock* clock) : db_(db), clock_(clock) {}
   ~SqliteStore() override {
+    if (ckpt_thread_.joinable()) {
+      {
+        std::lock_guard lk(ckpt_mu_);
+        ckpt_stop_ = true;
+      }
+      ckpt_cv_.notify_all();
+      ckpt_thread_.join();
+    }
     stmts_ = {};
-    sqlite3_close_v2(db_);
+    sqlite3_close_v2(db_);  // the last connection checkpoints what is left
+  }
+
+  // Moves WAL checkpoints off the writing thread: a second connection on its own thread copies
+  // committed pages into the database file while the writer goes on (PASSIVE never blocks it).
+  // Durability is unchanged: commits are fsync'd in the WAL either way.
+  Status start_checkpointer(const std::string& path) {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "PRAGMA wal_autocheckpoint = 0;"));
+    ckpt_thread_ = std::thread([this, path] {
+      sqlite3* c = nullptr;
+      if (sqlite3_open_v2(path.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+        sqlite3_close_v2(c);
+        return;
+      }
+      std::unique_lock lk(ckpt_mu_);
+      while (!ckpt_stop_) {
+        ckpt_cv_.wait_for(lk, std::chrono::milliseconds(50));
+        if (ckpt_stop_) break;
+        lk.unlock();
+        sqlite3_wal_checkpoint_v2(c, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        lk.lock();
+      }
+      sqlite3_close_v2(c);
+    });
+    return Status::Ok();
   }
 
   Status prepare() {
@@ -434,6 +476,65 @@ class SqliteStore final : public Store {
     return read_user(s);
   }
 
+  Result<IncidentReview> incident_review(std::string_view id) override {
+    auto h = review_history(id);
+    if (!h.ok()) return h.status();
+    if (h->empty()) {
+      IncidentReview r;
+      r.incident_id = std::string(id);
+      return r;
+    }
+    return h->back();
+  }
+
+  Result<IncidentReview> update_review(const IncidentReview& r, std::int64_t expected_version) override {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    auto cur = incident_review(r.incident_id);
+    if (!cur.ok() || cur->version != expected_version) {
+      sqlite::exec(db_, "ROLLBACK").ok();
+      if (!cur.ok()) return cur.status();
+      return Status::Conflict("incident " + r.incident_id + " was reviewed meanwhile: its review is at version " +
+                              std::to_string(cur->version) + ", not " + std::to_string(expected_version) +
+                              "; reload it and apply your change again");
+    }
+    IncidentReview next = r;
+    next.version = cur->version + 1;
+    next.at = now();
+    Stmt s(db_, "INSERT INTO incident_reviews(incident_id, version, status, notes, by_user, at_ms) VALUES (?,?,?,?,?,?)");
+    s.bind(1, std::string_view(next.incident_id));
+    s.bind(2, next.version);
+    s.bind(3, std::string_view(next.status));
+    s.bind(4, std::string_view(next.notes));
+    s.bind(5, std::string_view(next.by));
+    s.bind(6, next.at.ms);
+    if (s.step() != SQLITE_DONE) {
+      Status st = sqlite::error(db_, "recording a review");
+      sqlite::exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    return next;
+  }
+
+  Result<std::vector<IncidentReview>> review_history(std::string_view id) override {
+    Stmt s(db_, "SELECT version, status, notes, by_user, at_ms FROM incident_reviews WHERE incident_id = ? ORDER BY version");
+    s.bind(1, id);
+    std::vector<IncidentReview> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      IncidentReview r;
+      r.incident_id = std::string(id);
+      r.version = s.col_int(0);
+      r.status = s.col_text(1);
+      r.notes = s.col_text(2);
+      r.by = s.col_text(3);
+      r.at = Instant{s.col_int(4)};
+      out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading reviews");
+    return out;
+  }
+
   Result<std::optional<User>> read_user(Stmt& s) {
     const int rc = s.step();
     if (rc == SQLITE_DONE) return std::optional<User>();
@@ -564,6 +665,10 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   const Clock* clock_;
   Stmts stmts_;
+  std::thread ckpt_thread_;
+  std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;
 };
 
 Result<Outcome> SqliteBatch::append(const Observation& o, const Digest& content) {
@@ -740,6 +845,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
                                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
                                      "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"));
   TRUCE_RETURN_IF_ERROR(store->prepare());
+  if (opts.background_checkpoint) TRUCE_RETURN_IF_ERROR(store->start_checkpointer(path));
   return std::unique_ptr<Store>(std::move(store));
 }
 

@@ -21,7 +21,9 @@ class GeoCli : public ::testing::Test {
   std::string truce(const std::string& args) { return kTruce + " --db " + db_ + " " + args; }
   // Runs score.py on an attribution file; returns its JSON line.
   std::string score(const std::string& truth, const std::string& attrib) {
-    return run("python3 " + kShared + "/scenario/score.py --truth " + truth + " --attrib " + attrib + " 2>/dev/null").out;
+    return run("python3 " + kShared + "/scenario/score.py --truth " + truth + " --attrib " + attrib +
+               " 2>/dev/null")
+        .out;
   }
   static double metric(const std::string& json, const std::string& key) {
     const auto p = json.find("\"" + key + "\": ");
@@ -33,8 +35,8 @@ class GeoCli : public ::testing::Test {
 
 TEST_F(GeoCli, AttributeWithFilesScoresPerfectOnTheExample) {
   const std::string out = dir_.file("attrib.csv");
-  auto r = run(truce("attribute " + kExample + "/points.csv -o " + out + " --zones " + kExample + "/zones.geojson --loc " +
-                     kExample + "/loc.geojson -q"));
+  auto r = run(truce("attribute " + kExample + "/points.csv -o " + out + " --zones " + kExample +
+                     "/zones.geojson --loc " + kExample + "/loc.geojson -q"));
   ASSERT_EQ(r.status, 0) << r.out;
   const std::string csv = read_file(out);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "point_id,party,distance_to_loc_m,side,zones");
@@ -53,8 +55,8 @@ TEST_F(GeoCli, GeneratedScenariosOfSeveralSeedsAndFrontsScorePerfect) {
                  " --observations 100 --points 3000 --quiet --front-km " + std::to_string(front) + " 2>&1");
     ASSERT_EQ(g.status, 0) << g.out;
     const std::string out = sc + "/attrib.csv";
-    auto r = run(truce("attribute " + sc + "/points.csv -o " + out + " --zones " + sc + "/zones.geojson --loc " + sc +
-                       "/loc.geojson -q 2>&1"));
+    auto r = run(truce("attribute " + sc + "/points.csv -o " + out + " --zones " + sc +
+                       "/zones.geojson --loc " + sc + "/loc.geojson -q 2>&1"));
     ASSERT_EQ(r.status, 0) << r.out;
     const auto s = score(sc, out);
     EXPECT_EQ(metric(s, "attrib_party_accuracy"), 1.0) << seed << " " << s;
@@ -76,15 +78,21 @@ TEST_F(GeoCli, ImportedGeographyIsVersionedAndABadReimportChangesNothing) {
   const std::string out1 = dir_.file("a1.csv"), out2 = dir_.file("a2.csv"), ref = dir_.file("ref.csv");
   ASSERT_EQ(run(truce("attribute " + kExample + "/points.csv -o " + out1 + " -q")).status, 0);
   ASSERT_EQ(run(truce("attribute " + kExample + "/points.csv -o " + ref + " -q --zones " + kExample +
-                      "/zones.geojson --loc " + kExample + "/loc.geojson")).status, 0);
+                      "/zones.geojson --loc " + kExample + "/loc.geojson"))
+                .status,
+            0);
   EXPECT_EQ(read_file(out1), read_file(ref));
   // A self-intersecting ring: refused with the feature and the reason; the stored zones stay.
   const std::string bad = dir_.file("bad.geojson");
-  write_file(bad, R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"bow","party":"A","kind":"control"},)"
-                  R"("geometry":{"type":"Polygon","coordinates":[[[46,40],[46.1,40.1],[46.1,40],[46,40.1],[46,40]]]}}]})");
+  write_file(
+      bad,
+      R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"bow","party":"A","kind":"control"},)"
+      R"("geometry":{"type":"Polygon","coordinates":[[[46,40],[46.1,40.1],[46.1,40],[46,40.1],[46,40]]]}}]})");
   auto b = run(truce("import zones " + bad + " 2>&1"));
   EXPECT_EQ(b.status, 1);
-  EXPECT_EQ(b.out, "truce: " + bad + ": features[0] (id \"bow\"): geometry is not valid: edges cross (self-intersection) at (46.05, 40.05)\n");
+  EXPECT_EQ(b.out, "truce: " + bad +
+                       ": features[0] (id \"bow\"): geometry is not valid: edges cross (self-intersection) "
+                       "at (46.05, 40.05)\n");
   ASSERT_EQ(run(truce("attribute " + kExample + "/points.csv -o " + out2 + " -q")).status, 0);
   EXPECT_EQ(read_file(out2), read_file(ref));
   // A good re-import is version 2.
@@ -96,19 +104,22 @@ TEST_F(GeoCli, AttributeWithoutGeographySaysWhatToDo) {
   ASSERT_EQ(run(truce("init")).status, 0);
   auto r = run(truce("attribute " + kExample + "/points.csv -o " + dir_.file("x.csv") + " 2>&1"));
   EXPECT_EQ(r.status, 3);
-  EXPECT_EQ(r.out, "truce: the mission has no zones: run `truce import zones FILE` or give --zones and --loc\n");
+  EXPECT_EQ(r.out,
+            "truce: the mission has no zones: run `truce import zones FILE` or give --zones and --loc\n");
   auto half = run(truce("attribute " + kExample + "/points.csv --zones " + kExample + "/zones.geojson 2>&1"));
   EXPECT_EQ(half.status, 1);
-  EXPECT_EQ(half.out, "truce: --zones and --loc go together: give both, or neither to use the mission database\n");
+  EXPECT_EQ(half.out,
+            "truce: --zones and --loc go together: give both, or neither to use the mission database\n");
 }
 
 TEST_F(GeoCli, BadPointRowsAreReportedAndSkipped) {
   const std::string pts = dir_.file("p.csv"), out = dir_.file("o.csv");
   write_file(pts, "point_id,lat,lon\n1,39.9,46.8\n2,91,46.8\n3,39.9\n4,39.91,46.81\n");
-  auto r = run(truce("attribute " + pts + " -o " + out + " -q --zones " + kExample + "/zones.geojson --loc " + kExample +
-                     "/loc.geojson 2>&1"));
+  auto r = run(truce("attribute " + pts + " -o " + out + " -q --zones " + kExample + "/zones.geojson --loc " +
+                     kExample + "/loc.geojson 2>&1"));
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "truce: " + pts + ":3: field 'lat': expected a latitude in [-90, 90], got \"91\"\ntruce: " + pts +
+  EXPECT_EQ(r.out, "truce: " + pts +
+                       ":3: field 'lat': expected a latitude in [-90, 90], got \"91\"\ntruce: " + pts +
                        ":4: expected 3 fields, got 2\n");
   const std::string csv = read_file(out);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 3);
@@ -121,8 +132,10 @@ TEST_F(GeoCli, ImportPlacesAndDescribeCreditsGeoNames) {
   ASSERT_EQ(run(truce("init")).status, 0);
   auto i = run(truce("import places " + gn));
   ASSERT_EQ(i.status, 0) << i.out;
-  EXPECT_EQ(i.out, "imported 792 places from " + gn +
-                       ": places version 1 (earlier versions kept)\nplace names: GeoNames (geonames.org), CC BY 4.0\n");
+  EXPECT_EQ(
+      i.out,
+      "imported 792 places from " + gn +
+          ": places version 1 (earlier versions kept)\nplace names: GeoNames (geonames.org), CC BY 4.0\n");
   // 2 km north of Xankandi (Stepanakert).
   auto d = run(truce("describe 39.8357 46.7528"));
   ASSERT_EQ(d.status, 0) << d.out;

@@ -1,20 +1,23 @@
 // Gazetteer: GeoNames TSV and GeoJSON points, the 16-point compass and "2.4 km SE of X".
-#include <GeographicLib/Geodesic.hpp>
+#include "truce/geo/gazetteer.h"
+
 #include <gtest/gtest.h>
 
+#include <GeographicLib/Geodesic.hpp>
 #include <filesystem>
 
 #include "test_util.h"
-#include "truce/geo/gazetteer.h"
 
 namespace truce::geo {
 namespace {
 
 const std::string kHeader =
-    "geonameid\tname\tasciiname\talternatenames\tlatitude\tlongitude\tfeature_class\tfeature_code\tcountry_code\tcc2\t"
-    "admin1_code\tadmin2_code\tadmin3_code\tadmin4_code\tpopulation\televation\tdem\ttimezone\tmodification_date\n";
-std::string row(const std::string& id, const std::string& name, const std::string& lat, const std::string& lon,
-                const std::string& fclass = "P", const std::string& code = "PPL") {
+    "geonameid\tname\tasciiname\talternatenames\tlatitude\tlongitude\tfeature_class\tfeature_code\tcountry_"
+    "code\tcc2\t"
+    "admin1_code\tadmin2_code\tadmin3_code\tadmin4_code\tpopulation\televation\tdem\ttimezone\tmodification_"
+    "date\n";
+std::string row(const std::string& id, const std::string& name, const std::string& lat,
+                const std::string& lon, const std::string& fclass = "P", const std::string& code = "PPL") {
   return id + "\t" + name + "\t" + name + "\t\t" + lat + "\t" + lon + "\t" + fclass + "\t" + code +
          "\tAZ\t\t\t\t\t\t1000\t\t500\tAsia/Baku\t2020-01-01\n";
 }
@@ -40,7 +43,8 @@ TEST(FormatDistance, Units) {
 
 TEST(Gazetteer, DescribesAPointBySteppingFromAPlace) {
   auto g = Gazetteer::from_geonames_tsv(kHeader + row("1", "Martuni", "39.79496", "47.1117") +
-                                            row("2", "Farville", "40.5", "47.5") + row("3", "Quarter", "39.796", "47.113", "P", "PPLX"),
+                                            row("2", "Farville", "40.5", "47.5") +
+                                            row("3", "Quarter", "39.796", "47.113", "P", "PPLX"),
                                         "t.tsv");
   ASSERT_TRUE(g.ok()) << g.status().ToString();
   double lat, lon;
@@ -59,11 +63,14 @@ TEST(Gazetteer, BadGeoNamesRowsSayWhere) {
     auto g = Gazetteer::from_geonames_tsv(text, "t.tsv");
     return g.ok() ? std::string("OK") : g.status().ToString();
   };
-  EXPECT_EQ(bad(kHeader + row("1", "A", "95", "47")), "t.tsv:2: field 'latitude': expected a number in [-90, 90], got \"95\"");
-  EXPECT_EQ(bad(kHeader + row("1", "A", "40", "x")), "t.tsv:2: field 'longitude': expected a number in [-180, 180], got \"x\"");
+  EXPECT_EQ(bad(kHeader + row("1", "A", "95", "47")),
+            "t.tsv:2: field 'latitude': expected a number in [-90, 90], got \"95\"");
+  EXPECT_EQ(bad(kHeader + row("1", "A", "40", "x")),
+            "t.tsv:2: field 'longitude': expected a number in [-180, 180], got \"x\"");
   EXPECT_EQ(bad(kHeader + "1\tA\n"), "t.tsv:2: expected 19 tab-separated GeoNames columns, got 2");
   EXPECT_EQ(bad(kHeader), "t.tsv: no places");
-  EXPECT_EQ(bad(row("x", "A", "40", "47")), "t.tsv:1: field 'geonameid': expected a positive integer, got \"x\"");
+  EXPECT_EQ(bad(row("x", "A", "40", "47")),
+            "t.tsv:1: field 'geonameid': expected a positive integer, got \"x\"");
 }
 
 TEST(Gazetteer, StoredFormRoundTrips) {

@@ -1,5 +1,7 @@
 // The attribution engine against its oracles: GEOS for zones, GeographicLib brute force for
 // distances; the documented on-edge rule; the real 2020 lines.
+#include "truce/geo/geography.h"
+
 #include <geos_c.h>
 #include <gtest/gtest.h>
 
@@ -9,12 +11,11 @@
 #include "geo/oracle.h"
 #include "test_util.h"
 #include "truce/geo/gazetteer.h"
-#include "truce/geo/geography.h"
 
 namespace truce::geo {
 namespace {
 
-using testing::read_file;
+using truce::testing::read_file;
 
 std::shared_ptr<const Geography> example() {
   const std::string ex = std::string(TRUCE_SOURCE_DIR) + "/data/example/";
@@ -49,7 +50,8 @@ std::vector<std::string> geos_zones(const std::vector<Zone>& zones, const LatLon
       };
       std::vector<GEOSGeometry*> holes;
       for (std::size_t i = 1; i < poly.size(); ++i) holes.push_back(ring(poly[i]));
-      GEOSGeometry* g = GEOSGeom_createPolygon_r(h, ring(poly[0]), holes.data(), static_cast<unsigned>(holes.size()));
+      GEOSGeometry* g =
+          GEOSGeom_createPolygon_r(h, ring(poly[0]), holes.data(), static_cast<unsigned>(holes.size()));
       if (GEOSContains_r(h, g, pt) == 1) out.push_back(z.id);
       GEOSGeom_destroy_r(h, g);
     }
@@ -85,7 +87,7 @@ TEST(Geography, DistancesMatchGeographicLibBruteForceWithinACentimetre) {
   double worst = 0;
   for (std::size_t i = 0; i < pts.size(); i += 10) {
     const double d = g->attribute(pts[i]).distance_to_loc_m;
-    worst = std::max(worst, std::fabs(d - geo::testing::oracle_distance(g->loc(), pts[i])));
+    worst = std::max(worst, std::fabs(d - oracle::oracle_distance(g->loc(), pts[i])));
   }
   EXPECT_LT(worst, 0.01);
 }
@@ -100,7 +102,7 @@ TEST(Geography, FarPointsAndPointsOutsideThePlaneStayExact) {
     // 24 points up to ~500 km away inside the plane's band, 6 far outside it (exact path).
     const LatLon p = i < 24 ? LatLon{lat(rng), lon(rng)} : LatLon{far(rng), 100 + far(rng)};
     const double d = g->distance_to_loc(p);
-    worst = std::max(worst, std::fabs(d - geo::testing::oracle_distance(g->loc(), p)) / (i < 24 ? 1 : 10));
+    worst = std::max(worst, std::fabs(d - oracle::oracle_distance(g->loc(), p)) / (i < 24 ? 1 : 10));
   }
   EXPECT_LT(worst, 0.03);
 }
@@ -108,8 +110,10 @@ TEST(Geography, FarPointsAndPointsOutsideThePlaneStayExact) {
 // Two unit squares side by side (A west, B east) and a LoC between them digitised south to north.
 std::shared_ptr<const Geography> squares() {
   std::vector<Zone> zones(2);
-  zones[0] = {"zone-A", "A", ZoneKind::kControl, {{{{40, 46}, {40, 46.5}, {40.5, 46.5}, {40.5, 46}, {40, 46}}}}};
-  zones[1] = {"zone-B", "B", ZoneKind::kControl, {{{{40, 46.5}, {40, 47}, {40.5, 47}, {40.5, 46.5}, {40, 46.5}}}}};
+  zones[0] = {
+      "zone-A", "A", ZoneKind::kControl, {{{{40, 46}, {40, 46.5}, {40.5, 46.5}, {40.5, 46}, {40, 46}}}}};
+  zones[1] = {
+      "zone-B", "B", ZoneKind::kControl, {{{{40, 46.5}, {40, 47}, {40.5, 47}, {40.5, 46.5}, {40, 46.5}}}}};
   std::vector<LocLine> loc{{"loc", {{40, 46.5}, {40.5, 46.5}}}};
   auto g = Geography::from_parts(std::move(zones), std::move(loc));
   EXPECT_TRUE(g.ok());
@@ -181,11 +185,14 @@ TEST(Geography, BatchOnTwoThreadsEqualsOneByOne) {
   g->attribute_batch(pts, out, others, 2);
   for (std::size_t i = 0; i < pts.size(); ++i) {
     const auto a = g->attribute(pts[i]);
-    EXPECT_EQ(out[i].control_zone < 0 ? std::string() : g->zones()[static_cast<std::size_t>(out[i].control_zone)].party, a.party);
+    EXPECT_EQ(out[i].control_zone < 0 ? std::string()
+                                      : g->zones()[static_cast<std::size_t>(out[i].control_zone)].party,
+              a.party);
     EXPECT_EQ(out[i].distance_to_loc_m, a.distance_to_loc_m);
     EXPECT_EQ(out[i].side, a.side);
     ASSERT_EQ(out[i].n_other, a.zones.size());
-    for (std::uint32_t k = 0; k < out[i].n_other; ++k) EXPECT_EQ(g->zones()[others[out[i].first_other + k]].id, a.zones[k]);
+    for (std::uint32_t k = 0; k < out[i].n_other; ++k)
+      EXPECT_EQ(g->zones()[others[out[i].first_other + k]].id, a.zones[k]);
   }
 }
 
@@ -207,12 +214,13 @@ TEST(Geography, Real2020LinesTownsInsideAndOutside) {
   };
   const std::string area = (*g)->zones()[0].party;
   // Stepanakert (Xankandi), Martakert, Martuni (Novyy Karanlug), Askeran (Askyaran).
-  for (std::int64_t id : {146970, 587379, 146969, 148450}) EXPECT_EQ((*g)->attribute(town(id)).party, area) << id;
+  for (std::int64_t id : {146970, 587379, 146969, 148450})
+    EXPECT_EQ((*g)->attribute(town(id)).party, area) << id;
   // Aghdam, Hadrut, Kalbajar (Kerbakhiar).
   for (std::int64_t id : {148619, 148105, 586268}) EXPECT_EQ((*g)->attribute(town(id)).party, "") << id;
   const LatLon stepanakert = town(146970);
   EXPECT_NEAR((*g)->attribute(stepanakert).distance_to_loc_m,
-              geo::testing::oracle_distance((*g)->loc(), stepanakert), 0.01);
+              oracle::oracle_distance((*g)->loc(), stepanakert), 0.01);
 }
 
 }  // namespace

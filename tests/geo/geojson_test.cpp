@@ -9,9 +9,11 @@
 namespace truce::geo {
 namespace {
 
-std::string fc(const std::string& features) { return R"({"type":"FeatureCollection","features":[)" + features + "]}"; }
-std::string zone(const std::string& id, const std::string& kind, const std::string& coords, const std::string& type = "Polygon",
-                 const std::string& party = "\"A\"") {
+std::string fc(const std::string& features) {
+  return R"({"type":"FeatureCollection","features":[)" + features + "]}";
+}
+std::string zone(const std::string& id, const std::string& kind, const std::string& coords,
+                 const std::string& type = "Polygon", const std::string& party = "\"A\"") {
   return R"({"type":"Feature","properties":{"id":")" + id + R"(","party":)" + party + R"(,"kind":")" + kind +
          R"("},"geometry":{"type":")" + type + R"(","coordinates":)" + coords + "}}";
 }
@@ -39,9 +41,10 @@ TEST(GeoJsonZones, ValidSquareLoads) {
 }
 
 TEST(GeoJsonZones, SyntaxErrorSaysWhere) {
-  EXPECT_EQ(zones_error("{\"type\": \"FeatureCollection\", \"features\": [}"),
-            "zones.geojson: invalid JSON: parse error at line 1, column 44: syntax error while parsing value - "
-            "unexpected '}'; expected '[', '{', or a literal");
+  EXPECT_EQ(
+      zones_error("{\"type\": \"FeatureCollection\", \"features\": [}"),
+      "zones.geojson: invalid JSON: parse error at line 1, column 44: syntax error while parsing value - "
+      "unexpected '}'; expected '[', '{', or a literal");
 }
 
 TEST(GeoJsonZones, NotAFeatureCollection) {
@@ -52,38 +55,45 @@ TEST(GeoJsonZones, NotAFeatureCollection) {
 
 TEST(GeoJsonZones, UnclosedRing) {
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[46.1,40],[46.1,40.1],[46,40.1],[46,40.05]]]"))),
-            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0]: ring is not closed: first position (46, 40) "
+            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0]: ring is not closed: first "
+            "position (46, 40) "
             "differs from last (46, 40.05)");
 }
 
 TEST(GeoJsonZones, FewerThanFourPositions) {
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[46.1,40],[46,40]]]"))),
-            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0]: ring has 3 positions; a ring needs at least 4");
+            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0]: ring has 3 positions; a ring "
+            "needs at least 4");
 }
 
 TEST(GeoJsonZones, CoordinatesOutOfRange) {
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[46.1,40],[46.1,95],[46,40]]]"))),
-            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][2]: latitude 95 out of range [-90, 90]");
+            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][2]: latitude 95 out of range "
+            "[-90, 90]");
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[186.1,40],[46.1,41],[46,40]]]"))),
-            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][1]: longitude 186.1 out of range [-180, 180]");
+            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][1]: longitude 186.1 out of range "
+            "[-180, 180]");
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[\"x\",40],[46.1,41],[46,40]]]"))),
             "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][1]: expected numbers, got \"x\"");
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[[46,40],[46.5],[46.1,41],[46,40]]]"))),
-            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][1]: expected a position [lon, lat] (optionally "
+            "zones.geojson: features[0] (id \"a\"): geometry coordinates[0][1]: expected a position [lon, "
+            "lat] (optionally "
             "with a height)");
 }
 
 TEST(GeoJsonZones, SelfIntersectingRing) {
   // A bow tie: the edges cross at (46.05, 40.05).
   EXPECT_EQ(zones_error(fc(zone("bow", "control", "[[[46,40],[46.1,40.1],[46.1,40],[46,40.1],[46,40]]]"))),
-            "zones.geojson: features[0] (id \"bow\"): geometry is not valid: edges cross (self-intersection) at (46.05, 40.05)");
+            "zones.geojson: features[0] (id \"bow\"): geometry is not valid: edges cross (self-intersection) "
+            "at (46.05, 40.05)");
 }
 
 TEST(GeoJsonZones, HoleOutsideShell) {
   EXPECT_EQ(zones_error(fc(zone("h", "control",
                                 "[[[46,40],[46.1,40],[46.1,40.1],[46,40.1],[46,40]],"
                                 "[[47,40],[47.01,40],[47.01,40.01],[47,40.01],[47,40]]]"))),
-            "zones.geojson: features[0] (id \"h\"): geometry is not valid: a hole lies outside its shell at (47, 40)");
+            "zones.geojson: features[0] (id \"h\"): geometry is not valid: a hole lies outside its shell at "
+            "(47, 40)");
 }
 
 TEST(GeoJsonZones, OverlappingPartsOfAMultiPolygon) {
@@ -91,12 +101,14 @@ TEST(GeoJsonZones, OverlappingPartsOfAMultiPolygon) {
                                 "[[[[46,40],[46.1,40],[46.1,40.1],[46,40.1],[46,40]]],"
                                 "[[[46.05,40.05],[46.2,40.05],[46.2,40.2],[46.05,40.2],[46.05,40.05]]]]",
                                 "MultiPolygon"))),
-            "zones.geojson: features[0] (id \"m\"): geometry is not valid: edges cross (self-intersection) at (46.1, 40.05)");
+            "zones.geojson: features[0] (id \"m\"): geometry is not valid: edges cross (self-intersection) "
+            "at (46.1, 40.05)");
 }
 
 TEST(GeoJsonZones, UnknownKind) {
   EXPECT_EQ(zones_error(fc(zone("a", "bunker", kSquare))),
-            "zones.geojson: features[0] (id \"a\"): property 'kind': unknown kind \"bunker\"; expected control, buffer, "
+            "zones.geojson: features[0] (id \"a\"): property 'kind': unknown kind \"bunker\"; expected "
+            "control, buffer, "
             "corridor or withdrawal");
 }
 
@@ -108,7 +120,8 @@ TEST(GeoJsonZones, DuplicateId) {
 
 TEST(GeoJsonZones, NestingDeeperThanTheBound) {
   std::string deep = std::string(40, '[') + std::string(40, ']');
-  EXPECT_EQ(zones_error(fc(zone("a", "control", deep))), "zones.geojson: JSON nested deeper than 16 levels in features[0]");
+  EXPECT_EQ(zones_error(fc(zone("a", "control", deep))),
+            "zones.geojson: JSON nested deeper than 16 levels in features[0]");
 }
 
 TEST(GeoJsonZones, HundredMegabyteCoordinateArray) {
@@ -132,7 +145,8 @@ TEST(GeoJsonZones, TotalPositionLimit) {
 
 TEST(GeoJsonZones, WrongGeometryTypeAndProperties) {
   EXPECT_EQ(zones_error(fc(zone("a", "control", "[[46,40],[46.1,40]]", "LineString"))),
-            "zones.geojson: features[0] (id \"a\"): geometry type \"LineString\" is not a zone; expected Polygon or "
+            "zones.geojson: features[0] (id \"a\"): geometry type \"LineString\" is not a zone; expected "
+            "Polygon or "
             "MultiPolygon");
   EXPECT_EQ(zones_error(fc(zone("a", "control", kSquare, "Polygon", "7"))),
             "zones.geojson: features[0] (id \"a\"): property 'party': expected a string or null, got 7");
@@ -141,9 +155,10 @@ TEST(GeoJsonZones, WrongGeometryTypeAndProperties) {
 }
 
 TEST(GeoJsonZones, DefaultsWhenPropertiesAreMissing) {
-  auto z = parse_zones(fc(R"({"type":"Feature","properties":null,"geometry":{"type":"Polygon","coordinates":)" + kSquare +
-                          "}}," + zone("buf", "buffer", kSquare, "Polygon", "null")),
-                       "z");
+  auto z =
+      parse_zones(fc(R"({"type":"Feature","properties":null,"geometry":{"type":"Polygon","coordinates":)" +
+                     kSquare + "}}," + zone("buf", "buffer", kSquare, "Polygon", "null")),
+                  "z");
   ASSERT_TRUE(z.ok()) << z.status().ToString();
   EXPECT_EQ((*z)[0].id, "feature-1");
   EXPECT_EQ((*z)[0].kind, ZoneKind::kControl);
@@ -153,13 +168,20 @@ TEST(GeoJsonZones, DefaultsWhenPropertiesAreMissing) {
 }
 
 TEST(GeoJsonLoc, BadLines) {
-  EXPECT_EQ(loc_error(fc(R"({"type":"Feature","properties":{"id":"loc"},"geometry":{"type":"LineString","coordinates":[[46,40]]}})")),
-            "loc.geojson: features[0] (id \"loc\"): geometry coordinates: a line needs at least 2 positions, got 1");
-  EXPECT_EQ(loc_error(fc(R"({"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":)" + kSquare + "}}")),
-            "loc.geojson: features[0]: geometry type \"Polygon\" is not a line of contact; expected LineString or "
-            "MultiLineString");
-  EXPECT_EQ(loc_error(fc(R"({"type":"Feature","properties":{},"geometry":{"type":"MultiLineString","coordinates":[[[46,40],[46,41]],[[46,91],[46,40]]]}})")),
-            "loc.geojson: features[0]: geometry coordinates[1][0]: latitude 91 out of range [-90, 90]");
+  EXPECT_EQ(
+      loc_error(fc(
+          R"({"type":"Feature","properties":{"id":"loc"},"geometry":{"type":"LineString","coordinates":[[46,40]]}})")),
+      "loc.geojson: features[0] (id \"loc\"): geometry coordinates: a line needs at least 2 positions, got "
+      "1");
+  EXPECT_EQ(
+      loc_error(fc(R"({"type":"Feature","properties":{},"geometry":{"type":"Polygon","coordinates":)" +
+                   kSquare + "}}")),
+      "loc.geojson: features[0]: geometry type \"Polygon\" is not a line of contact; expected LineString or "
+      "MultiLineString");
+  EXPECT_EQ(
+      loc_error(fc(
+          R"({"type":"Feature","properties":{},"geometry":{"type":"MultiLineString","coordinates":[[[46,40],[46,41]],[[46,91],[46,40]]]}})")),
+      "loc.geojson: features[0]: geometry coordinates[1][0]: latitude 91 out of range [-90, 90]");
 }
 
 TEST(GeoJsonFiles, ScenarioAndNaturalEarthFilesLoad) {
@@ -178,8 +200,9 @@ TEST(GeoJsonFiles, ScenarioAndNaturalEarthFilesLoad) {
     auto z = parse_zones(testing::read_file(ne + f), f);
     EXPECT_TRUE(z.ok()) << z.status().ToString();
   }
-  for (const char* f : {"boundary_lines_land_10m_caucasus.geojson", "nagorno_karabakh_reference_lines_10m.geojson",
-                        "nagorno_karabakh_2020_ceasefire_lines_ne_master.geojson"}) {
+  for (const char* f :
+       {"boundary_lines_land_10m_caucasus.geojson", "nagorno_karabakh_reference_lines_10m.geojson",
+        "nagorno_karabakh_2020_ceasefire_lines_ne_master.geojson"}) {
     auto l = parse_loc(testing::read_file(ne + f), f);
     EXPECT_TRUE(l.ok()) << l.status().ToString();
   }

@@ -3,7 +3,6 @@
 
 #include <GeographicLib/Geodesic.hpp>
 #include <GeographicLib/GeodesicLine.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -11,7 +10,7 @@
 
 #include "truce/geo/geography.h"
 
-namespace truce::geo::testing {
+namespace truce::geo::oracle {
 
 // Distance from p to the geodesic a-b: golden-section search along the geodesic (GeodesicLine)
 // of GeographicLib's Inverse distance to p. The distance is unimodal along a short segment.
@@ -66,4 +65,4 @@ inline double oracle_distance(const std::vector<LocLine>& loc, const LatLon& p) 
   return best;
 }
 
-}  // namespace truce::geo::testing
+}  // namespace truce::geo::oracle

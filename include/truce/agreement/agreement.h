@@ -23,8 +23,8 @@ struct Duration {
 };
 // ISO 8601 durations of dates only: "P5Y", "P6M", "P1Y6M", "P30D", "P2W" (no time part).
 Result<Duration> parse_duration(std::string_view text);
-std::string to_iso(Duration d);       // "P5Y", "P6M", "P1Y6M", "P30D", "P0D"
-std::string describe(Duration d);     // "5 years", "6 months", "1 year 6 months", "30 days"
+std::string to_iso(Duration d);    // "P5Y", "P6M", "P1Y6M", "P30D", "P0D"
+std::string describe(Duration d);  // "5 years", "6 months", "1 year 6 months", "30 days"
 
 // Adds (sign +1) or subtracts (sign -1) a calendar duration to an instant as a clock on the wall at
 // `utc_offset_min` minutes east of UTC would: months first, the day clamped to the end of a
@@ -47,26 +47,26 @@ struct Party {
 struct Provision {
   std::string number;  // as numbered in the text ("4", "6a")
   std::string title;
-  std::string text;    // the text or a paraphrased summary (say which in `source`)
+  std::string text;  // the text or a paraphrased summary (say which in `source`)
   std::string source;
 };
 
 // The term of the mandate: runs `length` from `effective`, then renews automatically for
 // `renewal` (if set) unless a party gives notice at least `notice` before the end of a term.
 struct Term {
-  std::string subject;          // what runs for the term, e.g. "deployment of the peacekeeping contingent"
-  std::string provision;        // the provision that sets it ("4")
+  std::string subject;    // what runs for the term, e.g. "deployment of the peacekeeping contingent"
+  std::string provision;  // the provision that sets it ("4")
   Instant effective;
   std::int32_t utc_offset_min = 0;  // the agreement's local time (fixed offset)
-  std::string time_zone;        // its name for people ("Moscow time", "Europe/Moscow"); display only
+  std::string time_zone;            // its name for people ("Moscow time", "Europe/Moscow"); display only
   Duration length;
   std::optional<Duration> renewal;  // absent: no automatic renewal
   Duration notice;
 };
 
 enum class EventType : std::uint8_t {
-  kNotice,               // a party gives notice that it does not want the term renewed
-  kAmendment,            // the parties change the term (renewal, notice, automatic renewal, end of the running term)
+  kNotice,     // a party gives notice that it does not want the term renewed
+  kAmendment,  // the parties change the term (renewal, notice, automatic renewal, end of the running term)
   kEarlyWithdrawal,      // the parties agree to end the mandate before its term
   kWithdrawalCompleted,  // the withdrawal is complete: the mandate has ended
 };
@@ -74,8 +74,8 @@ std::string_view to_string(EventType t);  // "notice", "amendment", "early_withd
 
 struct Event {
   EventType type = EventType::kNotice;
-  Instant at;                 // when it was given / agreed / completed
-  std::string party;          // notice: who gave it
+  Instant at;         // when it was given / agreed / completed
+  std::string party;  // notice: who gave it
   std::string note;
   std::string source;
   // amendment

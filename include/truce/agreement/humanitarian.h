@@ -45,8 +45,10 @@ struct ReadErrors {
   std::vector<Status> errors;
   std::int64_t more = 0;
 };
-Result<std::vector<Crossing>> read_crossings_csv(const std::string& path, ReadErrors& errors, std::size_t max_errors = 20);
-Result<std::vector<Baseline>> read_baselines_csv(const std::string& path, ReadErrors& errors, std::size_t max_errors = 20);
+Result<std::vector<Crossing>> read_crossings_csv(const std::string& path, ReadErrors& errors,
+                                                 std::size_t max_errors = 20);
+Result<std::vector<Baseline>> read_baselines_csv(const std::string& path, ReadErrors& errors,
+                                                 std::size_t max_errors = 20);
 
 // The stored documents ("crossings", "population_baselines"): JSON arrays.
 std::string crossings_to_json(const std::vector<Crossing>& rows);
@@ -71,14 +73,16 @@ struct MovementDay {
 };
 
 struct MovementSummary {
-  std::int64_t at = 0;                 // day (inclusive)
-  std::vector<MovementDay> days;       // rows ending on or before `at`, by last day then first day
+  std::int64_t at = 0;            // day (inclusive)
+  std::vector<MovementDay> days;  // rows ending on or before `at`, by last day then first day
   std::int64_t total_out = 0, total_in = 0;
-  std::optional<Baseline> baseline;    // the latest baseline dated on or before the first movement (else the earliest)
-  std::optional<double> share_out;     // total_out / baseline population
-  std::vector<std::string> sources;    // distinct sources of the rows and the baseline, in order seen
+  std::optional<Baseline>
+      baseline;  // the latest baseline dated on or before the first movement (else the earliest)
+  std::optional<double> share_out;   // total_out / baseline population
+  std::vector<std::string> sources;  // distinct sources of the rows and the baseline, in order seen
 };
-MovementSummary summarize(const std::vector<Crossing>& rows, const std::vector<Baseline>& baselines, std::int64_t at);
+MovementSummary summarize(const std::vector<Crossing>& rows, const std::vector<Baseline>& baselines,
+                          std::int64_t at);
 
 std::string summary_text(const MovementSummary& s);
 std::string summary_json(const MovementSummary& s);

@@ -25,11 +25,11 @@ namespace truce::agreement {
 enum class Where : std::uint8_t { kOrigin, kTarget, kOriginOrTarget };
 
 struct Rule {
-  std::string id;     // "R1": stable, shown with every violation
-  std::string title;  // one line a reader understands: "no artillery within 50 km of the line"
-  std::string provision;  // the provision it checks ("1"), may be empty
-  std::vector<Kind> kinds;                // empty: any kind
-  std::vector<std::string> zones;         // zone ids; empty: no zone condition by id
+  std::string id;                  // "R1": stable, shown with every violation
+  std::string title;               // one line a reader understands: "no artillery within 50 km of the line"
+  std::string provision;           // the provision it checks ("1"), may be empty
+  std::vector<Kind> kinds;         // empty: any kind
+  std::vector<std::string> zones;  // zone ids; empty: no zone condition by id
   std::vector<std::string> zone_kinds;    // "control", "buffer", "corridor", "withdrawal"
   Where where = Where::kOrigin;           // place the zone conditions look at
   std::vector<std::string> parties;       // origin's party (control zone); empty: any
@@ -54,7 +54,7 @@ struct IncidentView {
 
 // What a zone id is: its kind and party. Built from the mission's geography.
 struct ZoneInfo {
-  std::string kind;   // "control", "buffer", "corridor", "withdrawal"
+  std::string kind;  // "control", "buffer", "corridor", "withdrawal"
   std::string party;
 };
 using ZoneCatalog = std::unordered_map<std::string, ZoneInfo>;
@@ -65,8 +65,8 @@ struct Violation {
 };
 
 struct Classification {
-  std::vector<Violation> violations;     // in rule order
-  std::vector<std::string> unchecked;    // rules that needed a place the incident does not have
+  std::vector<Violation> violations;   // in rule order
+  std::vector<std::string> unchecked;  // rules that needed a place the incident does not have
 };
 
 // Classifies one incident. Pure: the same incident and rules give the same answer, so changing

@@ -39,10 +39,11 @@ struct MandateStatus {
   std::int64_t days_left = 0;         // whole days from `at` to the term's end (0 when ended)
   std::int64_t days_to_deadline = 0;  // whole days from `at` to the notice deadline, negative once past
   bool deadline_passed = false;
-  std::optional<Instant> renews_to;   // the end of the next term if this one renews
-  std::optional<Instant> mandate_end; // when the mandate ends for good, if known (notice, withdrawal, no renewal)
-  std::string next;                   // one sentence: what happens next
-  std::vector<std::string> notes;     // events taken into account and how (e.g. a late notice)
+  std::optional<Instant> renews_to;  // the end of the next term if this one renews
+  std::optional<Instant>
+      mandate_end;   // when the mandate ends for good, if known (notice, withdrawal, no renewal)
+  std::string next;  // one sentence: what happens next
+  std::vector<std::string> notes;  // events taken into account and how (e.g. a late notice)
 };
 
 // Computes the status. Fails when the agreement has no term.

@@ -16,11 +16,11 @@ namespace truce::geo {
 struct Place {
   std::string name;
   LatLon pos;
-  std::string feature_code;     // GeoNames code (PPL, PPLA, PPLC, PPLQ, ...); "" if unknown
+  std::string feature_code;  // GeoNames code (PPL, PPLA, PPLC, PPLQ, ...); "" if unknown
   std::int64_t population = 0;
-  std::string country;          // ISO 3166 alpha-2 when known
-  std::string credit;           // whom to credit when the name is shown, e.g. "GeoNames"
-  std::int64_t source_id = 0;   // e.g. the geonameid; 0 if none
+  std::string country;         // ISO 3166 alpha-2 when known
+  std::string credit;          // whom to credit when the name is shown, e.g. "GeoNames"
+  std::int64_t source_id = 0;  // e.g. the geonameid; 0 if none
   bool operator==(const Place&) const = default;
 };
 
@@ -31,10 +31,10 @@ inline constexpr std::string_view kGeoNamesCredit = "GeoNames (geonames.org), CC
 std::string_view compass16(double azimuth_deg);
 
 struct Description {
-  std::string text;          // "2.4 km SE of Martuni"
+  std::string text;  // "2.4 km SE of Martuni"
   const Place* place = nullptr;
-  double distance_m = 0;     // geodesic, from the place to the point
-  double azimuth_deg = 0;    // from the place to the point, clockwise from north
+  double distance_m = 0;   // geodesic, from the place to the point
+  double azimuth_deg = 0;  // from the place to the point, clockwise from north
 };
 
 class Gazetteer {
@@ -44,7 +44,8 @@ class Gazetteer {
   static Result<Gazetteer> from_geonames_tsv(std::string_view text, std::string_view source);
   // A FeatureCollection of Point features with a name in properties `name`, `NAME` or `NAMEASCII`
   // (optional `population`/`POP_MAX`, `feature_code`). `credit` is recorded on every place.
-  static Result<Gazetteer> from_geojson(std::string_view text, std::string_view source, std::string_view credit);
+  static Result<Gazetteer> from_geojson(std::string_view text, std::string_view source,
+                                        std::string_view credit);
   // The stored form (a TSV with its own header) and back; used to keep places in the database.
   std::string serialize() const;
   static Result<Gazetteer> deserialize(std::string_view text, std::string_view source);

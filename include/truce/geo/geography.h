@@ -36,9 +36,9 @@ struct Attribution {
 
 // The same answer without strings, for million-point batches: indexes into Geography::zones().
 struct CompactAttribution {
-  std::int32_t control_zone = -1;   // index of the control zone containing the point, -1 if none
-  std::uint32_t first_other = 0;    // the other zones containing it: others[first_other, +n_other)
-  std::uint32_t n_other = 0;        //   of the vector passed to attribute_batch
+  std::int32_t control_zone = -1;  // index of the control zone containing the point, -1 if none
+  std::uint32_t first_other = 0;   // the other zones containing it: others[first_other, +n_other)
+  std::uint32_t n_other = 0;       //   of the vector passed to attribute_batch
   double distance_to_loc_m = 0;
   std::int8_t side = 0;
 };
@@ -58,7 +58,7 @@ struct LocLine {
 
 // Limits on untrusted GeoJSON; errors say which one was hit.
 struct GeoJsonLimits {
-  int max_depth = 16;                          // JSON nesting
+  int max_depth = 16;  // JSON nesting
   std::size_t max_positions_per_feature = 1'000'000;
   std::size_t max_positions_total = 4'000'000;
   std::size_t max_features = 100'000;
@@ -71,12 +71,14 @@ class Geography {
   // withdrawal; absent = control), `party` (string; absent on a control zone = its id). The LoC:
   // LineString or MultiLineString features. Geometry is validated (rings closed, >= 4 positions,
   // coordinates in range, simple rings, holes inside shells, unique ids).
-  static Result<std::shared_ptr<const Geography>> from_geojson(std::string_view zones_json, std::string_view loc_json,
+  static Result<std::shared_ptr<const Geography>> from_geojson(std::string_view zones_json,
+                                                               std::string_view loc_json,
                                                                std::string_view zones_source = "zones",
                                                                std::string_view loc_source = "loc",
                                                                const GeoJsonLimits& limits = {});
   // From already validated parts (e.g. built in code or by tests).
-  static Result<std::shared_ptr<const Geography>> from_parts(std::vector<Zone> zones, std::vector<LocLine> loc);
+  static Result<std::shared_ptr<const Geography>> from_parts(std::vector<Zone> zones,
+                                                             std::vector<LocLine> loc);
 
   ~Geography();
   Geography(const Geography&) = delete;
@@ -102,7 +104,9 @@ class Geography {
 };
 
 // Parses and validates a zones / LoC FeatureCollection alone (for import: check before storing).
-Result<std::vector<Zone>> parse_zones(std::string_view json, std::string_view source, const GeoJsonLimits& limits = {});
-Result<std::vector<LocLine>> parse_loc(std::string_view json, std::string_view source, const GeoJsonLimits& limits = {});
+Result<std::vector<Zone>> parse_zones(std::string_view json, std::string_view source,
+                                      const GeoJsonLimits& limits = {});
+Result<std::vector<LocLine>> parse_loc(std::string_view json, std::string_view source,
+                                       const GeoJsonLimits& limits = {});
 
 }  // namespace truce::geo

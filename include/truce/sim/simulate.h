@@ -28,19 +28,20 @@ namespace truce::sim {
 
 struct Options {
   std::uint64_t seed = 1;
-  Instant start{1693526400000};      // 2023-09-01T00:00:00Z
+  Instant start{1693526400000};  // 2023-09-01T00:00:00Z
   double days = 30;
-  double bursts_per_day = 40;        // mean, over the whole line
-  double exchange_probability = 0.4; // a burst is answered from the other side
-  double bearing_sigma_deg = 4.0;    // base bearing noise, scaled per kind and observer
-  double distance_rel_sigma = 0.25;  // sigma of log(distance error), scaled per kind
-  double kind_confusion = 0.10;      // a report names a neighbouring kind
-  double false_rate = 0.05;          // share of all rows that are false reports
-  int local_utc_offset_h = 4;        // local time for the diurnal pattern (South Caucasus: UTC+4)
+  double bursts_per_day = 40;         // mean, over the whole line
+  double exchange_probability = 0.4;  // a burst is answered from the other side
+  double bearing_sigma_deg = 4.0;     // base bearing noise, scaled per kind and observer
+  double distance_rel_sigma = 0.25;   // sigma of log(distance error), scaled per kind
+  double kind_confusion = 0.10;       // a report names a neighbouring kind
+  double false_rate = 0.05;           // share of all rows that are false reports
+  int local_utc_offset_h = 4;         // local time for the diurnal pattern (South Caucasus: UTC+4)
 };
 
 struct Stats {
-  std::int64_t rows = 0, genuine = 0, false_reports = 0, events = 0, events_reported = 0, bursts = 0, exchanges = 0;
+  std::int64_t rows = 0, genuine = 0, false_reports = 0, events = 0, events_reported = 0, bursts = 0,
+               exchanges = 0;
 };
 
 // `n` mission posts spread evenly along the line of contact, 300 m off it on alternating sides,
@@ -58,5 +59,9 @@ inline constexpr const char* kCsvHeader =
 // used. Fails on an empty line of contact, no usable observer, bad options or a write error.
 Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& observers, const Options& opts,
                        std::FILE* out, std::FILE* truth = nullptr);
+
+// Azimuth at p1 (degrees) and distance (metres) from p1 to p2 on WGS84, for distances up to ~20 km
+// (error below 0.002 degrees and 0.2 m); what the simulator uses per report.
+void short_inverse(LatLon p1, LatLon p2, double& azimuth_deg, double& distance_m);
 
 }  // namespace truce::sim

@@ -124,6 +124,17 @@ struct IncidentSync {
   std::int64_t created = 0, updated = 0, unchanged = 0, retired = 0;
 };
 
+// The analysts' verification of an incident, kept apart from what fusion computes so that a
+// re-fusion never loses a verdict. Every change makes a new version (optimistic concurrency).
+struct IncidentReview {
+  std::string incident_id;
+  std::int64_t version = 0;  // 0: never reviewed
+  std::string status;        // "" (not reviewed), verified, rejected, disputed, reported, corroborated
+  std::string notes;
+  std::string by;
+  Instant at;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -161,12 +172,20 @@ class Store {
   virtual Status add_user(const User& u, const Digest& token_hash) = 0;
   virtual Result<std::optional<User>> user_by_token(const Digest& token_hash) = 0;
   virtual Result<std::optional<User>> user_by_name(std::string_view name) = 0;
+  // The latest review of an incident (version 0 when there is none).
+  virtual Result<IncidentReview> incident_review(std::string_view incident_id) = 0;
+  // Records a review if the latest version is still `expected_version`; kConflict otherwise.
+  virtual Result<IncidentReview> update_review(const IncidentReview& r, std::int64_t expected_version) = 0;
+  virtual Result<std::vector<IncidentReview>> review_history(std::string_view incident_id) = 0;
 };
 
 struct SqliteOptions {
   bool create = false;        // create a new database; fails if the file exists
   bool must_exist = true;     // open only an existing truce database
   const Clock* clock = nullptr;  // for quarantine timestamps; SystemClock when null
+  // Checkpoint the WAL on a background thread (bulk imports, the server): the writer does not
+  // stop to copy pages. Costs a thread and a second connection.
+  bool background_checkpoint = false;
 };
 // Opens (or creates) a truce database in one SQLite file, migrating its schema forward.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const SqliteOptions& opts);

@@ -1,0 +1,373 @@
+#include "truce/pipeline/fuse.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "truce/io/record_reader.h"
+#include "truce/io/tabular.h"
+
+namespace truce::pipeline {
+
+namespace {
+std::string fmt_num(double v, int prec) {
+  char b[64];
+  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
+  return std::string(b, r.ptr);
+}
+
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+}  // namespace
+
+Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out) {
+  auto src = io::ByteSource::open(path);
+  if (!src.ok()) return src.status();
+  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
+  io::Record rec;
+  Status err;
+  io::ColumnMap map;
+  bool have_header = false;
+  io::Row row;
+  Observation o;
+  std::unordered_map<std::string, std::uint32_t> observers;
+  const Instant now = SystemClock{}.now();
+  auto complain = [&](const std::string& msg) {
+    ++out.bad;
+    if (out.problems.size() < 10) out.problems.push_back(msg);
+  };
+  for (;;) {
+    const io::ReadResult rr = reader.next(rec, err);
+    if (rr == io::ReadResult::kEnd) break;
+    if (rr == io::ReadResult::kFatal) return err;
+    if (rr == io::ReadResult::kBadRecord) {
+      if (!have_header) return err;
+      complain(err.ToString());
+      continue;
+    }
+    if (!have_header) {
+      auto m = io::map_header(io::observation_schema(), rec.fields, path);
+      if (!m.ok()) return m.status();
+      map = std::move(m).value();
+      have_header = true;
+      continue;
+    }
+    if (auto e = io::pick(map, rec, row)) {
+      complain(path + ":" + std::to_string(rec.line) + ": " + e->reason);
+      continue;
+    }
+    if (auto e = io::parse_observation(row, now, o)) {
+      complain(path + ":" + std::to_string(rec.line) + ": field '" + e->field + "': " + e->reason +
+               (e->value.empty() ? "" : ", got \"" + e->value + "\""));
+      continue;
+    }
+    if (out.reports.size() >= UINT32_MAX - 1) return Status::Invalid(path + ": too many observations for one run");
+    auto [it, fresh] = observers.try_emplace(o.observer_id, static_cast<std::uint32_t>(observers.size()));
+    const auto index = static_cast<std::uint32_t>(out.reports.size());
+    out.reports.push_back(fusion::make_report(o, index, it->second, o.observer_pos, cfg));
+    out.ids.push_back(o.id);
+  }
+  if (!have_header) return Status::Invalid(path + ": empty file: expected a header line");
+  return Status::Ok();
+}
+
+Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  std::string s;
+  char buf[1 << 16];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    s.append(buf, static_cast<std::size_t>(f.gcount()));
+    if (s.size() > max_bytes) return Status::Invalid(path + ": larger than " + std::to_string(max_bytes >> 20) + " MiB");
+  }
+  return s;
+}
+
+Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc) {
+  auto z = read_text_file(zones, std::size_t{512} << 20);
+  if (!z.ok()) return z.status();
+  auto l = read_text_file(loc, std::size_t{512} << 20);
+  if (!l.ok()) return l.status();
+  return geo::Geography::from_geojson(*z, *l, zones, loc);
+}
+
+Status write_scorer_files(const std::string& dir, const std::vector<std::string>& ids,
+                          const std::vector<fusion::Incident>& incs) {
+  if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
+    return Status::IOError("cannot create " + dir + ": " + std::strerror(errno));
+  }
+  std::vector<std::uint32_t> inc_of(ids.size(), 0);
+  for (std::size_t k = 0; k < incs.size(); ++k) {
+    for (auto i : incs[k].members) inc_of[i] = static_cast<std::uint32_t>(k + 1);
+  }
+  {
+    std::string buf = "observation_id,incident_id\n";
+    buf.reserve(ids.size() * 16);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      buf += ids[i];
+      buf += ',';
+      if (inc_of[i]) buf += std::to_string(inc_of[i]);
+      buf += '\n';
+    }
+    std::ofstream f(dir + "/assign.csv", std::ios::binary);
+    f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (!f) return Status::IOError("cannot write " + dir + "/assign.csv");
+  }
+  {
+    std::string buf =
+        "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_minor_m,"
+        "major_azimuth_deg,sector_azimuth_deg,sector_half_width_deg\n";
+    buf.reserve(incs.size() * 120);
+    for (std::size_t k = 0; k < incs.size(); ++k) {
+      const auto& c = incs[k];
+      buf += std::to_string(k + 1);
+      buf += ',';
+      if (c.origin) buf += fmt_num(c.origin->lat, 6) + ',' + fmt_num(c.origin->lon, 6);
+      else buf += ',';
+      buf += ',';
+      buf += c.party;
+      buf += ',';
+      if (c.distance_to_loc_m) buf += fmt_num(*c.distance_to_loc_m, 1);
+      buf += ',' + format_instant(Instant{c.start_s * 1000}) + ',' + format_instant(Instant{c.end_s * 1000});
+      buf += ',';
+      buf += to_string(c.kind);
+      buf += ',' + std::to_string(c.members.size()) + ',' + std::to_string(c.rounds) + ',';
+      if (c.ellipse) {
+        buf += fmt_num(c.ellipse->semi_major_m, 0) + ',' + fmt_num(c.ellipse->semi_minor_m, 0) + ',' +
+               fmt_num(c.ellipse->major_azimuth_deg, 1);
+      } else {
+        buf += ",,";
+      }
+      buf += ',';
+      if (c.sector) buf += fmt_num(c.sector->azimuth_deg, 1) + ',' + fmt_num(c.sector->half_width_deg, 1);
+      else buf += ',';
+      buf += '\n';
+    }
+    std::ofstream f(dir + "/incidents.csv", std::ios::binary);
+    f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (!f) return Status::IOError("cannot write " + dir + "/incidents.csv");
+  }
+  return Status::Ok();
+}
+
+// The canonical JSON of an incident: every fused field, rounded so that the same fusion always
+// writes the same text (the store versions an incident when this text changes).
+std::string incident_content(const fusion::Incident& c, const std::string& id, const std::vector<std::string>& obs_ids) {
+  nlohmann::json j;
+  j["id"] = id;
+  j["start"] = format_instant(Instant{c.start_s * 1000});
+  j["end"] = format_instant(Instant{c.end_s * 1000});
+  j["kind"] = std::string(to_string(c.kind));
+  j["reports"] = c.members.size();
+  j["rounds"] = c.rounds;
+  j["status"] = c.observers >= 2 ? "corroborated" : "reported";
+  j["party"] = c.party;
+  j["zones"] = c.zones;
+  if (c.origin) {
+    j["lat"] = round_to(c.origin->lat, 1e-7);
+    j["lon"] = round_to(c.origin->lon, 1e-7);
+  }
+  if (c.distance_to_loc_m) j["distance_to_loc_m"] = round_to(*c.distance_to_loc_m, 0.1);
+  if (c.ellipse) {
+    j["ellipse"] = {{"semi_major_m", round_to(c.ellipse->semi_major_m, 1)},
+                    {"semi_minor_m", round_to(c.ellipse->semi_minor_m, 1)},
+                    {"major_azimuth_deg", round_to(c.ellipse->major_azimuth_deg, 0.1)}};
+  }
+  if (c.sector) {
+    j["sector"] = {{"apex_lat", c.sector->apex.lat},
+                   {"apex_lon", c.sector->apex.lon},
+                   {"azimuth_deg", round_to(c.sector->azimuth_deg, 0.1)},
+                   {"half_width_deg", round_to(c.sector->half_width_deg, 0.1)}};
+  }
+  j["observations"] = obs_ids;
+  return j.dump();
+}
+
+Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, const std::string& zones,
+                                                                const std::string& loc) {
+  if (!zones.empty() || !loc.empty()) {
+    if (zones.empty() || loc.empty()) return Status::Invalid("--zones and --loc go together");
+    return load_geography_files(zones, loc);
+  }
+  auto z = store.document("zones");
+  if (!z.ok()) return z.status();
+  auto l = store.document("loc");
+  if (!l.ok()) return l.status();
+  if (!*z) return Status::NotFound("the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
+  if (!*l) return Status::NotFound("the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
+  return geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
+}
+
+// Fuses the stored observations of [lo, hi) (incremental: the span of the observations not fused
+// yet) and replaces the affected incidents. Exact: the window is widened until every candidate
+// group with a report in [lo, hi) lies inside it, away from its edges, so the incidents are those
+// a batch fusion of everything would give.
+Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, const FuseRange& range,
+                                const fusion::Config& cfg) {
+  FuseSummary sum;
+  constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min() / 4;
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 4;
+  std::int64_t lo = kMin, hi = kMax;
+  if (range.from) lo = range.from->ms;
+  if (range.to) hi = range.to->ms;
+  const bool incremental = !range.from && !range.to;
+
+  std::int64_t cursor = 0, max_seq = 0;
+  if (incremental) {
+    auto doc = store.document("fusion.cursor");
+    if (!doc.ok()) return doc.status();
+    if (*doc) cursor = std::strtoll((*doc)->c_str(), nullptr, 10);
+    ObservationFilter nf;
+    nf.after_seq = cursor;
+    std::int64_t tmin = kMax, tmax = kMin;
+    TRUCE_RETURN_IF_ERROR(store.scan_observations(nf, [&](const StoredObservation& so) {
+      tmin = std::min(tmin, so.obs.time.ms);
+      tmax = std::max(tmax, so.obs.time.ms);
+      max_seq = std::max(max_seq, so.seq);
+      return true;
+    }));
+    if (max_seq == 0) {
+      sum.nothing_new = true;
+      return sum;
+    }
+    lo = tmin, hi = tmax + 1;
+  }
+  if (hi <= lo) return Status::Invalid("--from must be before --to");
+
+  std::unordered_map<std::string, LatLon> registered;
+  {
+    auto obs = store.observers();
+    if (!obs.ok()) return obs.status();
+    for (const auto& o : *obs) {
+      if (o.position) registered.emplace(o.id, *o.position);
+    }
+  }
+  const auto margin_ms = static_cast<std::int64_t>(std::ceil(cfg.pair_window_s() * 1000.0)) + 1000;
+  std::int64_t pad = 20 * 60 * 1000;
+  std::vector<Observation> obs;
+  std::vector<fusion::Incident> keep;
+  for (;;) {
+    const std::int64_t wlo = lo <= kMin ? kMin : lo - pad, whi = hi >= kMax ? kMax : hi + pad;
+    ObservationFilter f;
+    if (wlo > kMin) f.from = Instant{wlo};
+    if (whi < kMax) f.to = Instant{whi};
+    obs.clear();
+    TRUCE_RETURN_IF_ERROR(store.scan_observations(f, [&](const StoredObservation& so) {
+      obs.push_back(so.obs);
+      return true;
+    }));
+    // A fixed order (time, then id) makes the result independent of arrival order.
+    std::sort(obs.begin(), obs.end(), [](const Observation& x, const Observation& y) {
+      return std::tie(x.time.ms, x.id) < std::tie(y.time.ms, y.id);
+    });
+    std::vector<fusion::Report> reports;
+    reports.reserve(obs.size());
+    std::unordered_map<std::string, std::uint32_t> observers;
+    for (std::size_t i = 0; i < obs.size(); ++i) {
+      auto [it, fresh] = observers.try_emplace(obs[i].observer_id, static_cast<std::uint32_t>(observers.size()));
+      std::optional<LatLon> pos = obs[i].observer_pos;
+      if (!pos) {
+        if (auto r = registered.find(obs[i].observer_id); r != registered.end()) pos = r->second;
+      }
+      reports.push_back(fusion::make_report(obs[i], static_cast<std::uint32_t>(i), it->second, pos, cfg));
+    }
+    auto incs = fusion::fuse(reports, cfg);
+    bool exact = true;
+    keep.clear();
+    for (auto& inc : incs) {
+      const bool safe = (wlo <= kMin || inc.group_first_s * 1000 >= wlo + margin_ms) &&
+                        (whi >= kMax || inc.group_last_s * 1000 < whi - margin_ms);
+      if (safe) {
+        keep.push_back(std::move(inc));
+        continue;
+      }
+      for (auto m : inc.members) {
+        if (obs[m].time.ms >= lo && obs[m].time.ms < hi) exact = false;
+      }
+    }
+    if (exact) break;
+    pad *= 4;
+  }
+  fusion::attribute(keep, geography, static_cast<unsigned>(cfg.threads));
+  std::vector<StoredIncident> stored;
+  std::vector<std::string> scope;
+  stored.reserve(keep.size());
+  for (const auto& inc : keep) {
+    StoredIncident si;
+    for (auto m : inc.members) si.observation_ids.push_back(obs[m].id);
+    scope.insert(scope.end(), si.observation_ids.begin(), si.observation_ids.end());
+    si.id = "inc-" + obs[inc.members.front()].id;
+    si.start = Instant{inc.start_s * 1000};
+    si.end = Instant{inc.end_s * 1000};
+    si.kind = std::string(to_string(inc.kind));
+    si.party = inc.party;
+    if (inc.origin) si.lat = inc.origin->lat, si.lon = inc.origin->lon;
+    si.content = incident_content(inc, si.id, si.observation_ids);
+    stored.push_back(std::move(si));
+  }
+  auto sync = store.replace_incidents(scope, stored);
+  if (!sync.ok()) return sync.status();
+  if (incremental) {
+    auto v = store.put_document("fusion.cursor", std::to_string(max_seq));
+    if (!v.ok()) return v.status();
+  }
+  sum.observations = scope.size();
+  sum.incidents = stored.size();
+  sum.sync = *sync;
+  return sum;
+}
+
+Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents) {
+    std::vector<std::string> ids;
+    std::unordered_map<std::string, std::uint32_t> index;
+    Status st = store.scan_observations(ObservationFilter{}, [&](const StoredObservation& so) {
+      index.emplace(so.obs.id, static_cast<std::uint32_t>(ids.size()));
+      ids.push_back(so.obs.id);
+      return true;
+    });
+    if (!st.ok()) return st;
+    std::vector<fusion::Incident> incs;
+    st = store.scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
+      fusion::Incident c;
+      for (const auto& o : si.observation_ids) {
+        if (auto it = index.find(o); it != index.end()) c.members.push_back(it->second);
+      }
+      if (si.lat && si.lon) c.origin = LatLon{*si.lat, *si.lon};
+      c.party = si.party;
+      c.start_s = si.start.ms / 1000;
+      c.end_s = si.end.ms / 1000;
+      c.kind = kind_from_string(si.kind).value_or(Kind::kOther);
+      auto j = nlohmann::json::parse(si.content, nullptr, false);
+      if (!j.is_discarded()) {
+        if (j.contains("distance_to_loc_m") && j["distance_to_loc_m"].is_number()) {
+          c.distance_to_loc_m = j["distance_to_loc_m"].get<double>();
+        }
+        c.rounds = j.value("rounds", 0);
+        if (j.contains("ellipse") && j["ellipse"].is_object()) {
+          fusion::Ellipse e;
+          e.semi_major_m = j["ellipse"].value("semi_major_m", 0.0);
+          e.semi_minor_m = j["ellipse"].value("semi_minor_m", 0.0);
+          e.major_azimuth_deg = j["ellipse"].value("major_azimuth_deg", 0.0);
+          c.ellipse = e;
+        }
+      }
+      incs.push_back(std::move(c));
+      return true;
+    });
+    if (!st.ok()) return st;
+    TRUCE_RETURN_IF_ERROR(write_scorer_files(dir, ids, incs));
+    if (observations) *observations = ids.size();
+    if (incidents) *incidents = incs.size();
+    return Status::Ok();
+}
+
+}  // namespace truce::pipeline
