@@ -2,20 +2,25 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 
 #include "cli/context.h"
+#include "truce/agreement/term.h"
 #include "truce/ingest/ingest.h"
+#include "truce/pipeline/fuse.h"
 
 namespace truce::cli {
 
 void add_demo_commands(Context& ctx) {
   struct Args {
     std::string data = TRUCE_DEMO_DATA;
+    std::string agreement = TRUCE_DEMO_AGREEMENT;
     bool fresh = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = ctx.app->add_subcommand("demo", "build the demo mission database from a scenario folder and summarise it");
   cmd->add_option("--data", a->data, "scenario folder with observers.csv and observations.csv (simulated data)");
+  cmd->add_option("--agreement", a->agreement, "the agreement file (default: the 10 Nov 2020 statement)");
   cmd->add_flag("--fresh", a->fresh, "replace the database if it exists");
   cmd->callback([&ctx, a] {
     const std::string path = ctx.db_path();
@@ -51,10 +56,43 @@ void add_demo_commands(Context& ctx) {
     std::printf("by kind:     ");
     for (const auto& [k, n] : st->by_kind) std::printf(" %s %lld", k.c_str(), static_cast<long long>(n));
     std::printf("\n");
+    // The geography of the (simulated) front, then fusion of every observation into incidents.
+    auto geography = pipeline::load_geography_files(a->data + "/zones.geojson", a->data + "/loc.geojson");
+    if (!geography.ok()) return ctx.fail(geography.status());
+    for (const char* name : {"zones", "loc"}) {
+      auto text = pipeline::read_text_file(a->data + "/" + name + ".geojson", std::size_t{64} << 20);
+      if (!text.ok()) return ctx.fail(text.status());
+      if (auto put = (*store)->put_document(name, *text); !put.ok()) return ctx.fail(put.status());
+    }
+    auto fused = pipeline::fuse_stored(**store, **geography, {}, fusion::Config{});
+    if (!fused.ok()) return ctx.fail(fused.status());
+    std::int64_t located = 0, corroborated = 0;
+    std::map<std::string, std::int64_t> by_party;
+    Status scan = (*store)->scan_incidents({}, [&](const StoredIncident& si) {
+      located += si.lat.has_value();
+      corroborated += si.observation_ids.size() >= 2;
+      ++by_party[si.party.empty() ? "(no party)" : si.party];
+      return true;
+    });
+    if (!scan.ok()) return ctx.fail(scan);
+    std::printf("incidents:    %zu fused from %zu observations; %lld located, %lld seen by 2+ observers; by origin:",
+                fused->incidents, fused->observations, static_cast<long long>(located),
+                static_cast<long long>(corroborated));
+    for (const auto& [party, n] : by_party) std::printf(" %s %lld", party.c_str(), static_cast<long long>(n));
+    std::printf("\n");
+    // The agreement is real: the 10 Nov 2020 trilateral statement and its term.
+    auto agreement_text = pipeline::read_text_file(a->agreement, std::size_t{8} << 20);
+    if (!agreement_text.ok()) return ctx.fail(agreement_text.status());
+    auto agreement = agreement::parse_agreement(*agreement_text, a->agreement);
+    if (!agreement.ok()) return ctx.fail(agreement.status());
+    if (auto put = (*store)->put_document("agreement", *agreement_text); !put.ok()) return ctx.fail(put.status());
+    auto mandate = agreement::mandate_status(*agreement, SystemClock{}.now());
+    if (!mandate.ok()) return ctx.fail(mandate.status());
+    std::printf("mandate:      %s\n", agreement::status_line(*agreement, *mandate).c_str());
     auto v = (*store)->verify_chain();
     if (!v.ok()) return ctx.fail(v.status());
     std::printf("audit chain:  %s (%lld records)\n", v->ok ? "holds" : "BROKEN", static_cast<long long>(v->records));
-    std::printf("next: truce --db %s observations --limit 10 | truce --db %s stats\n", path.c_str(), path.c_str());
+    std::printf("next: truce --db %s incidents --format csv | head, truce --db %s serve\n", path.c_str(), path.c_str());
   });
 }
 

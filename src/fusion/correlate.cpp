@@ -13,8 +13,10 @@
 // The outcome depends only on the group's reports (ties are broken by report time and index),
 // so fusing any superset that contains the whole group gives the same clusters.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <numeric>
 #include <queue>
 #include <thread>
@@ -128,8 +130,7 @@ class Agglomerator {
       c.mem = {members[i]};
       c.obs = {r.observer};
       c.kmask = 1u << r.kind;
-      c.fit = detail::fit_planar(m_, c.mem, r.plat, r.plon, cfg_);
-      c.fit.chi2 = 0;  // one report fits itself exactly
+      c.fit = detail::single_fit(r);
       c.lnc_sum = r.ln_count;
       c.varc_sum = r.var_count;
       c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
@@ -331,32 +332,66 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     return std::pair(m[a].t, m[a].index) < std::pair(m[b].t, m[b].index);
   });
 
-  // 1. Candidate pairs.
-  const double window = cfg.pair_window_s();
-  UnionFind uf(m.size());
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
-  for (std::size_t ai = 0; ai < order.size(); ++ai) {
-    const std::uint32_t a = order[ai];
-    const Meas& A = m[a];
-    const Plane pl = Plane::at(A.plat, A.plon);
-    for (std::size_t bi = ai + 1; bi < order.size(); ++bi) {
-      const std::uint32_t b = order[bi];
-      const Meas& B = m[b];
-      if (static_cast<double>(B.t - A.t) > window) break;
-      if (A.observer == B.observer) continue;
-      if (A.pre_hi < B.pre_lo || B.pre_hi < A.pre_lo) continue;
-      if (!detail::kinds_explainable((1u << A.kind) | (1u << B.kind))) continue;
-      double dx = 0, dy = 0;
-      pl.to_xy(B.plat, B.plon, dx, dy);
-      const double ce = A.ce + B.ce, cn = A.cn + B.cn, cen = A.cen + B.cen;
-      const double det = ce * cn - cen * cen;
-      if (!(det > 0)) continue;
-      const double d2 = (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det;
-      if (d2 > cfg.pair_gate) continue;
-      edges.emplace_back(a, b);
-      uf.unite(a, b);
+  // 1. Candidate pairs, swept over a compact time-ordered copy of what the pre-gate reads (the
+  //    sweep visits every report within the window of each one: at high density this is the
+  //    largest serial cost). The reports are split into one contiguous time range per worker and
+  //    the ranges' pairs concatenated in order, so the pairs are the same for any thread count.
+  struct SweepRow {
+    std::int64_t t;
+    std::uint32_t observer;
+    std::uint32_t kind_bit, compat;  // 1 << kind; the kinds one true kind explains together with this one
+    double pre_lo, pre_hi, plat, plon, ce, cn, cen;
+  };
+  std::array<std::uint32_t, 9> compat{};
+  for (std::uint32_t k = 0; k < compat.size(); ++k) {
+    for (std::uint32_t j = 0; j < compat.size(); ++j) {
+      if (detail::kinds_explainable((1u << k) | (1u << j))) compat[k] |= 1u << j;
     }
   }
+  std::vector<SweepRow> rows(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    const Meas& r = m[order[i]];
+    rows[i] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
+               r.pre_lo, r.pre_hi,   r.plat,       r.plon, r.ce, r.cn, r.cen};
+  }
+  const double window = cfg.pair_window_s();
+  auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) {
+    for (std::size_t ai = from; ai < to; ++ai) {
+      const SweepRow& A = rows[ai];
+      const Plane pl = Plane::at(A.plat, A.plon);
+      for (std::size_t bi = ai + 1; bi < rows.size(); ++bi) {
+        const SweepRow& B = rows[bi];
+        if (static_cast<double>(B.t - A.t) > window) break;
+        if (A.observer == B.observer) continue;
+        if (A.pre_hi < B.pre_lo || B.pre_hi < A.pre_lo) continue;
+        if (!(B.compat & A.kind_bit)) continue;
+        double dx = 0, dy = 0;
+        pl.to_xy(B.plat, B.plon, dx, dy);
+        const double ce = A.ce + B.ce, cn = A.cn + B.cn, cen = A.cen + B.cen;
+        const double det = ce * cn - cen * cen;
+        if (!(det > 0)) continue;
+        const double d2 = (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det;
+        if (d2 > cfg.pair_gate) continue;
+        out.emplace_back(order[ai], order[bi]);
+      }
+    }
+  };
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+  {
+    const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
+    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> part_edges(parts);
+    std::vector<std::thread> pool;
+    for (std::size_t p = 1; p < parts; ++p) {
+      pool.emplace_back(sweep, rows.size() * p / parts, rows.size() * (p + 1) / parts, std::ref(part_edges[p]));
+    }
+    sweep(0, rows.size() / parts, part_edges[0]);
+    for (auto& t : pool) t.join();
+    for (auto& pe : part_edges) edges.insert(edges.end(), pe.begin(), pe.end());
+  }
+  rows.clear();
+  rows.shrink_to_fit();
+  UnionFind uf(m.size());
+  for (auto [a, b] : edges) uf.unite(a, b);
 
   // 2. Components, each listed in (time, index) order.
   std::vector<std::uint32_t> comp_of(m.size(), UINT32_MAX);

@@ -200,6 +200,25 @@ Eval evaluate(std::span<const Meas> m, std::span<const std::uint32_t> members, c
 }
 }  // namespace
 
+Fit single_fit(const Meas& r) {
+  Fit f;
+  f.lat = r.plat, f.lon = r.plon;
+  // At range d along the bearing (sin b, cos b): the bearing's gradient is across it, (cos b, -sin b) / d,
+  // the log-distance's along it, (sin b, cos b) / d (evaluate()'s Jacobians at that point).
+  const double wb = 1.0 / (r.sb * r.sb * r.d * r.d);
+  f.h[0] = r.cos_b * r.cos_b * wb;
+  f.h[1] = r.sin_b * r.sin_b * wb;
+  f.h[2] = -r.cos_b * r.sin_b * wb;
+  if (r.has_d) {
+    const double wd = 1.0 / (r.sl * r.sl * r.d * r.d);
+    f.h[0] += r.sin_b * r.sin_b * wd;
+    f.h[1] += r.cos_b * r.cos_b * wd;
+    f.h[2] += r.sin_b * r.cos_b * wd;
+  }
+  f.point = true;
+  return f;
+}
+
 Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat, double start_lon,
                const Config& /*cfg*/) {
   Fit f;

@@ -63,6 +63,11 @@ struct Fit {
 Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat, double start_lon,
                const Config& cfg);
 
+// The fit of one located report alone: its projected point, which it fits exactly (chi2 0), with
+// the information of its bearing (and distance) there, in closed form. Equal to fit_planar() over
+// the report started at that point, up to the plane's distortion (~1e-4 of the range).
+Fit single_fit(const Meas& r);
+
 // Time interval [lo, hi] (seconds) in which the event lies, given the measurement and the range
 // [r_lo, r_hi] from the observer to the origin.
 inline void event_interval(const Meas& m, double r_lo, double r_hi, const Config& cfg, double& lo, double& hi) {

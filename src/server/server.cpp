@@ -9,11 +9,14 @@
 #include <map>
 #include <mutex>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
 #include "server/internal.h"
+#include "truce/agreement/term.h"
 #include "truce/ingest/ingest.h"
 #include "truce/io/tabular.h"
 #include "truce/store/store.h"
@@ -167,11 +170,23 @@ class ServerImpl final : public Server {
   }
 
   Status listen() override {
-    if (!svr_.listen_after_bind()) return Status::IOError("the server stopped with an error");
+    listen_called_ = true;
+    if (stop_requested_) return Status::Ok();
+    const bool ok = svr_.listen_after_bind();
+    listen_returned_ = true;
+    if (!ok && !stop_requested_) return Status::IOError("the server stopped with an error");
     return Status::Ok();
   }
 
-  void stop() override { svr_.stop(); }
+  void stop() override {
+    stop_requested_ = true;
+    // A stop that comes while listen() is starting would be lost (the library ignores a stop
+    // before its loop runs): wait for the loop, at most a few seconds.
+    for (int i = 0; i < 5000 && listen_called_ && !listen_returned_ && !svr_.is_running(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    svr_.stop();
+  }
 
  private:
   Instant now() const {
@@ -332,6 +347,17 @@ class ServerImpl final : public Server {
          [this](const httplib::Request&, httplib::Response& res, const Caller& c) { get_stats(res, c); }});
     add({"GET", "/api/v1/rejects", "quarantined records", staff, false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_rejects(req, res); }});
+    add({"GET", "/api/v1/incidents", "incidents: from, to, party, kind, status, limit (public: rounded, no observers)",
+         readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_incidents(req, res, c); }});
+    add({"GET", "/api/v1/incidents/{id}", "one incident with its observations, versions and reviews", readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_incident(req, res, c); }});
+    add({"PATCH", "/api/v1/incidents/{id}",
+         "review an incident: {status, notes, version}; a stale version gets 409", staff, false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { patch_incident(req, res, c); }});
+    add({"GET", "/api/v1/mandate", "the agreement's term: running term, notice deadline, what comes next (?at=)",
+         readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_mandate(req, res); }});
     add({"GET", "/formList", "OpenRosa form list", submitters, true,
          [this](const httplib::Request& req, httplib::Response& res, const Caller&) { form_list(req, res); }});
     add({"GET", "/forms/truce_observation.xml", "the observation XForm", submitters, true,
@@ -611,6 +637,175 @@ class ServerImpl final : public Server {
     res.set_content(json({{"items", items}}).dump(), "application/json");
   }
 
+  // --- incidents ---
+  // An incident as the API shows it: fusion's content, its version, and the latest review. The
+  // public view drops observation ids and notes and rounds the origin to the public grid.
+  json incident_json(const StoredIncident& si, const IncidentReview& rv, bool is_public) const {
+    json j = json::parse(si.content, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) j = json::object();
+    j["id"] = si.id;
+    j["version"] = si.version;
+    j["review_version"] = rv.version;
+    if (!rv.status.empty()) j["status"] = rv.status;
+    if (is_public) {
+      j.erase("observations");
+      j.erase("sector");
+      const double g = opts_.public_grid_deg;
+      for (const char* k : {"lat", "lon"}) {
+        if (j.contains(k) && j[k].is_number()) j[k] = std::round(j[k].get<double>() / g) * g;
+      }
+      j.erase("ellipse");
+    } else {
+      j["notes"] = rv.notes;
+    }
+    return j;
+  }
+
+  void get_incidents(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+    IncidentFilter f;
+    for (const char* name : {"from", "to"}) {
+      if (!req.has_param(name)) continue;
+      auto t = parse_instant(req.get_param_value(name));
+      if (!t.ok()) return send_error(res, 400, "invalid_argument", t.status().message(), name);
+      (std::string_view(name) == "from" ? f.from : f.to) = *t;
+    }
+    if (req.has_param("party")) f.party = req.get_param_value("party");
+    if (req.has_param("kind")) f.kind = req.get_param_value("kind");
+    const std::string status = req.has_param("status") ? req.get_param_value("status") : "";
+    std::int64_t limit = 10000;
+    if (req.has_param("limit")) {
+      limit = std::atoll(req.get_param_value("limit").c_str());
+      if (limit < 1 || limit > 100000) return send_error(res, 400, "invalid_argument", "expected 1..100000", "limit");
+    }
+    json items = json::array();
+    Status st;
+    {
+      std::lock_guard lk(store_mu_);
+      st = store_->scan_incidents(f, [&](const StoredIncident& si) {
+        auto rv = store_->incident_review(si.id);
+        json j = incident_json(si, rv.ok() ? *rv : IncidentReview{}, c.role == "public");
+        if (!status.empty() && j.value("status", std::string()) != status) return true;
+        items.push_back(std::move(j));
+        return static_cast<std::int64_t>(items.size()) < limit;
+      });
+    }
+    if (!st.ok()) return send_error(res, 500, "store_failed", st.message());
+    res.set_content(json({{"items", items}}).dump(), "application/json");
+  }
+
+  void get_incident(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+    const std::string id = req.matches[1];
+    IncidentFilter f;
+    f.id = id;
+    std::optional<StoredIncident> found;
+    std::lock_guard lk(store_mu_);
+    Status st = store_->scan_incidents(f, [&](const StoredIncident& si) {
+      found = si;
+      return false;
+    });
+    if (!st.ok()) return send_error(res, 500, "store_failed", st.message());
+    if (!found) return send_error(res, 404, "not_found", "no incident " + id);
+    auto rv = store_->incident_review(id);
+    std::optional<json> out = incident_json(*found, rv.ok() ? *rv : IncidentReview{}, c.role == "public");
+    if (c.role != "public") {
+      // A read-only look-up of each fused observation (the batch is rolled back, never committed).
+      json obs = json::array();
+      if (auto batch = store_->begin(); batch.ok()) {
+        for (const auto& oid : found->observation_ids) {
+          auto o = (*batch)->find_observation(oid);
+          if (o.ok() && *o) obs.push_back(observation_json(StoredObservation{0, **o}));
+        }
+      }
+      (*out)["observation_details"] = obs;
+      json versions = json::array();
+      if (auto h = store_->incident_history(id); h.ok()) {
+        for (const auto& v : *h) versions.push_back({{"version", v.version}, {"at", format_instant(v.at)}, {"change", v.change}});
+      }
+      json reviews = json::array();
+      if (auto h = store_->review_history(id); h.ok()) {
+        for (const auto& r : *h) {
+          reviews.push_back({{"version", r.version}, {"status", r.status}, {"notes", r.notes}, {"by", r.by},
+                             {"at", format_instant(r.at)}});
+        }
+      }
+      (*out)["history"] = versions;
+      (*out)["reviews"] = reviews;
+    }
+    res.set_content(out->dump(), "application/json");
+  }
+
+  void patch_incident(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+    const std::string id = req.matches[1];
+    auto body = parse_body(req, res);
+    if (!body) return;
+    if (!body->is_object()) return send_error(res, 422, "invalid_argument", "expected a JSON object");
+    if (!body->contains("version") || !(*body)["version"].is_number_integer()) {
+      return send_error(res, 422, "invalid_argument", "expected the review_version you read, as an integer", "version");
+    }
+    static const std::set<std::string> kStatuses = {"reported", "corroborated", "verified", "rejected", "disputed"};
+    IncidentReview r;
+    r.incident_id = id;
+    r.by = c.user ? c.user->name : "";
+    std::lock_guard lk(store_mu_);
+    IncidentFilter f;
+    f.id = id;
+    bool exists = false;
+    (void)store_->scan_incidents(f, [&](const StoredIncident&) {
+      exists = true;
+      return false;
+    });
+    if (!exists) return send_error(res, 404, "not_found", "no incident " + id);
+    auto cur = store_->incident_review(id);
+    if (!cur.ok()) return send_error(res, 500, "store_failed", cur.status().message());
+    r.status = cur->status;
+    r.notes = cur->notes;
+    if (body->contains("status")) {
+      const auto& s = (*body)["status"];
+      if (!s.is_string() || !kStatuses.count(s.get<std::string>())) {
+        return send_error(res, 422, "invalid_argument", "expected one of reported, corroborated, verified, rejected, disputed",
+                          "status");
+      }
+      r.status = s.get<std::string>();
+    }
+    if (body->contains("notes")) {
+      const auto& n = (*body)["notes"];
+      if (!n.is_string() || n.get<std::string>().size() > 4096) {
+        return send_error(res, 422, "invalid_argument", "expected a string of at most 4096 bytes", "notes");
+      }
+      r.notes = n.get<std::string>();
+    }
+    auto done = store_->update_review(r, (*body)["version"].get<std::int64_t>());
+    if (!done.ok()) {
+      if (done.status().code() == Code::kConflict) return send_error(res, 409, "conflict", done.status().message(), "version");
+      return send_error(res, 500, "store_failed", done.status().message());
+    }
+    res.set_content(json({{"id", id}, {"review_version", done->version}, {"status", done->status},
+                          {"notes", done->notes}, {"by", done->by}, {"at", format_instant(done->at)}})
+                        .dump(),
+                    "application/json");
+  }
+
+  void get_mandate(const httplib::Request& req, httplib::Response& res) {
+    Instant at = now();
+    if (req.has_param("at")) {
+      auto t = parse_instant(req.get_param_value("at"));
+      if (!t.ok()) return send_error(res, 400, "invalid_argument", t.status().message(), "at");
+      at = *t;
+    }
+    Result<std::optional<std::string>> doc = Status::Internal("");
+    {
+      std::lock_guard lk(store_mu_);
+      doc = store_->document("agreement");
+    }
+    if (!doc.ok()) return send_error(res, 500, "store_failed", doc.status().message());
+    if (!*doc) return send_error(res, 404, "not_found", "the mission has no agreement yet (truce import agreement FILE)");
+    auto a = agreement::parse_agreement(**doc, "agreement (mission database)");
+    if (!a.ok()) return send_error(res, 500, "corrupt_agreement", a.status().ToString());
+    auto st = agreement::mandate_status(*a, at);
+    if (!st.ok()) return send_error(res, 422, "invalid_argument", st.status().message(), "at");
+    res.set_content(agreement::status_json(*a, *st), "application/json");
+  }
+
   // --- OpenRosa ---
   void openrosa_reply(httplib::Response& res, int status, const std::string& message) {
     pugi::xml_document doc;
@@ -676,6 +871,7 @@ class ServerImpl final : public Server {
   std::vector<Route> routes_;
   std::string nonce_secret_;
   int port_ = -1;
+  std::atomic<bool> listen_called_{false}, listen_returned_{false}, stop_requested_{false};
 };
 
 }  // namespace

@@ -360,13 +360,14 @@ class SqliteStore final : public Store {
     Stmt s(db_,
            "SELECT id, version, start_ms, end_ms, kind, party, lat, lon, content FROM incidents "
            "WHERE (?1 IS NULL OR end_ms >= ?1) AND (?2 IS NULL OR start_ms < ?2) AND (?3 IS NULL OR party = ?3) "
-           "AND (?4 IS NULL OR kind = ?4) ORDER BY start_ms, id");
+           "AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id = ?5) ORDER BY start_ms, id");
     Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
     if (!s.ok() || !links.ok()) return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
     if (f.from) s.bind(1, f.from->ms);
     if (f.to) s.bind(2, f.to->ms);
     if (f.party) s.bind(3, std::string_view(*f.party));
     if (f.kind) s.bind(4, std::string_view(*f.kind));
+    if (f.id) s.bind(5, std::string_view(*f.id));
     StoredIncident inc;
     for (;;) {
       const int rc = s.step();

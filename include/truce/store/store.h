@@ -110,6 +110,7 @@ struct IncidentFilter {
   std::optional<Instant> to;    // incidents starting before this instant
   std::optional<std::string> party;
   std::optional<std::string> kind;
+  std::optional<std::string> id;  // just this incident
 };
 // One entry of an incident's history: created, updated (content changed) or retired (its
 // observations now belong to other incidents).
