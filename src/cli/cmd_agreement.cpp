@@ -20,29 +20,11 @@ namespace ag = truce::agreement;
 
 constexpr std::int64_t kMaxFileBytes = std::int64_t{512} << 20;
 
-// Reads a whole file ("-" = stdin) up to `limit` bytes.
-Result<std::string> slurp(const std::string& path, std::int64_t limit) {
-  auto src = io::ByteSource::open(path);
-  if (!src.ok()) return src.status();
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    const long n = (*src)->read(buf, sizeof buf);
-    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (static_cast<std::int64_t>(out.size()) > limit)
-      return Status::Invalid("file is larger than the limit of " + std::to_string(limit) + " bytes",
-                             Location{path, 0, ""});
-  }
-  return out;
-}
-
 // The mission's agreement: --agreement FILE, else the stored document.
 Result<ag::Agreement> load_agreement(Context& ctx, const std::string& file, bool& store_failed) {
   store_failed = false;
   if (!file.empty()) {
-    auto text = slurp(file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    auto text = io::read_all(file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
     if (!text.ok()) return text.status();
     return ag::parse_agreement(*text, file);
   }
@@ -86,37 +68,14 @@ bool parse_num(std::string_view s, double& v) {
 
 Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const ClassifyArgs& a,
                                                         bool& store_failed) {
-  store_failed = false;
-  if (a.zones.empty() != a.loc.empty())
-    return Status::Invalid(
-        "--zones and --loc go together: give both, or neither to use the mission database");
-  if (!a.zones.empty()) {
-    auto z = slurp(a.zones, kMaxFileBytes);
-    if (!z.ok()) return z.status();
-    auto l = slurp(a.loc, kMaxFileBytes);
-    if (!l.ok()) return l.status();
-    return geo::Geography::from_geojson(*z, *l, a.zones, a.loc);
-  }
-  auto store = ctx.open_store();
-  if (!store) {
-    store_failed = true;
-    return Status::IOError("cannot open the mission database");
-  }
-  auto z = store->document("zones");
-  if (!z.ok()) return z.status();
-  auto l = store->document("loc");
-  if (!l.ok()) return l.status();
-  if (!*z || !*l)
-    return Status::NotFound(
-        "the mission has no zones or line of contact: import them or give --zones and --loc");
-  return geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
+  return ctx.geography(a.zones, a.loc, store_failed);
 }
 
 void classify(Context& ctx, const ClassifyArgs& a) {
   bool store_failed = false;
   std::vector<ag::Rule> rules;
   if (!a.rules.empty()) {
-    auto text = slurp(a.rules, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    auto text = io::read_all(a.rules, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
     if (!text.ok()) return ctx.fail(text.status());
     auto r = ag::parse_rules_document(*text, a.rules);
     if (!r.ok()) return ctx.fail(r.status(), exit_for(r.status()));
@@ -247,7 +206,7 @@ void add_agreement_commands(Context& ctx) {
       "agreement", "import the mission's agreement (JSON, docs/agreement.md); earlier versions are kept");
   imp->add_option("file", *agreement_file, "agreement JSON file (- = stdin)")->required();
   imp->callback([&ctx, agreement_file] {
-    auto text = slurp(*agreement_file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+    auto text = io::read_all(*agreement_file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
     if (!text.ok()) return ctx.fail(text.status(), exit_for(text.status()));
     auto a = ag::parse_agreement(*text, *agreement_file);
     if (!a.ok()) return ctx.fail(a.status(), kExitInputProblems);

@@ -7,6 +7,7 @@
 #include "cli/context.h"
 #include "truce/agreement/term.h"
 #include "truce/ingest/ingest.h"
+#include "truce/io/record_reader.h"
 #include "truce/pipeline/fuse.h"
 
 namespace truce::cli {
@@ -60,7 +61,7 @@ void add_demo_commands(Context& ctx) {
     auto geography = pipeline::load_geography_files(a->data + "/zones.geojson", a->data + "/loc.geojson");
     if (!geography.ok()) return ctx.fail(geography.status());
     for (const char* name : {"zones", "loc"}) {
-      auto text = pipeline::read_text_file(a->data + "/" + name + ".geojson", std::size_t{64} << 20);
+      auto text = io::read_all(a->data + "/" + name + ".geojson", std::int64_t{64} << 20);
       if (!text.ok()) return ctx.fail(text.status());
       if (auto put = (*store)->put_document(name, *text); !put.ok()) return ctx.fail(put.status());
     }
@@ -81,7 +82,7 @@ void add_demo_commands(Context& ctx) {
     for (const auto& [party, n] : by_party) std::printf(" %s %lld", party.c_str(), static_cast<long long>(n));
     std::printf("\n");
     // The agreement is real: the 10 Nov 2020 trilateral statement and its term.
-    auto agreement_text = pipeline::read_text_file(a->agreement, std::size_t{8} << 20);
+    auto agreement_text = io::read_all(a->agreement, std::int64_t{8} << 20);
     if (!agreement_text.ok()) return ctx.fail(agreement_text.status());
     auto agreement = agreement::parse_agreement(*agreement_text, a->agreement);
     if (!agreement.ok()) return ctx.fail(agreement.status());

@@ -19,68 +19,11 @@ namespace {
 
 constexpr std::int64_t kMaxGeoFileBytes = std::int64_t{512} << 20;
 
-// Reads a whole file ("-" = stdin), refusing files over the limit.
-Result<std::string> read_file(const std::string& path) {
-  auto src = io::ByteSource::open(path);
-  if (!src.ok()) return src.status();
-  if ((*src)->size() > kMaxGeoFileBytes)
-    return Status::Invalid("file is " + std::to_string((*src)->size()) + " bytes; the limit is " +
-                               std::to_string(kMaxGeoFileBytes),
-                           Location{path, 0, ""});
-  std::string out;
-  if ((*src)->size() > 0) out.reserve(static_cast<std::size_t>((*src)->size()));
-  char buf[1 << 16];
-  for (;;) {
-    const long n = (*src)->read(buf, sizeof buf);
-    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (static_cast<std::int64_t>(out.size()) > kMaxGeoFileBytes)
-      return Status::Invalid(
-          "input is larger than the limit of " + std::to_string(kMaxGeoFileBytes) + " bytes",
-          Location{path, 0, ""});
-  }
-  return out;
-}
-
 // The geography from --zones/--loc files, else from the mission database.
 Result<std::shared_ptr<const geo::Geography>> load_geography(Context& ctx, const std::string& zones_path,
                                                              const std::string& loc_path,
                                                              bool& store_failed) {
-  store_failed = false;
-  if (zones_path.empty() != loc_path.empty())
-    return Status::Invalid(
-        "--zones and --loc go together: give both, or neither to use the mission database");
-  std::string zones_text, loc_text, zones_src = zones_path, loc_src = loc_path;
-  if (!zones_path.empty()) {
-    auto z = read_file(zones_path);
-    if (!z.ok()) return z.status();
-    auto l = read_file(loc_path);
-    if (!l.ok()) return l.status();
-    zones_text = std::move(z).value();
-    loc_text = std::move(l).value();
-  } else {
-    auto store = ctx.open_store();
-    if (!store) {
-      store_failed = true;
-      return Status::IOError("cannot open the mission database");
-    }
-    auto z = store->document("zones");
-    if (!z.ok()) return z.status();
-    auto l = store->document("loc");
-    if (!l.ok()) return l.status();
-    if (!*z)
-      return Status::NotFound(
-          "the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
-    if (!*l)
-      return Status::NotFound(
-          "the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
-    zones_text = std::move(**z);
-    loc_text = std::move(**l);
-    zones_src = "zones (mission database)";
-    loc_src = "loc (mission database)";
-  }
-  return geo::Geography::from_geojson(zones_text, loc_text, zones_src, loc_src);
+  return ctx.geography(zones_path, loc_path, store_failed);
 }
 
 std::string kind_summary(const std::vector<geo::Zone>& zones) {
@@ -102,7 +45,7 @@ struct ImportGeoArgs {
 };
 
 void import_zones(Context& ctx, const ImportGeoArgs& a) {
-  auto text = read_file(a.file);
+  auto text = io::read_all(a.file, kMaxGeoFileBytes);
   if (!text.ok()) return ctx.fail(text.status());
   auto zones = geo::parse_zones(*text, a.file);
   if (!zones.ok()) return ctx.fail(zones.status(), kExitInputProblems);
@@ -115,7 +58,7 @@ void import_zones(Context& ctx, const ImportGeoArgs& a) {
 }
 
 void import_loc(Context& ctx, const ImportGeoArgs& a) {
-  auto text = read_file(a.file);
+  auto text = io::read_all(a.file, kMaxGeoFileBytes);
   if (!text.ok()) return ctx.fail(text.status());
   auto lines = geo::parse_loc(*text, a.file);
   if (!lines.ok()) return ctx.fail(lines.status(), kExitInputProblems);
@@ -132,7 +75,7 @@ void import_loc(Context& ctx, const ImportGeoArgs& a) {
 }
 
 void import_places(Context& ctx, const ImportGeoArgs& a) {
-  auto text = read_file(a.file);
+  auto text = io::read_all(a.file, kMaxGeoFileBytes);
   if (!text.ok()) return ctx.fail(text.status());
   std::string format = a.format;
   if (format == "auto") {
@@ -192,7 +135,7 @@ void attribute(Context& ctx, const AttributeArgs& a) {
 
   // The whole file in memory, split at line ends into one part per thread, each part read by its
   // own RecordReader (line numbers offset by the lines before it).
-  auto whole = read_file(a.input);
+  auto whole = io::read_all(a.input, kMaxGeoFileBytes);
   if (!whole.ok()) return ctx.fail(whole.status());
   const std::string& text = *whole;
   const auto header_end = text.find('\n');
@@ -401,7 +344,7 @@ void describe(Context& ctx, const DescribeArgs& a) {
     return ctx.fail(Status::Invalid("expected LAT in [-90, 90] and LON in [-180, 180]"), kExitUsage);
   Result<geo::Gazetteer> g = Status::NotFound("");
   if (!a.places.empty()) {
-    auto text = read_file(a.places);
+    auto text = io::read_all(a.places, kMaxGeoFileBytes);
     if (!text.ok()) return ctx.fail(text.status());
     const auto p = text->find_first_not_of(" \t\r\n");
     g = p != std::string::npos && (*text)[p] == '{' ? geo::Gazetteer::from_geojson(*text, a.places, a.places)

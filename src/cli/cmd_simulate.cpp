@@ -14,22 +14,6 @@ namespace truce::cli {
 
 namespace {
 
-Result<std::string> slurp_file(const std::string& path) {
-  auto src = io::ByteSource::open(path);
-  if (!src.ok()) return src.status();
-  std::string out;
-  char buf[1 << 16];
-  for (;;) {
-    const long n = (*src)->read(buf, sizeof buf);
-    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
-    if (n == 0) break;
-    out.append(buf, static_cast<std::size_t>(n));
-    if (out.size() > (std::size_t{512} << 20))
-      return Status::Invalid("file is larger than 512 MiB", {path, 0, ""});
-  }
-  return out;
-}
-
 struct SimArgs {
   std::string output = "-", truth, zones, loc, observers_out, start = "2023-09-01T00:00:00Z";
   double days = 30;
@@ -54,9 +38,9 @@ void run(Context& ctx, SimArgs& a) {
   std::vector<Observer> observers;
   std::unique_ptr<Store> store;
   if (!a.zones.empty()) {
-    auto z = slurp_file(a.zones);
+    auto z = io::read_all(a.zones, std::int64_t{512} << 20);
     if (!z.ok()) return ctx.fail(z.status());
-    auto l = slurp_file(a.loc);
+    auto l = io::read_all(a.loc, std::int64_t{512} << 20);
     if (!l.ok()) return ctx.fail(l.status());
     zones_text = std::move(z).value();
     loc_text = std::move(l).value();

@@ -31,6 +31,10 @@ struct Context {
   std::string db_path() const;
   // Opens the mission database or prints why it cannot and sets exit_code.
   std::unique_ptr<Store> open_store(bool bulk_writes = false);
+  // The geography a command works on: --zones/--loc files when given (no database needed), else
+  // the mission's. store_failed tells that the database could not be opened (already reported).
+  Result<std::shared_ptr<const geo::Geography>> geography(const std::string& zones, const std::string& loc,
+                                                          bool& store_failed);
   // Prints "truce: <message>" to stderr and sets the exit code.
   void fail(const Status& st, int code = kExitFailure);
 };

@@ -23,6 +23,23 @@ std::unique_ptr<Store> Context::open_store(bool bulk_writes) {
   return std::move(s).value();
 }
 
+Result<std::shared_ptr<const geo::Geography>> Context::geography(const std::string& zones, const std::string& loc,
+                                                                 bool& store_failed) {
+  store_failed = false;
+  if (!zones.empty() || !loc.empty()) {
+    if (zones.empty() || loc.empty()) {
+      return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+    }
+    return pipeline::load_geography_files(zones, loc);
+  }
+  auto store = open_store();
+  if (!store) {
+    store_failed = true;
+    return Status::IOError("cannot open the mission database");
+  }
+  return pipeline::mission_geography(*store);
+}
+
 void Context::fail(const Status& st, int code) {
   std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
   exit_code = code;

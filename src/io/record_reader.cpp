@@ -60,6 +60,28 @@ long ByteSource::read(char* buf, std::size_t n) {
   }
 }
 
+Result<std::string> read_all(const std::string& path, std::int64_t max_bytes) {
+  auto src = ByteSource::open(path);
+  if (!src.ok()) return src.status();
+  const std::string limit = "the limit is " + std::to_string(max_bytes) + " bytes";
+  if ((*src)->size() > max_bytes) {
+    return Status::Invalid("file is " + std::to_string((*src)->size()) + " bytes; " + limit, Location{path, 0, ""});
+  }
+  std::string out;
+  if ((*src)->size() > 0) out.reserve(static_cast<std::size_t>((*src)->size()));
+  char buf[1 << 16];
+  for (;;) {
+    const long n = (*src)->read(buf, sizeof buf);
+    if (n < 0) return Status::IOError(path + ": " + (*src)->error());
+    if (n == 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (static_cast<std::int64_t>(out.size()) > max_bytes) {
+      return Status::Invalid("input is larger than the limit: " + limit, Location{path, 0, ""});
+    }
+  }
+  return out;
+}
+
 bool valid_utf8(std::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const auto* e = p + s.size();

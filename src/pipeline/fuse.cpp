@@ -80,22 +80,10 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   return Status::Ok();
 }
 
-Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
-  std::string s;
-  char buf[1 << 16];
-  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
-    s.append(buf, static_cast<std::size_t>(f.gcount()));
-    if (s.size() > max_bytes) return Status::Invalid(path + ": larger than " + std::to_string(max_bytes >> 20) + " MiB");
-  }
-  return s;
-}
-
 Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc) {
-  auto z = read_text_file(zones, std::size_t{512} << 20);
+  auto z = io::read_all(zones, std::int64_t{512} << 20);
   if (!z.ok()) return z.status();
-  auto l = read_text_file(loc, std::size_t{512} << 20);
+  auto l = io::read_all(loc, std::int64_t{512} << 20);
   if (!l.ok()) return l.status();
   return geo::Geography::from_geojson(*z, *l, zones, loc);
 }
@@ -195,7 +183,7 @@ std::string incident_content(const fusion::Incident& c, const std::string& id, c
 Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, const std::string& zones,
                                                                 const std::string& loc) {
   if (!zones.empty() || !loc.empty()) {
-    if (zones.empty() || loc.empty()) return Status::Invalid("--zones and --loc go together");
+    if (zones.empty() || loc.empty()) return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
     return load_geography_files(zones, loc);
   }
   auto z = store.document("zones");

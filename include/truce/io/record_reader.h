@@ -88,6 +88,10 @@ class RecordReader {
   std::vector<std::pair<std::size_t, std::size_t>> spans_;
 };
 
+// Reads a whole file ("-" = stdin), refusing one larger than max_bytes (checked before reading
+// when the size is known, and while reading otherwise). For documents: GeoJSON, agreements.
+Result<std::string> read_all(const std::string& path, std::int64_t max_bytes);
+
 // True when s is valid UTF-8 (no overlongs, no surrogates).
 bool valid_utf8(std::string_view s);
 

@@ -29,9 +29,6 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
 // The same from what the mission database holds.
 Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents);
 
-// A whole text file, refused when larger than max_bytes.
-Result<std::string> read_text_file(const std::string& path, std::size_t max_bytes);
-
 Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc);
 // The given files when both are set; else the mission's stored zones and LoC (NotFound if absent).
 Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, const std::string& zones = "",
