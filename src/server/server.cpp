@@ -17,6 +17,7 @@
 
 #include "server/internal.h"
 #include "truce/agreement/term.h"
+#include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
 #include "truce/io/tabular.h"
 #include "truce/store/store.h"
@@ -598,7 +599,18 @@ class ServerImpl final : public Server {
     }
     if (!d.ok()) return send_error(res, 500, "store_failed", d.status().message());
     if (!*d) return send_error(res, 404, "not_found", "the mission has no " + name + " yet (truce import " + name + ")");
-    res.set_content(**d, "application/geo+json");
+    if (name != "places") return res.set_content(**d, "application/geo+json");
+    // The gazetteer is stored in its own compact form: serve it as GeoJSON points, with the credit
+    // its source asks for (GeoNames: CC BY 4.0).
+    auto g = geo::Gazetteer::deserialize(**d, "places (mission database)");
+    if (!g.ok()) return send_error(res, 500, "corrupt_places", g.status().ToString());
+    json features = json::array();
+    for (const auto& p : g->places()) {
+      features.push_back({{"type", "Feature"},
+                          {"properties", {{"name", p.name}, {"population", p.population}, {"credit", p.credit}}},
+                          {"geometry", {{"type", "Point"}, {"coordinates", {p.pos.lon, p.pos.lat}}}}});
+    }
+    res.set_content(json({{"type", "FeatureCollection"}, {"features", features}}).dump(), "application/geo+json");
   }
 
   void get_stats(httplib::Response& res, const Caller& c) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
 #include "truce/store/store.h"
 
@@ -44,9 +45,12 @@ class ServerTest : public ::testing::Test {
         ASSERT_TRUE((*s)->add_user(u, server::token_hash(tok)).ok());
         tokens_[role] = tok;
       }
-      for (const char* d : {"zones", "loc", "places"}) {
+      for (const char* d : {"zones", "loc"}) {
         ASSERT_TRUE((*s)->put_document(d, R"({"type":"FeatureCollection","features":[]})").ok());
       }
+      geo::Gazetteer places;
+      places.add(geo::Place{"Martuni", LatLon{39.7937, 47.1146}, "PPL", 5400, "AZ", std::string(geo::kGeoNamesCredit), 1});
+      ASSERT_TRUE((*s)->put_document("places", places.serialize()).ok());
       ASSERT_TRUE((*s)->put_document("agreement", testing::read_file(std::string(TRUCE_SOURCE_DIR) +
                                                                      "/data/karabakh/agreement.json")).ok());
       StoredIncident inc;
@@ -305,6 +309,50 @@ TEST_F(ServerTest, OpenRosaSubmissionWithDigestAndResend) {
   auto refused = c.Post("/submission", bad);
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("expected a submission of form truce_observation"), std::string::npos);
+}
+
+// Regression: places are stored in the gazetteer's own form and were served as if GeoJSON.
+TEST_F(ServerTest, PlacesAreServedAsGeoJsonWithTheirCredit) {
+  auto r = client_->Get("/api/v1/places", auth("analyst"));
+  ASSERT_EQ(r->status, 200);
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["type"], "FeatureCollection");
+  ASSERT_EQ(j["features"].size(), 1u);
+  EXPECT_EQ(j["features"][0]["properties"]["name"], "Martuni");
+  EXPECT_EQ(j["features"][0]["properties"]["credit"], "GeoNames (geonames.org), CC BY 4.0");
+  EXPECT_EQ(j["features"][0]["geometry"]["coordinates"][0], 47.1146);
+}
+
+// A field app whose connection drops after sending (the answer never arrives) sends the same
+// submission again: it is accepted again and stored once.
+TEST_F(ServerTest, OpenRosaResendAfterADroppedConnection) {
+  const std::string id = "uuid:00000000-0000-4000-8000-00000000d120";
+  const std::string xml = submission_xml(id, 2);
+  const std::string boundary = "----truceboundary";
+  const std::string body = "--" + boundary +
+                           "\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"s.xml\"\r\n"
+                           "Content-Type: text/xml\r\n\r\n" + xml + "\r\n--" + boundary + "--\r\n";
+  const std::string req = "POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tokens_["observer"] +
+                          "\r\nX-OpenRosa-Version: 1.0\r\nContent-Type: multipart/form-data; boundary=" + boundary +
+                          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(server_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  ::close(fd);  // gone before the answer
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_digest_auth("obs", tokens_["observer"].c_str());
+  httplib::MultipartFormDataItems parts = {{"xml_submission_file", xml, "s.xml", "text/xml"}};
+  auto again = c.Post("/submission", parts);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 201) << again->body;
+  auto items = json::parse(client_->Get("/api/v1/observations", auth("analyst"))->body)["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["observation_id"], id);
 }
 
 TEST_F(ServerTest, DigestWithAWrongTokenIsRefused) {
