@@ -11,6 +11,7 @@
 #include "truce/agreement/humanitarian.h"
 #include "truce/agreement/term.h"
 #include "truce/io/record_reader.h"
+#include "truce/pipeline/classify.h"
 
 namespace truce::cli {
 
@@ -199,27 +200,119 @@ void classify(Context& ctx, const ClassifyArgs& a) {
 
 }  // namespace
 
+bool import_agreement_file(Context& ctx, const std::string& file) {
+  auto text = io::read_all(file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
+  if (!text.ok()) return ctx.fail(text.status(), exit_for(text.status())), false;
+  auto a = ag::parse_agreement(*text, file);
+  if (!a.ok()) return ctx.fail(a.status(), kExitInputProblems), false;
+  auto store = ctx.open_store();
+  if (!store) return false;
+  auto v = store->put_document("agreement", *text);
+  if (!v.ok()) return ctx.fail(v.status()), false;
+  std::printf(
+      "imported agreement '%s': %zu parties, %zu provisions, %s, %zu event%s, %zu rules: agreement version "
+      "%lld (earlier versions kept)\n",
+      a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term",
+      a->events.size(), a->events.size() == 1 ? "" : "s", a->rules.size(), static_cast<long long>(*v));
+  // New rules reclassify every stored incident (when the mission has a geography to place them on).
+  auto zones = store->document("zones");
+  auto loc = store->document("loc");
+  if (!zones.ok() || !loc.ok() || !*zones || !*loc) return true;
+  auto g = pipeline::mission_geography(*store);
+  if (!g.ok()) return ctx.fail(g.status()), false;
+  auto r = pipeline::reclassify_stored(*store, **g);
+  if (!r.ok()) return ctx.fail(r.status()), false;
+  if (r->incidents > 0)
+    std::printf("reclassified %zu incidents: %zu break at least one rule; %lld changed, %lld unchanged\n",
+                r->incidents, r->violating, static_cast<long long>(r->sync.updated),
+                static_cast<long long>(r->sync.unchanged));
+  return true;
+}
+
+bool import_crossings_file(Context& ctx, const std::string& file) {
+  ag::ReadErrors errors;
+  auto rows = ag::read_crossings_csv(file, errors);
+  if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
+  if (!errors.errors.empty()) {
+    print_read_errors(errors);
+    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
+                                    {file, 0, ""}),
+                    kExitInputProblems), false;
+  }
+  auto store = ctx.open_store();
+  if (!store) return false;
+  std::vector<ag::Crossing> stored;
+  auto doc = store->document("crossings");
+  if (!doc.ok()) return ctx.fail(doc.status()), false;
+  if (*doc) {
+    auto s = ag::crossings_from_json(**doc);
+    if (!s.ok()) return ctx.fail(s.status()), false;
+    stored = std::move(s).value();
+  }
+  const auto counts = ag::merge_crossings(stored, *rows);
+  auto v = store->put_document("crossings", ag::crossings_to_json(stored));
+  if (!v.ok()) return ctx.fail(v.status()), false;
+  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n",
+              rows->size(), file.c_str(), fmt_counts(counts).c_str(), stored.size(),
+              static_cast<long long>(*v));
+  return true;
+}
+
+bool import_baseline_file(Context& ctx, const std::string& file) {
+  ag::ReadErrors errors;
+  auto rows = ag::read_baselines_csv(file, errors);
+  if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
+  if (!errors.errors.empty()) {
+    print_read_errors(errors);
+    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
+                                    {file, 0, ""}),
+                    kExitInputProblems), false;
+  }
+  auto store = ctx.open_store();
+  if (!store) return false;
+  std::vector<ag::Baseline> stored;
+  auto doc = store->document("population_baselines");
+  if (!doc.ok()) return ctx.fail(doc.status()), false;
+  if (*doc) {
+    auto s = ag::baselines_from_json(**doc);
+    if (!s.ok()) return ctx.fail(s.status()), false;
+    stored = std::move(s).value();
+  }
+  const auto counts = ag::merge_baselines(stored, *rows);
+  auto v = store->put_document("population_baselines", ag::baselines_to_json(stored));
+  if (!v.ok()) return ctx.fail(v.status()), false;
+  std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", rows->size(),
+              file.c_str(), fmt_counts(counts).c_str(), static_cast<long long>(*v));
+  return true;
+}
+
+Result<ag::MovementSummary> mission_movement(Store& store, std::int64_t day) {
+  std::vector<ag::Crossing> rows;
+  std::vector<ag::Baseline> baselines;
+  auto c = store.document("crossings");
+  if (!c.ok()) return c.status();
+  if (*c) {
+    auto r = ag::crossings_from_json(**c);
+    if (!r.ok()) return r.status();
+    rows = std::move(r).value();
+  }
+  auto b = store.document("population_baselines");
+  if (!b.ok()) return b.status();
+  if (*b) {
+    auto r = ag::baselines_from_json(**b);
+    if (!r.ok()) return r.status();
+    baselines = std::move(r).value();
+  }
+  return ag::summarize(rows, baselines, day);
+}
+
 void add_agreement_commands(Context& ctx) {
   // import agreement FILE
   auto agreement_file = std::make_shared<std::string>();
   auto* imp = ctx.import_cmd->add_subcommand(
       "agreement", "import the mission's agreement (JSON, docs/agreement.md); earlier versions are kept");
   imp->add_option("file", *agreement_file, "agreement JSON file (- = stdin)")->required();
-  imp->callback([&ctx, agreement_file] {
-    auto text = io::read_all(*agreement_file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
-    if (!text.ok()) return ctx.fail(text.status(), exit_for(text.status()));
-    auto a = ag::parse_agreement(*text, *agreement_file);
-    if (!a.ok()) return ctx.fail(a.status(), kExitInputProblems);
-    auto store = ctx.open_store();
-    if (!store) return;
-    auto v = store->put_document("agreement", *text);
-    if (!v.ok()) return ctx.fail(v.status());
-    std::printf(
-        "imported agreement '%s': %zu parties, %zu provisions, %s, %zu events, %zu rules: agreement version "
-        "%lld (earlier versions kept)\n",
-        a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term",
-        a->events.size(), a->rules.size(), static_cast<long long>(*v));
-  });
+  imp->callback([&ctx, agreement_file] { import_agreement_file(ctx, *agreement_file); });
 
   // mandate
   struct MandateArgs {
@@ -256,63 +349,12 @@ void add_agreement_commands(Context& ctx) {
       "crossings",
       "import people/vehicles through checkpoints (CSV: date,checkpoint,direction,people,vehicles,source)");
   ic->add_option("file", *crossings_file, "CSV file (- = stdin)")->required();
-  ic->callback([&ctx, crossings_file] {
-    ag::ReadErrors errors;
-    auto rows = ag::read_crossings_csv(*crossings_file, errors);
-    if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
-    if (!errors.errors.empty()) {
-      print_read_errors(errors);
-      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
-                                      {*crossings_file, 0, ""}),
-                      kExitInputProblems);
-    }
-    auto store = ctx.open_store();
-    if (!store) return;
-    std::vector<ag::Crossing> stored;
-    auto doc = store->document("crossings");
-    if (!doc.ok()) return ctx.fail(doc.status());
-    if (*doc) {
-      auto s = ag::crossings_from_json(**doc);
-      if (!s.ok()) return ctx.fail(s.status());
-      stored = std::move(s).value();
-    }
-    const auto counts = ag::merge_crossings(stored, *rows);
-    auto v = store->put_document("crossings", ag::crossings_to_json(stored));
-    if (!v.ok()) return ctx.fail(v.status());
-    std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n",
-                rows->size(), crossings_file->c_str(), fmt_counts(counts).c_str(), stored.size(),
-                static_cast<long long>(*v));
-  });
+  ic->callback([&ctx, crossings_file] { import_crossings_file(ctx, *crossings_file); });
   auto baseline_file = std::make_shared<std::string>();
   auto* ib = ctx.import_cmd->add_subcommand("baseline",
                                             "import population baselines (CSV: area,population,date,source)");
   ib->add_option("file", *baseline_file, "CSV file (- = stdin)")->required();
-  ib->callback([&ctx, baseline_file] {
-    ag::ReadErrors errors;
-    auto rows = ag::read_baselines_csv(*baseline_file, errors);
-    if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status()));
-    if (!errors.errors.empty()) {
-      print_read_errors(errors);
-      return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
-                                      {*baseline_file, 0, ""}),
-                      kExitInputProblems);
-    }
-    auto store = ctx.open_store();
-    if (!store) return;
-    std::vector<ag::Baseline> stored;
-    auto doc = store->document("population_baselines");
-    if (!doc.ok()) return ctx.fail(doc.status());
-    if (*doc) {
-      auto s = ag::baselines_from_json(**doc);
-      if (!s.ok()) return ctx.fail(s.status());
-      stored = std::move(s).value();
-    }
-    const auto counts = ag::merge_baselines(stored, *rows);
-    auto v = store->put_document("population_baselines", ag::baselines_to_json(stored));
-    if (!v.ok()) return ctx.fail(v.status());
-    std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", rows->size(),
-                baseline_file->c_str(), fmt_counts(counts).c_str(), static_cast<long long>(*v));
-  });
+  ib->callback([&ctx, baseline_file] { import_baseline_file(ctx, *baseline_file); });
 
   // humanitarian
   struct HumArgs {
@@ -333,24 +375,9 @@ void add_agreement_commands(Context& ctx) {
     }
     auto store = ctx.open_store();
     if (!store) return;
-    std::vector<ag::Crossing> rows;
-    std::vector<ag::Baseline> baselines;
-    auto c = store->document("crossings");
-    if (!c.ok()) return ctx.fail(c.status());
-    if (*c) {
-      auto r = ag::crossings_from_json(**c);
-      if (!r.ok()) return ctx.fail(r.status());
-      rows = std::move(r).value();
-    }
-    auto b = store->document("population_baselines");
-    if (!b.ok()) return ctx.fail(b.status());
-    if (*b) {
-      auto r = ag::baselines_from_json(**b);
-      if (!r.ok()) return ctx.fail(r.status());
-      baselines = std::move(r).value();
-    }
-    const auto s = ag::summarize(rows, baselines, at);
-    const std::string out = h->format == "json" ? ag::summary_json(s) + "\n" : ag::summary_text(s);
+    auto summary = mission_movement(*store, at);
+    if (!summary.ok()) return ctx.fail(summary.status());
+    const std::string out = h->format == "json" ? ag::summary_json(*summary) + "\n" : ag::summary_text(*summary);
     std::fputs(out.c_str(), stdout);
   });
 

@@ -197,16 +197,20 @@ void add_fusion_commands(Context& ctx) {
     }
     TableWriter w(stdout, parse_format(ia->format),
                   {"incident_id", "version", "start", "end", "kind", "status", "reports", "party", "lat", "lon",
-                   "distance_to_loc_m", "semi_major_m", "semi_minor_m", "major_azimuth_deg"},
-                  {false, true, false, false, false, false, true, false, true, true, true, true, true, true});
+                   "distance_to_loc_m", "semi_major_m", "semi_minor_m", "major_azimuth_deg", "rules"},
+                  {false, true, false, false, false, false, true, false, true, true, true, true, true, true, false});
     Status st = store->scan_incidents(f, [&](const StoredIncident& si) {
       auto j = nlohmann::json::parse(si.content, nullptr, false);
       if (j.is_discarded()) j = nlohmann::json::object();
       const nlohmann::json e = j.contains("ellipse") ? j["ellipse"] : nlohmann::json::object();
+      std::string rules;  // the ids of the rules it breaks
+      if (auto v = j.find("violations"); v != j.end() && v->is_array())
+        for (const auto& x : *v) rules += (rules.empty() ? "" : ";") + x.value("rule", std::string());
       w.row({si.id, std::to_string(si.version), format_instant(si.start), format_instant(si.end), si.kind,
              j.value("status", std::string()), std::to_string(si.observation_ids.size()), si.party,
              si.lat ? fmt_num(*si.lat, 6) : "", si.lon ? fmt_num(*si.lon, 6) : "", opt_num(j, "distance_to_loc_m", 1),
-             opt_num(e, "semi_major_m", 0), opt_num(e, "semi_minor_m", 0), opt_num(e, "major_azimuth_deg", 1)});
+             opt_num(e, "semi_major_m", 0), opt_num(e, "semi_minor_m", 0), opt_num(e, "major_azimuth_deg", 1),
+             rules});
       return true;
     });
     w.finish();

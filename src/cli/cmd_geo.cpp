@@ -44,58 +44,66 @@ struct ImportGeoArgs {
   std::string credit;
 };
 
-void import_zones(Context& ctx, const ImportGeoArgs& a) {
-  auto text = io::read_all(a.file, kMaxGeoFileBytes);
-  if (!text.ok()) return ctx.fail(text.status());
-  auto zones = geo::parse_zones(*text, a.file);
-  if (!zones.ok()) return ctx.fail(zones.status(), kExitInputProblems);
+}  // namespace
+
+bool import_zones_file(Context& ctx, const std::string& file) {
+  auto text = io::read_all(file, kMaxGeoFileBytes);
+  if (!text.ok()) return ctx.fail(text.status()), false;
+  auto zones = geo::parse_zones(*text, file);
+  if (!zones.ok()) return ctx.fail(zones.status(), kExitInputProblems), false;
   auto store = ctx.open_store();
-  if (!store) return;
+  if (!store) return false;
   auto v = store->put_document("zones", *text);
-  if (!v.ok()) return ctx.fail(v.status());
+  if (!v.ok()) return ctx.fail(v.status()), false;
   std::printf("imported %zu zones (%s) from %s: zones version %lld (earlier versions kept)\n", zones->size(),
-              kind_summary(*zones).c_str(), a.file.c_str(), static_cast<long long>(*v));
+              kind_summary(*zones).c_str(), file.c_str(), static_cast<long long>(*v));
+  return true;
 }
 
-void import_loc(Context& ctx, const ImportGeoArgs& a) {
-  auto text = io::read_all(a.file, kMaxGeoFileBytes);
-  if (!text.ok()) return ctx.fail(text.status());
-  auto lines = geo::parse_loc(*text, a.file);
-  if (!lines.ok()) return ctx.fail(lines.status(), kExitInputProblems);
+bool import_loc_file(Context& ctx, const std::string& file) {
+  auto text = io::read_all(file, kMaxGeoFileBytes);
+  if (!text.ok()) return ctx.fail(text.status()), false;
+  auto lines = geo::parse_loc(*text, file);
+  if (!lines.ok()) return ctx.fail(lines.status(), kExitInputProblems), false;
   std::size_t vertices = 0;
   for (const auto& l : *lines) vertices += l.vertices.size();
   auto store = ctx.open_store();
-  if (!store) return;
+  if (!store) return false;
   auto v = store->put_document("loc", *text);
-  if (!v.ok()) return ctx.fail(v.status());
+  if (!v.ok()) return ctx.fail(v.status()), false;
   std::printf(
       "imported the line of contact (%zu lines, %zu vertices) from %s: loc version %lld (earlier versions "
       "kept)\n",
-      lines->size(), vertices, a.file.c_str(), static_cast<long long>(*v));
+      lines->size(), vertices, file.c_str(), static_cast<long long>(*v));
+  return true;
 }
 
-void import_places(Context& ctx, const ImportGeoArgs& a) {
-  auto text = io::read_all(a.file, kMaxGeoFileBytes);
-  if (!text.ok()) return ctx.fail(text.status());
-  std::string format = a.format;
+bool import_places_file(Context& ctx, const std::string& file, const std::string& format_option,
+                        const std::string& credit_option) {
+  auto text = io::read_all(file, kMaxGeoFileBytes);
+  if (!text.ok()) return ctx.fail(text.status()), false;
+  std::string format = format_option;
   if (format == "auto") {
     const auto p = text->find_first_not_of(" \t\r\n\xEF\xBB\xBF");
     format = p != std::string::npos && (*text)[p] == '{' ? "geojson" : "geonames";
   }
-  std::string credit = a.credit;
-  if (credit.empty()) credit = format == "geonames" ? std::string(geo::kGeoNamesCredit) : a.file;
-  auto g = format == "geojson" ? geo::Gazetteer::from_geojson(*text, a.file, credit)
-                               : geo::Gazetteer::from_geonames_tsv(*text, a.file);
-  if (!g.ok()) return ctx.fail(g.status(), kExitInputProblems);
+  std::string credit = credit_option;
+  if (credit.empty()) credit = format == "geonames" ? std::string(geo::kGeoNamesCredit) : file;
+  auto g = format == "geojson" ? geo::Gazetteer::from_geojson(*text, file, credit)
+                               : geo::Gazetteer::from_geonames_tsv(*text, file);
+  if (!g.ok()) return ctx.fail(g.status(), kExitInputProblems), false;
   auto store = ctx.open_store();
-  if (!store) return;
+  if (!store) return false;
   auto v = store->put_document("places", g->serialize());
-  if (!v.ok()) return ctx.fail(v.status());
+  if (!v.ok()) return ctx.fail(v.status()), false;
   std::string credits;
   for (const auto& c : g->credits()) credits += (credits.empty() ? "" : "; ") + c;
   std::printf("imported %zu places from %s: places version %lld (earlier versions kept)\nplace names: %s\n",
-              g->places().size(), a.file.c_str(), static_cast<long long>(*v), credits.c_str());
+              g->places().size(), file.c_str(), static_cast<long long>(*v), credits.c_str());
+  return true;
 }
+
+namespace {
 
 // ------------------------------------------------------------------------------------------------
 // attribute
@@ -388,14 +396,14 @@ void add_geo_commands(Context& ctx) {
       "properties id, party, kind = control|buffer|corridor|withdrawal); replaces them, keeping earlier "
       "versions");
   zones->add_option("file", zones_args.file, "GeoJSON file (- = stdin)")->required();
-  zones->callback([&ctx] { import_zones(ctx, zones_args); });
+  zones->callback([&ctx] { import_zones_file(ctx, zones_args.file); });
 
   auto* loc = ctx.import_cmd->add_subcommand(
       "loc",
       "import the line of contact (GeoJSON FeatureCollection of LineString/MultiLineString features); "
       "replaces it, keeping earlier versions");
   loc->add_option("file", loc_args.file, "GeoJSON file (- = stdin)")->required();
-  loc->callback([&ctx] { import_loc(ctx, loc_args); });
+  loc->callback([&ctx] { import_loc_file(ctx, loc_args.file); });
 
   auto* places = ctx.import_cmd->add_subcommand(
       "places",
@@ -406,7 +414,7 @@ void add_geo_commands(Context& ctx) {
   places->add_option("--credit", places_args.credit,
                      "whom to credit where these names are shown (default: GeoNames for a GeoNames file, "
                      "else the file name)");
-  places->callback([&ctx] { import_places(ctx, places_args); });
+  places->callback([&ctx] { import_places_file(ctx, places_args.file, places_args.format, places_args.credit); });
 
   static AttributeArgs attr;
   auto* at = ctx.app->add_subcommand(

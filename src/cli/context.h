@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "truce/agreement/humanitarian.h"
 #include "truce/pipeline/fuse.h"
 #include "truce/store/store.h"
 
@@ -48,6 +49,18 @@ void add_fusion_commands(Context& ctx);
 // "truce: fused N observations into M incidents: ..." on stderr (fuse, and imports that fuse).
 void print_fuse_summary(const pipeline::FuseSummary& s);
 void add_geo_commands(Context& ctx);     // import zones|loc|places, attribute, describe
+// `truce import zones|loc|places|agreement|crossings|baseline FILE` for other commands (demo): each
+// validates the file, stores it, prints one line; on failure it reports, sets exit_code and
+// returns false. Importing an agreement reclassifies the stored incidents against its rules.
+bool import_zones_file(Context& ctx, const std::string& file);
+bool import_loc_file(Context& ctx, const std::string& file);
+bool import_places_file(Context& ctx, const std::string& file, const std::string& format = "auto",
+                        const std::string& credit = "");
+bool import_agreement_file(Context& ctx, const std::string& file);
+bool import_crossings_file(Context& ctx, const std::string& file);
+bool import_baseline_file(Context& ctx, const std::string& file);
+// The mission's movement through checkpoints up to `day` (days since 1970-01-01, inclusive).
+Result<agreement::MovementSummary> mission_movement(Store& store, std::int64_t day);
 void add_agreement_commands(Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
 void add_simulate_commands(Context& ctx);   // simulate
 

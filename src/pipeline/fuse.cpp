@@ -1,5 +1,7 @@
 #include "truce/pipeline/fuse.h"
 
+#include "truce/pipeline/classify.h"
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -286,6 +288,8 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     pad *= 4;
   }
   fusion::attribute(keep, geography, static_cast<unsigned>(cfg.threads));
+  auto rulebook = mission_rulebook(store, geography);
+  if (!rulebook.ok()) return rulebook.status();
   std::vector<StoredIncident> stored;
   std::vector<std::string> scope;
   stored.reserve(keep.size());
@@ -300,6 +304,11 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     si.party = inc.party;
     if (inc.origin) si.lat = inc.origin->lat, si.lon = inc.origin->lon;
     si.content = incident_content(inc, si.id, si.observation_ids);
+    if (*rulebook) {
+      auto classified = classify_content(si.content, **rulebook);
+      if (!classified.ok()) return classified.status();
+      si.content = std::move(classified).value();
+    }
     stored.push_back(std::move(si));
   }
   auto sync = store.replace_incidents(scope, stored);

@@ -26,8 +26,8 @@ TEST_F(AgreementCli, ImportAgreementThenMandateJson) {
   auto imp = run(truce("import agreement " + kDemo + "/agreement.json"));
   EXPECT_EQ(imp.status, 0);
   EXPECT_EQ(imp.out,
-            "imported agreement 'trilateral-statement-2020-11-10': 3 parties, 9 provisions, a term, 0 "
-            "events, 2 rules: "
+            "imported agreement 'trilateral-statement-2020-11-10': 3 parties, 9 provisions, a term, 1 "
+            "event, 2 rules: "
             "agreement version 1 (earlier versions kept)\n");
   auto m = run(truce("mandate --at 2023-10-13T00:00:00Z --format json"));
   EXPECT_EQ(m.status, 0);

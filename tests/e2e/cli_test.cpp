@@ -191,13 +191,5 @@ TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_EQ(kind.status, 2);
 }
 
-TEST_F(Cli, DemoBuildsTheDemoMission) {
-  auto r = run(truce("demo --fresh"));
-  EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_NE(r.out.find("SIMULATED"), std::string::npos);
-  EXPECT_NE(r.out.find("observations: read 2000, 2000 accepted"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("audit chain:  holds (2000 records)"), std::string::npos) << r.out;
-}
-
 }  // namespace
 }  // namespace truce
