@@ -229,60 +229,68 @@ bool import_agreement_file(Context& ctx, const std::string& file) {
   return true;
 }
 
-bool import_crossings_file(Context& ctx, const std::string& file) {
+namespace {
+
+// Reads a CSV of rows (refused whole if any row is bad), merges it into the stored document and
+// stores the result: what `import crossings` and `import baseline` share.
+template <typename Row>
+bool import_rows(Context& ctx, const std::string& file, const char* doc_name,
+                 Result<std::vector<Row>> (*read)(const std::string&, ag::ReadErrors&, std::size_t),
+                 Result<std::vector<Row>> (*from_json)(std::string_view),
+                 std::string (*to_json)(const std::vector<Row>&),
+                 ag::MergeCounts (*merge)(std::vector<Row>&, const std::vector<Row>&), std::size_t& read_rows,
+                 std::vector<Row>& stored, ag::MergeCounts& counts, std::int64_t& version) {
   ag::ReadErrors errors;
-  auto rows = ag::read_crossings_csv(file, errors);
+  auto rows = read(file, errors, 20);
   if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
   if (!errors.errors.empty()) {
     print_read_errors(errors);
-    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
-                                    {file, 0, ""}),
-                    kExitInputProblems), false;
+    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {file, 0, ""}),
+                    kExitInputProblems),
+           false;
   }
   auto store = ctx.open_store();
   if (!store) return false;
-  std::vector<ag::Crossing> stored;
-  auto doc = store->document("crossings");
+  auto doc = store->document(doc_name);
   if (!doc.ok()) return ctx.fail(doc.status()), false;
   if (*doc) {
-    auto s = ag::crossings_from_json(**doc);
+    auto s = from_json(**doc);
     if (!s.ok()) return ctx.fail(s.status()), false;
     stored = std::move(s).value();
   }
-  const auto counts = ag::merge_crossings(stored, *rows);
-  auto v = store->put_document("crossings", ag::crossings_to_json(stored));
+  counts = merge(stored, *rows);
+  auto v = store->put_document(doc_name, to_json(stored));
   if (!v.ok()) return ctx.fail(v.status()), false;
-  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n",
-              rows->size(), file.c_str(), fmt_counts(counts).c_str(), stored.size(),
-              static_cast<long long>(*v));
+  read_rows = rows->size();
+  version = *v;
+  return true;
+}
+
+}  // namespace
+
+bool import_crossings_file(Context& ctx, const std::string& file) {
+  std::size_t n = 0;
+  std::vector<ag::Crossing> stored;
+  ag::MergeCounts counts;
+  std::int64_t v = 0;
+  if (!import_rows<ag::Crossing>(ctx, file, "crossings", ag::read_crossings_csv, ag::crossings_from_json,
+                                 ag::crossings_to_json, ag::merge_crossings, n, stored, counts, v))
+    return false;
+  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", n, file.c_str(),
+              fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(v));
   return true;
 }
 
 bool import_baseline_file(Context& ctx, const std::string& file) {
-  ag::ReadErrors errors;
-  auto rows = ag::read_baselines_csv(file, errors);
-  if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
-  if (!errors.errors.empty()) {
-    print_read_errors(errors);
-    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
-                                    {file, 0, ""}),
-                    kExitInputProblems), false;
-  }
-  auto store = ctx.open_store();
-  if (!store) return false;
+  std::size_t n = 0;
   std::vector<ag::Baseline> stored;
-  auto doc = store->document("population_baselines");
-  if (!doc.ok()) return ctx.fail(doc.status()), false;
-  if (*doc) {
-    auto s = ag::baselines_from_json(**doc);
-    if (!s.ok()) return ctx.fail(s.status()), false;
-    stored = std::move(s).value();
-  }
-  const auto counts = ag::merge_baselines(stored, *rows);
-  auto v = store->put_document("population_baselines", ag::baselines_to_json(stored));
-  if (!v.ok()) return ctx.fail(v.status()), false;
-  std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", rows->size(),
-              file.c_str(), fmt_counts(counts).c_str(), static_cast<long long>(*v));
+  ag::MergeCounts counts;
+  std::int64_t v = 0;
+  if (!import_rows<ag::Baseline>(ctx, file, "population_baselines", ag::read_baselines_csv, ag::baselines_from_json,
+                                 ag::baselines_to_json, ag::merge_baselines, n, stored, counts, v))
+    return false;
+  std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", n, file.c_str(),
+              fmt_counts(counts).c_str(), static_cast<long long>(v));
   return true;
 }
 
