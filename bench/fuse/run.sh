@@ -9,7 +9,8 @@
 #     100k --seed 3 --observations 100000  --front-km 300
 #     300k --seed 3 --observations 300000  --front-km 300
 #     1M   --seed 3 --observations 1000000 --front-km 300
-# Environment: RUNS (truce repetitions, median taken; default 3), PEERS=0 to skip the peers,
+# Environment: RUNS (truce repetitions, median taken; default 3), PEERS=0 to skip the peers
+# (PEERS=postgis: only PostGIS, the faster peer),
 # SCORE=0 to skip scoring. Wall time and peak RSS come from /usr/bin/time -v; the peers' own
 # phase times (which exclude their start-up) are kept in WORKDIR/<scenario>/<peer>.log.
 set -euo pipefail
@@ -73,10 +74,11 @@ for s in "${scenarios[@]}"; do
   tw=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   read -r f1 lm lp oa < <(score "$dir" "$dir/out_truce")
   echo "| $s | $rows | truce (median of $runs) | $tw | 1.0x | $mem | $f1 | $lm / $lp | $oa |"
-  if [ "${PEERS:-1}" = 1 ]; then
+  if [ "${PEERS:-1}" != 0 ]; then
     read -r w m < <(timed "$dir/postgis.log" bash "$shared/scenario/peers/postgis.sh" "$dir" "$dir/out_postgis" fusion)
     read -r f1 lm lp oa < <(score "$dir" "$dir/out_postgis")
     echo "| $s | $rows | PostGIS | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m (+ server) | $f1 | $lm / $lp | $oa |"
+    [ "${PEERS:-1}" = postgis ] && continue
     read -r w m < <(timed "$dir/geopandas.log" /usr/bin/python3 "$shared/scenario/peers/geopandas.py" "$dir" "$dir/out_geopandas" fusion)
     read -r f1 lm lp oa < <(score "$dir" "$dir/out_geopandas")
     echo "| $s | $rows | GeoPandas + sklearn | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m | $f1 | $lm / $lp | $oa |"

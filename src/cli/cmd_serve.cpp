@@ -2,10 +2,15 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <thread>
 
 #include "cli/context.h"
 #include "truce/server/server.h"
+
+#ifndef TRUCE_WEB_DIR
+#define TRUCE_WEB_DIR ""
+#endif
 
 namespace truce::cli {
 
@@ -17,6 +22,7 @@ void add_serve(Context& ctx) {
     server::Options o;
   };
   auto a = std::make_shared<Args>();
+  a->o.web_dir = TRUCE_WEB_DIR;
   auto* cmd = ctx.app->add_subcommand("serve", "serve the HTTP API (/api/v1), OpenRosa (/formList, /submission), /healthz, /metrics");
   cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port, printed)");
   cmd->add_flag("--public", a->o.public_view, "enable the anonymous, redacted, read-only public view");
@@ -25,6 +31,7 @@ void add_serve(Context& ctx) {
   cmd->add_flag("--allow-basic", a->o.allow_basic_auth, "accept HTTP Basic auth (only behind a TLS terminator)");
   cmd->add_option("--max-body", a->o.max_body_bytes, "largest request body accepted, bytes")->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->o.threads, "worker threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--web", a->o.web_dir, "the built dashboard served at / (\"\": none)")->capture_default_str();
   cmd->callback([&ctx, a] {
     const auto colon = a->listen.rfind(':');
     if (colon == std::string::npos) return ctx.fail(Status::Invalid("--listen: expected HOST:PORT"), kExitUsage);
@@ -40,8 +47,12 @@ void add_serve(Context& ctx) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     auto srv = server::Server::create(a->o);
     if (!srv.ok()) return ctx.fail(srv.status());
-    std::printf("truce serving %s on http://%s:%d (API /api/v1, OpenRosa /formList)\n", ctx.db_path().c_str(),
-                a->o.host.c_str(), (*srv)->port());
+    std::printf("truce serving %s on http://%s:%d (API /api/v1, OpenRosa /formList%s)\n", ctx.db_path().c_str(),
+                a->o.host.c_str(), (*srv)->port(), a->o.web_dir.empty() ? "" : ", dashboard /");
+    if (!a->o.web_dir.empty() && !std::filesystem::exists(a->o.web_dir + "/index.html")) {
+      std::fprintf(stderr, "truce: no dashboard in %s (run `make build`, or npm ci && npm run build in web/)\n",
+                   a->o.web_dir.c_str());
+    }
     std::fflush(stdout);
     server::Server* s = srv->get();
     std::thread watcher([set, s] {

@@ -63,5 +63,6 @@ bool import_baseline_file(Context& ctx, const std::string& file);
 Result<agreement::MovementSummary> mission_movement(Store& store, std::int64_t day);
 void add_agreement_commands(Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
 void add_simulate_commands(Context& ctx);   // simulate
+void add_report_commands(Context& ctx);     // report daily
 
 }  // namespace truce::cli

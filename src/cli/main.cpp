@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   add_geo_commands(ctx);
   add_agreement_commands(ctx);
   add_simulate_commands(ctx);
+  add_report_commands(ctx);
   app.footer(
       "Exit codes: 0 ok; 1 some records rejected or conflicting (the rest stored); 2 bad command line; "
       "3 failure (database, I/O); 4 audit chain broken.");

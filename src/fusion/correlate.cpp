@@ -106,11 +106,11 @@ void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>&
 
 class Agglomerator {
  public:
-  // local_of: for every meas index, its position in its component's member list.
-  Agglomerator(std::span<const Meas> m, const std::vector<std::uint32_t>& local_of, const Config& cfg)
-      : m_(m), cfg_(cfg), local_(&local_of) {}
+  Agglomerator(std::span<const Meas> m, const Config& cfg) : m_(m), cfg_(cfg) {}
 
   // members: global meas indices of one component, sorted by (time, index); edges: local pairs.
+  // Works on a compact copy of the component's measurements, indexed locally (positions in
+  // `members`), and reuses its buffers from one component to the next; returns global indices.
   std::vector<std::vector<std::uint32_t>> run(const std::vector<std::uint32_t>& members,
                                               const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
@@ -121,14 +121,17 @@ class Agglomerator {
     std::vector<std::uint32_t> fill(adj_start_.begin(), adj_start_.end() - 1);
     for (auto [a, b] : edges) adj_[fill[a]++] = b, adj_[fill[b]++] = a;
 
-    cl_.clear();
-    cl_.resize(n);
+    lm_.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) lm_[i] = m_[members[i]];
+    if (cl_.size() < n) cl_.resize(n);
     owner_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
-      const Meas& r = m_[members[i]];
+      const Meas& r = lm_[i];
       Cluster& c = cl_[i];
-      c.mem = {members[i]};
-      c.obs = {r.observer};
+      c.mem.assign(1, i);
+      c.obs.assign(1, r.observer);
+      c.alive = true;
+      c.version = 0;
       c.kmask = 1u << r.kind;
       c.fit = detail::single_fit(r);
       c.lnc_sum = r.ln_count;
@@ -165,8 +168,7 @@ class Agglomerator {
       // New prices against every cluster the merged one touches.
       std::vector<std::uint32_t>& nb = nb_;
       nb.clear();
-      for (auto gi : cl_[a].mem) {
-        const std::uint32_t li = local_index(gi);
+      for (auto li : cl_[a].mem) {
         for (std::uint32_t k = adj_start_[li]; k < adj_start_[li + 1]; ++k) {
           const std::uint32_t o = owner_[adj_[k]];
           if (o != a) nb.push_back(o);
@@ -177,8 +179,13 @@ class Agglomerator {
       for (auto o : nb) push(q, a, o);
     }
     std::vector<std::vector<std::uint32_t>> out;
-    for (auto& c : cl_) {
-      if (c.alive) out.push_back(std::move(c.mem));
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const Cluster& c = cl_[i];
+      if (!c.alive) continue;
+      std::vector<std::uint32_t> g(c.mem.size());
+      for (std::size_t k = 0; k < g.size(); ++k) g[k] = members[c.mem[k]];
+      std::sort(g.begin(), g.end());
+      out.push_back(std::move(g));
     }
     return out;
   }
@@ -188,8 +195,6 @@ class Agglomerator {
   using Entry = std::tuple<double, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>;
   static constexpr std::uint32_t kNoFit = UINT32_MAX;
   using Queue = std::priority_queue<Entry, std::vector<Entry>, std::greater<>>;
-
-  std::uint32_t local_index(std::uint32_t global) const { return (*local_)[global]; }
 
   void push(Queue& q, std::uint32_t a, std::uint32_t b) {
     if (a == b) return;
@@ -224,7 +229,7 @@ class Agglomerator {
     std::merge(a.mem.begin(), a.mem.end(), b.mem.begin(), b.mem.end(), std::back_inserter(scratch_));
     double slat = 0, slon = 0;
     merged_start(a, b, slat, slon);
-    Fit f = detail::fit_planar(m_, scratch_, slat, slon, cfg_);
+    Fit f = detail::fit_planar(lm_, scratch_, slat, slon, cfg_);
     const double dchi = std::max(0.0, f.chi2 - a.fit.chi2 - b.fit.chi2);
     if (dchi > cfg_.merge_gate) return kNo;
     // Time: the intervals of both sides, at the merged origin, must overlap.
@@ -232,8 +237,8 @@ class Agglomerator {
     const double det = f.h[0] * f.h[1] - f.h[2] * f.h[2];
     if (det > 0) cov[0] = f.h[1] / det, cov[1] = f.h[0] / det, cov[2] = -f.h[2] / det;
     double alo = 0, ahi = 0, blo = 0, bhi = 0;
-    cluster_interval(m_, a.mem, f, cov, cfg_, alo, ahi);
-    cluster_interval(m_, b.mem, f, cov, cfg_, blo, bhi);
+    cluster_interval(lm_, a.mem, f, cov, cfg_, alo, ahi);
+    cluster_interval(lm_, b.mem, f, cov, cfg_, blo, bhi);
     const double lo = std::max(alo, blo), hi = std::min(ahi, bhi);
     if (hi < lo) return kNo;
     const double wmin = std::max(1.0, std::min(ahi - alo, bhi - blo));
@@ -266,11 +271,12 @@ class Agglomerator {
   void absorb(std::uint32_t a, std::uint32_t b, const Fit& f) {
     Cluster& A = cl_[a];
     Cluster& B = cl_[b];
-    std::vector<std::uint32_t> mem, obs;
-    std::merge(A.mem.begin(), A.mem.end(), B.mem.begin(), B.mem.end(), std::back_inserter(mem));
-    std::merge(A.obs.begin(), A.obs.end(), B.obs.begin(), B.obs.end(), std::back_inserter(obs));
-    A.mem = std::move(mem);
-    A.obs = std::move(obs);
+    scratch_.clear();
+    std::merge(A.mem.begin(), A.mem.end(), B.mem.begin(), B.mem.end(), std::back_inserter(scratch_));
+    A.mem.assign(scratch_.begin(), scratch_.end());
+    scratch_.clear();
+    std::merge(A.obs.begin(), A.obs.end(), B.obs.begin(), B.obs.end(), std::back_inserter(scratch_));
+    A.obs.assign(scratch_.begin(), scratch_.end());
     A.kmask |= B.kmask;
     A.fit = f;
     A.lnc_sum += B.lnc_sum;
@@ -278,7 +284,7 @@ class Agglomerator {
     A.pre_lo = std::max(A.pre_lo, B.pre_lo), A.pre_hi = std::min(A.pre_hi, B.pre_hi);
     set_derived(A);
     ++A.version;
-    for (auto gi : B.mem) owner_[local_index(gi)] = a;
+    for (auto li : B.mem) owner_[li] = a;
     B.alive = false;
     B.mem.clear();
     B.obs.clear();
@@ -286,7 +292,7 @@ class Agglomerator {
 
   std::span<const Meas> m_;
   const Config& cfg_;
-  const std::vector<std::uint32_t>* local_ = nullptr;
+  std::vector<Meas> lm_;  // the component's measurements, by local index
   std::vector<std::uint32_t> adj_start_, adj_;
   std::vector<Cluster> cl_;
   std::vector<std::uint32_t> owner_;
@@ -321,16 +327,20 @@ void parallel_for(std::size_t n, int threads, Fn fn) {
 
 std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
   std::vector<Meas> m(reports.size());
-  for (std::size_t i = 0; i < reports.size(); ++i) m[i] = detail::make_meas(reports[i], cfg);
+  parallel_for(reports.size(), cfg.threads, [&](std::size_t i, std::size_t) { m[i] = detail::make_meas(reports[i], cfg); });
 
   std::vector<std::uint32_t> order;
   order.reserve(m.size());
   for (std::uint32_t i = 0; i < m.size(); ++i) {
     if (m[i].located) order.push_back(i);
   }
-  std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-    return std::pair(m[a].t, m[a].index) < std::pair(m[b].t, m[b].index);
-  });
+  {
+    const auto by_time = [&](std::uint32_t a, std::uint32_t b) {
+      return std::pair(m[a].t, m[a].index) < std::pair(m[b].t, m[b].index);
+    };
+    // Files and stores mostly list reports in time order already.
+    if (!std::is_sorted(order.begin(), order.end(), by_time)) std::sort(order.begin(), order.end(), by_time);
+  }
 
   // 1. Candidate pairs, swept over a compact time-ordered copy of what the pre-gate reads (the
   //    sweep visits every report within the window of each one: at high density this is the
@@ -419,7 +429,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
   {
     const int nthreads = std::max(1, cfg.threads);
     std::vector<Agglomerator> workers;
-    for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, local, cfg);
+    for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, cfg);
     parallel_for(comps.size(), nthreads, [&](std::size_t c, std::size_t w) {
       if (comps[c].size() == 1) {
         comp_clusters[c] = {comps[c]};
@@ -447,10 +457,10 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
   // 4. Locate every cluster on the ellipsoid.
   std::vector<Incident> out(clusters.size());
   parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
-    std::vector<Report> group;
+    std::vector<Meas> group;
     group.reserve(clusters[c].size());
-    for (auto i : clusters[c]) group.push_back(reports[i]);
-    out[c] = locate(group, cfg);
+    for (auto i : clusters[c]) group.push_back(m[i]);
+    out[c] = detail::locate(group, cfg);
     out[c].group_first_s = group_span[c].first;
     out[c].group_last_s = group_span[c].second;
   });

@@ -2,11 +2,10 @@
 //
 // Weighted least squares over bearing residuals (sigma: stated, plus the unstated compass bias in
 // quadrature) and log-distance residuals (distance errors are multiplicative). Started from a
-// planar fit, then iterated on the WGS84 ellipsoid with GeographicLib: each step solves in the
-// east/north plane at the current point, using exact geodesic derivatives (d s12 = cos(phi - azi2),
-// d azi1 = sin(phi - azi2) / m12), and moves the point along a geodesic.
-#include <GeographicLib/Geodesic.hpp>
-
+// planar fit, then refined on the WGS84 ellipsoid (the short geodesics of model.h, which
+// fusion_test holds to GeographicLib): each step solves in the east/north plane at the current
+// point, using geodesic derivatives (d s12 = cos(phi - azi2), d azi1 = sin(phi - azi2) / m12), and
+// moves the point along a geodesic.
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -36,13 +35,14 @@ struct GeoEval {
 };
 
 GeoEval geo_evaluate(const std::vector<Meas>& m, double lat, double lon) {
-  const auto& geod = GeographicLib::Geodesic::WGS84();
   GeoEval e;
+  e.s12.reserve(m.size());
+  e.azi2.reserve(m.size());
   for (const Meas& r : m) {
-    double s12 = 0, azi1 = 0, azi2 = 0, m12 = 0;
-    geod.Inverse(r.lat, r.lon, lat, lon, s12, azi1, azi2, m12);
+    double s12 = 0, azi1 = 0, azi2 = 0;
+    detail::short_inverse(r.lat, r.lon, lat, lon, s12, azi1, azi2);
     s12 = std::max(1.0, s12);
-    m12 = std::max(1.0, m12);
+    const double m12 = s12;  // the reduced length, to (s12 / earth radius)^2 / 6 < 1e-5 within 50 km
     e.range_sum += s12;
     e.s12.push_back(s12);
     e.azi2.push_back(azi2);
@@ -93,17 +93,23 @@ std::optional<Ellipse> ellipse_of(const double h[3], double k) {
 }  // namespace
 
 Incident locate(std::span<const Report> group, const Config& cfg) {
-  Incident inc;
   std::vector<Meas> m;
   m.reserve(group.size());
+  for (const Report& r : group) m.push_back(detail::make_meas(r, cfg));
+  return detail::locate(m, cfg);
+}
+
+Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
+  Incident inc;
   std::vector<std::int32_t> counts;
-  for (const Report& r : group) {
+  counts.reserve(m.size());
+  inc.members.reserve(m.size());
+  for (const Meas& r : m) {
     inc.members.push_back(r.index);
-    m.push_back(detail::make_meas(r, cfg));
     counts.push_back(r.count);
   }
   std::sort(inc.members.begin(), inc.members.end());
-  inc.observers = static_cast<int>(group.size());
+  inc.observers = static_cast<int>(m.size());
   std::sort(counts.begin(), counts.end());
   inc.rounds = counts.empty() ? 0 : counts[counts.size() / 2];
   {
@@ -130,12 +136,11 @@ Incident locate(std::span<const Report> group, const Config& cfg) {
   std::vector<Meas> lm;
   for (auto i : loc) lm.push_back(m[i]);
   GeoEval e;
-  const auto& geod = GeographicLib::Geodesic::WGS84();
   if (lm.size() == 1 && lm[0].has_d) {
     // One report with a distance: its own projected point, exactly; the ellipse is long along the bearing.
     const Meas& r = lm[0];
     double azi2 = 0;
-    geod.Direct(r.lat, r.lon, r.b / kDeg, r.d, lat, lon, azi2);
+    detail::short_direct(r.lat, r.lon, r.b / kDeg, r.d, lat, lon, azi2);
     const double ue = std::sin(azi2 * kDeg), un = std::cos(azi2 * kDeg);
     const double wa = 1.0 / (r.d * r.sl * r.d * r.sl), wc = 1.0 / (r.d * r.sb * r.d * r.sb);
     h[0] = ue * ue * wa + un * un * wc;
@@ -163,7 +168,8 @@ Incident locate(std::span<const Report> group, const Config& cfg) {
         const double se = (d * e.g[0] - b * e.g[1]) / det, sn = (a * e.g[1] - b * e.g[0]) / det;
         const double len = std::sqrt(se * se + sn * sn);
         if (len > 0.05 && len < 2000.0) {
-          geod.Direct(lat, lon, std::atan2(se, sn) / kDeg, len, lat, lon);
+          double azi2 = 0;
+          detail::short_direct(lat, lon, std::atan2(se, sn) / kDeg, len, lat, lon, azi2);
           e.chi2 = std::max(0.0, e.chi2 - (e.g[0] * se + e.g[1] * sn));  // the quadratic model's decrease
         }
       }

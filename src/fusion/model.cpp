@@ -81,12 +81,21 @@ Plane Plane::at(double lat0, double lon0) {
 
 std::uint32_t neighbour_mask(std::uint8_t k) { return k < kNeighbourMask.size() ? kNeighbourMask[k] : 0u; }
 
-bool kinds_explainable(std::uint32_t mask) {
-  for (std::uint32_t nm : kNeighbourMask) {
-    if ((mask & ~nm) == 0) return true;
+namespace {
+// kinds_explainable() of every mask of the nine kinds, computed once (correlation asks it for every
+// candidate merge).
+constexpr std::array<bool, 512> kExplainable = [] {
+  std::array<bool, 512> t{};
+  for (std::uint32_t mask = 0; mask < t.size(); ++mask) {
+    for (std::uint32_t nm : kNeighbourMask) {
+      if ((mask & ~nm) == 0) t[mask] = true;
+    }
   }
-  return false;
-}
+  return t;
+}();
+}  // namespace
+
+bool kinds_explainable(std::uint32_t mask) { return mask < kExplainable.size() && kExplainable[mask]; }
 
 Kind best_kind(std::span<const Meas> m, std::span<const std::uint32_t> members) {
   std::array<int, 9> votes{};
@@ -141,6 +150,7 @@ Meas make_meas(const Report& r, const Config& cfg) {
     const double k = std::exp(2.5 * m.sl);
     event_interval(m, m.has_d ? m.d / k : 0.0, m.has_d ? m.d * k : 30000.0, cfg, m.pre_lo, m.pre_hi);
   }
+  m.count = r.count;
   const double c = std::max(1, r.count);
   m.ln_count = std::log(c);
   m.var_count = cfg.count_log_sigma * cfg.count_log_sigma + (0.29 / c) * (0.29 / c);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
@@ -21,28 +22,71 @@
 namespace truce::pipeline {
 
 namespace {
-std::string fmt_num(double v, int prec) {
+double round_to(double v, double step) { return std::round(v / step) * step; }
+
+// Appenders for the scorer files (hundreds of thousands of rows): no temporary strings.
+void put_num(std::string& buf, double v, int prec) {
   char b[64];
   auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
-  return std::string(b, r.ptr);
+  buf.append(b, r.ptr);
+}
+template <typename Int>
+void put_int(std::string& buf, Int v) {
+  char b[24];
+  auto r = std::to_chars(b, b + sizeof b, v);
+  buf.append(b, r.ptr);
 }
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
+// format_instant() of whole seconds, with the date part computed once per day: the same text.
+class SecondsFormatter {
+ public:
+  void put(std::string& buf, std::int64_t secs) {
+    std::int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) rem += 86400, days -= 1;
+    if (days != day_) {
+      day_ = days;
+      const std::string full = format_instant(Instant{days * 86400 * 1000});
+      // "YYYY-MM-DDT00:00:00Z": reuse its date; other shapes (years beyond 4 digits) go the slow way.
+      prefix_ = full.size() == 20 ? full.substr(0, 11) : std::string();
+    }
+    if (prefix_.empty()) {
+      buf += format_instant(Instant{secs * 1000});
+      return;
+    }
+    const auto h = static_cast<int>(rem / 3600), m = static_cast<int>(rem / 60 % 60), sec = static_cast<int>(rem % 60);
+    const char t[9] = {static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
+                       static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10), ':',
+                       static_cast<char>('0' + sec / 10), static_cast<char>('0' + sec % 10), 'Z'};
+    buf += prefix_;
+    buf.append(t, sizeof t);
+  }
+
+ private:
+  std::int64_t day_ = std::numeric_limits<std::int64_t>::min();
+  std::string prefix_;
+};
 
 }  // namespace
 
-Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out) {
-  auto src = io::ByteSource::open(path);
-  if (!src.ok()) return src.status();
-  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
+namespace {
+
+// Rows of one piece of an observations file, before observer identities are interned.
+struct ParsedRows {
+  std::vector<fusion::Report> reports;  // index and observer not set yet
+  std::vector<std::string> ids, observers;
+  std::int64_t bad = 0;
+  std::vector<std::string> problems;
+  bool bad_record = false;  // the reader rejected a record (its message carries a piece-relative line)
+};
+
+// Parses the records left in `reader` with the header's column map; rec.line + line_offset is the
+// line in the file.
+Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std::string& path, std::int64_t line_offset,
+                  Instant now, const fusion::Config& cfg, ParsedRows& out) {
   io::Record rec;
   Status err;
-  io::ColumnMap map;
-  bool have_header = false;
   io::Row row;
   Observation o;
-  std::unordered_map<std::string, std::uint32_t> observers;
-  const Instant now = SystemClock{}.now();
   auto complain = [&](const std::string& msg) {
     ++out.bad;
     if (out.problems.size() < 10) out.problems.push_back(msg);
@@ -52,34 +96,148 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
     if (rr == io::ReadResult::kEnd) break;
     if (rr == io::ReadResult::kFatal) return err;
     if (rr == io::ReadResult::kBadRecord) {
-      if (!have_header) return err;
+      out.bad_record = true;
       complain(err.ToString());
       continue;
     }
-    if (!have_header) {
-      auto m = io::map_header(io::observation_schema(), rec.fields, path);
-      if (!m.ok()) return m.status();
-      map = std::move(m).value();
-      have_header = true;
-      continue;
-    }
+    const std::int64_t line = rec.line + line_offset;
     if (auto e = io::pick(map, rec, row)) {
-      complain(path + ":" + std::to_string(rec.line) + ": " + e->reason);
+      complain(path + ":" + std::to_string(line) + ": " + e->reason);
       continue;
     }
     if (auto e = io::parse_observation(row, now, o)) {
-      complain(path + ":" + std::to_string(rec.line) + ": field '" + e->field + "': " + e->reason +
+      complain(path + ":" + std::to_string(line) + ": field '" + e->field + "': " + e->reason +
                (e->value.empty() ? "" : ", got \"" + e->value + "\""));
       continue;
     }
-    if (out.reports.size() >= UINT32_MAX - 1) return Status::Invalid(path + ": too many observations for one run");
-    auto [it, fresh] = observers.try_emplace(o.observer_id, static_cast<std::uint32_t>(observers.size()));
-    const auto index = static_cast<std::uint32_t>(out.reports.size());
-    out.reports.push_back(fusion::make_report(o, index, it->second, o.observer_pos, cfg));
-    out.ids.push_back(o.id);
+    out.reports.push_back(fusion::make_report(o, 0, 0, o.observer_pos, cfg));
+    out.ids.push_back(std::move(o.id));
+    out.observers.push_back(std::move(o.observer_id));
   }
-  if (!have_header) return Status::Invalid(path + ": empty file: expected a header line");
   return Status::Ok();
+}
+
+// Appends parsed rows in order, interning observer identities in order of first appearance.
+Status append_rows(ParsedRows&& part, const std::string& path, std::unordered_map<std::string, std::uint32_t>& observers,
+                   FusionInput& out) {
+  out.bad += part.bad;
+  for (auto& p : part.problems) {
+    if (out.problems.size() < 10) out.problems.push_back(std::move(p));
+  }
+  if (out.reports.size() + part.reports.size() >= UINT32_MAX - 1) {
+    return Status::Invalid(path + ": too many observations for one run");
+  }
+  for (std::size_t i = 0; i < part.reports.size(); ++i) {
+    auto [it, fresh] = observers.try_emplace(std::move(part.observers[i]), static_cast<std::uint32_t>(observers.size()));
+    fusion::Report& r = part.reports[i];
+    r.index = static_cast<std::uint32_t>(out.reports.size());
+    r.observer = it->second;
+    out.reports.push_back(r);
+    out.ids.push_back(std::move(part.ids[i]));
+  }
+  part = ParsedRows{};
+  return Status::Ok();
+}
+
+// The header line of an observations file and its column map.
+Result<io::ColumnMap> read_header(io::RecordReader& reader, const std::string& path) {
+  io::Record rec;
+  Status err;
+  const io::ReadResult rr = reader.next(rec, err);
+  if (rr == io::ReadResult::kEnd) return Status::Invalid(path + ": empty file: expected a header line");
+  if (rr != io::ReadResult::kRecord) return err;
+  return io::map_header(io::observation_schema(), rec.fields, path);
+}
+
+}  // namespace
+
+Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out) {
+  const Instant now = SystemClock{}.now();
+  std::unordered_map<std::string, std::uint32_t> observers;
+  // A regular file without quotes splits at line ends into pieces parsed in parallel (a quoted
+  // field may hold a line end, so a file with any quote is read in one piece); the result is the
+  // same as reading it in one piece. Pieces that meet a malformed record fall back to that.
+  const int threads = std::max(1, cfg.threads);
+  struct stat st {};
+  if (threads > 1 && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (1 << 20) &&
+      st.st_size < (std::int64_t{2} << 30)) {
+    auto all = io::read_all(path, std::int64_t{2} << 30);
+    if (!all.ok()) return all.status();
+    std::string text = std::move(all).value();
+    if (text.find('"') == std::string::npos) {
+      const std::size_t header_end = text.find('\n');
+      if (header_end != std::string::npos) {
+        auto hsrc = io::ByteSource::from_string(text.substr(0, header_end + 1), path);
+        io::RecordReader hreader(*hsrc, io::RecordReader::Mode::kCsv);
+        auto map = read_header(hreader, path);
+        if (!map.ok()) return map.status();
+        // Piece boundaries: just after a line end, never before a byte that could start a BOM.
+        std::vector<std::size_t> cut{header_end + 1};
+        for (int k = 1; k < threads; ++k) {
+          std::size_t c = header_end + 1 + (text.size() - header_end - 1) * static_cast<std::size_t>(k) /
+                                               static_cast<std::size_t>(threads);
+          while (c < text.size()) {
+            c = text.find('\n', c);
+            if (c == std::string::npos) {
+              c = text.size();
+              break;
+            }
+            ++c;
+            if (c >= text.size() || static_cast<unsigned char>(text[c]) != 0xEF) break;
+          }
+          cut.push_back(std::max(cut.back(), std::min(c, text.size())));
+        }
+        cut.push_back(text.size());
+        const std::size_t parts = cut.size() - 1;
+        std::vector<ParsedRows> parsed(parts);
+        std::vector<Status> status(parts);
+        std::vector<std::int64_t> offset(parts, 0);
+        offset[0] = 1;  // the header line
+        for (std::size_t k = 1; k < parts; ++k) {
+          offset[k] = offset[k - 1] +
+                      std::count(text.begin() + static_cast<std::ptrdiff_t>(cut[k - 1]),
+                                 text.begin() + static_cast<std::ptrdiff_t>(cut[k]), '\n');
+        }
+        std::vector<std::unique_ptr<io::ByteSource>> pieces;
+        for (std::size_t k = 0; k < parts; ++k) {
+          pieces.push_back(io::ByteSource::from_string(text.substr(cut[k], cut[k + 1] - cut[k]), path));
+        }
+        text.clear();
+        text.shrink_to_fit();
+        auto work = [&](std::size_t k) {
+          io::RecordReader reader(*pieces[k], io::RecordReader::Mode::kCsv);
+          status[k] = parse_rows(reader, *map, path, offset[k], now, cfg, parsed[k]);
+          pieces[k].reset();
+        };
+        std::vector<std::thread> pool;
+        for (std::size_t k = 1; k < parts; ++k) pool.emplace_back(work, k);
+        work(0);
+        for (auto& t : pool) t.join();
+        bool fallback = false;
+        for (std::size_t k = 0; k < parts; ++k) {
+          if (!status[k].ok()) return status[k];
+          fallback = fallback || parsed[k].bad_record;
+        }
+        if (!fallback) {
+          std::size_t total = 0;
+          for (const auto& p : parsed) total += p.reports.size();
+          out.reports.reserve(out.reports.size() + total);
+          out.ids.reserve(out.ids.size() + total);
+          for (auto& p : parsed) TRUCE_RETURN_IF_ERROR(append_rows(std::move(p), path, observers, out));
+          return Status::Ok();
+        }
+      }
+    }
+  }
+  // One piece, streamed.
+  auto src = io::ByteSource::open(path);
+  if (!src.ok()) return src.status();
+  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
+  auto map = read_header(reader, path);
+  if (!map.ok()) return map.status();
+  ParsedRows rows;
+  TRUCE_RETURN_IF_ERROR(parse_rows(reader, *map, path, 0, now, cfg, rows));
+  return append_rows(std::move(rows), path, observers, out);
 }
 
 Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc) {
@@ -101,11 +259,11 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
   }
   {
     std::string buf = "observation_id,incident_id\n";
-    buf.reserve(ids.size() * 16);
+    buf.reserve(ids.size() * 20);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       buf += ids[i];
       buf += ',';
-      if (inc_of[i]) buf += std::to_string(inc_of[i]);
+      if (inc_of[i]) put_int(buf, inc_of[i]);
       buf += '\n';
     }
     std::ofstream f(dir + "/assign.csv", std::ios::binary);
@@ -116,30 +274,51 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
     std::string buf =
         "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_minor_m,"
         "major_azimuth_deg,sector_azimuth_deg,sector_half_width_deg\n";
-    buf.reserve(incs.size() * 120);
+    buf.reserve(incs.size() * 130);
+    SecondsFormatter times;
     for (std::size_t k = 0; k < incs.size(); ++k) {
       const auto& c = incs[k];
-      buf += std::to_string(k + 1);
+      put_int(buf, k + 1);
       buf += ',';
-      if (c.origin) buf += fmt_num(c.origin->lat, 6) + ',' + fmt_num(c.origin->lon, 6);
-      else buf += ',';
+      if (c.origin) {
+        put_num(buf, c.origin->lat, 6);
+        buf += ',';
+        put_num(buf, c.origin->lon, 6);
+      } else {
+        buf += ',';
+      }
       buf += ',';
       buf += c.party;
       buf += ',';
-      if (c.distance_to_loc_m) buf += fmt_num(*c.distance_to_loc_m, 1);
-      buf += ',' + format_instant(Instant{c.start_s * 1000}) + ',' + format_instant(Instant{c.end_s * 1000});
+      if (c.distance_to_loc_m) put_num(buf, *c.distance_to_loc_m, 1);
+      buf += ',';
+      times.put(buf, c.start_s);
+      buf += ',';
+      times.put(buf, c.end_s);
       buf += ',';
       buf += to_string(c.kind);
-      buf += ',' + std::to_string(c.members.size()) + ',' + std::to_string(c.rounds) + ',';
+      buf += ',';
+      put_int(buf, c.members.size());
+      buf += ',';
+      put_int(buf, c.rounds);
+      buf += ',';
       if (c.ellipse) {
-        buf += fmt_num(c.ellipse->semi_major_m, 0) + ',' + fmt_num(c.ellipse->semi_minor_m, 0) + ',' +
-               fmt_num(c.ellipse->major_azimuth_deg, 1);
+        put_num(buf, c.ellipse->semi_major_m, 0);
+        buf += ',';
+        put_num(buf, c.ellipse->semi_minor_m, 0);
+        buf += ',';
+        put_num(buf, c.ellipse->major_azimuth_deg, 1);
       } else {
         buf += ",,";
       }
       buf += ',';
-      if (c.sector) buf += fmt_num(c.sector->azimuth_deg, 1) + ',' + fmt_num(c.sector->half_width_deg, 1);
-      else buf += ',';
+      if (c.sector) {
+        put_num(buf, c.sector->azimuth_deg, 1);
+        buf += ',';
+        put_num(buf, c.sector->half_width_deg, 1);
+      } else {
+        buf += ',';
+      }
       buf += '\n';
     }
     std::ofstream f(dir + "/incidents.csv", std::ios::binary);

@@ -6,16 +6,24 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
 #include <set>
+#include <shared_mutex>
+#include <unordered_map>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
 #include "server/internal.h"
+#include "truce/agreement/humanitarian.h"
+#include "truce/pipeline/report.h"
+#include "truce/report/report.h"
 #include "truce/agreement/term.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
@@ -115,9 +123,101 @@ std::optional<FieldError> xform_row(const std::string& xml, io::Row& row, std::v
   return std::nullopt;
 }
 
+// Splits "a,b,c" into its non-empty parts.
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = s.find(',', start);
+    const auto end = comma == std::string::npos ? s.size() : comma;
+    if (end > start) out.push_back(s.substr(start, end - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// What the incident endpoints filter on: the store's own filter plus what only the content says.
+struct IncidentQuery {
+  IncidentFilter f;
+  std::vector<std::string> kinds, parties, statuses, rules;  // any of (empty: all)
+  bool matches(const nlohmann::json& j) const {
+    auto any = [](const std::vector<std::string>& want, const std::string& v) {
+      return want.empty() || std::find(want.begin(), want.end(), v) != want.end();
+    };
+    if (!any(kinds, j.value("kind", std::string())) || !any(parties, j.value("party", std::string())) ||
+        !any(statuses, j.value("status", std::string()))) {
+      return false;
+    }
+    if (rules.empty()) return true;
+    const auto it = j.find("violations");
+    if (it == j.end() || !it->is_array()) return false;
+    for (const auto& v : *it) {
+      if (v.is_object() && v.contains("rule") && v["rule"].is_string() && any(rules, v["rule"].get<std::string>())) return true;
+    }
+    return false;
+  }
+};
+
+// What the dashboard's aggregation needs of every current incident, compact and in memory, so that
+// a summary of 100,000 incidents is computed in milliseconds instead of re-reading and re-parsing
+// every incident from the store. Rows are in the store's order (start time, then id).
+struct IncidentIndex {
+  struct Row {
+    std::int64_t start_ms = 0, end_ms = 0;
+    double lat = 0, lon = 0;
+    bool located = false;
+    std::uint16_t kind = 0, party = 0, status = 0;
+    std::uint32_t rules_begin = 0, rules_count = 0;  // into `rules`
+  };
+  std::vector<Row> rows;
+  std::vector<std::uint16_t> rules;             // rule name ids, flattened
+  std::vector<std::string> names;               // interned kinds, parties, statuses and rules
+  std::unordered_map<std::string, std::uint16_t> name_ids;
+  std::unordered_map<std::string, std::uint32_t> row_of;  // incident id -> row
+  std::string stamp;                            // what the store looked like when built
+  std::chrono::steady_clock::time_point built;
+
+  std::uint16_t intern(const std::string& s) {
+    auto [it, fresh] = name_ids.try_emplace(s, static_cast<std::uint16_t>(names.size()));
+    if (fresh) names.push_back(s);
+    return it->second;
+  }
+  // The id of a name, or -1 when no incident has it.
+  int id_of(const std::string& s) const {
+    const auto it = name_ids.find(s);
+    return it == name_ids.end() ? -1 : it->second;
+  }
+};
+
+// The content type of a dashboard file, by its extension.
+std::string content_type_of(const std::filesystem::path& p) {
+  static const std::map<std::string, std::string> kTypes = {
+      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"}, {".geojson", "application/geo+json"}, {".svg", "image/svg+xml"},
+      {".png", "image/png"}, {".ico", "image/x-icon"}, {".txt", "text/plain; charset=utf-8"},
+      {".md", "text/markdown; charset=utf-8"}, {".woff2", "font/woff2"}, {".map", "application/json"}};
+  const auto it = kTypes.find(p.extension().string());
+  return it == kTypes.end() ? "application/octet-stream" : it->second;
+}
+
 class ServerImpl final : public Server {
  public:
   explicit ServerImpl(Options opts) : opts_(std::move(opts)) {}
+  ~ServerImpl() override {
+    closing_ = true;
+    if (warm_.joinable()) warm_.join();
+  }
+
+  // Builds the incident index in the background so the dashboard's first summary is quick.
+  void warm_index() {
+    refreshing_ = true;
+    warm_ = std::thread([this] {
+      (void)current_index(true);
+      refreshing_ = false;
+    });
+  }
 
   Status init() {
     SqliteOptions so;
@@ -348,9 +448,13 @@ class ServerImpl final : public Server {
          [this](const httplib::Request&, httplib::Response& res, const Caller& c) { get_stats(res, c); }});
     add({"GET", "/api/v1/rejects", "quarantined records", staff, false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_rejects(req, res); }});
-    add({"GET", "/api/v1/incidents", "incidents: from, to, party, kind, status, limit (public: rounded, no observers)",
+    add({"GET", "/api/v1/incidents",
+         "incidents: from, to, party, kind, status, rule (lists: a,b), limit (public: rounded, no observers)",
          readers(), false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_incidents(req, res, c); }});
+    add({"GET", "/api/v1/incidents/summary",
+         "incidents aggregated for a map and a timeline: the filters of /incidents, cell_deg, bin_s", readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_summary(req, res, c); }});
     add({"GET", "/api/v1/incidents/{id}", "one incident with its observations, versions and reviews", readers(), false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_incident(req, res, c); }});
     add({"PATCH", "/api/v1/incidents/{id}",
@@ -359,6 +463,15 @@ class ServerImpl final : public Server {
     add({"GET", "/api/v1/mandate", "the agreement's term: running term, notice deadline, what comes next (?at=)",
          readers(), false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_mandate(req, res); }});
+    add({"GET", "/api/v1/humanitarian", "movement through checkpoints and displacement up to a day (?at=YYYY-MM-DD)",
+         readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_humanitarian(req, res); }});
+    add({"GET", "/api/v1/reports/daily",
+         "the daily report of a UTC day: ?date=YYYY-MM-DD&format=json|html|md (public: the redacted edition)",
+         readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_daily_report(req, res, c); }});
+    add({"GET", "/api/v1/me", "who the caller is: role, name, whether the credentials are valid, whether the public view is on", {},
+         false, [this](const httplib::Request&, httplib::Response& res, const Caller& c) { get_me(res, c); }});
     add({"GET", "/formList", "OpenRosa form list", submitters, true,
          [this](const httplib::Request& req, httplib::Response& res, const Caller&) { form_list(req, res); }});
     add({"GET", "/forms/truce_observation.xml", "the observation XForm", submitters, true,
@@ -372,6 +485,9 @@ class ServerImpl final : public Server {
          }});
     add({"POST", "/submission", "OpenRosa submission (multipart, xml_submission_file)", submitters, true,
          [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { submission(req, res, c); }});
+    // Last: the dashboard's static files for every GET no route above took (not in the OpenAPI
+    // document: it is not part of the API). Unknown paths under /api stay JSON 404s.
+    svr_.Get("/.*", [this](const httplib::Request& req, httplib::Response& res) { static_file(req, res); });
   }
 
   json openapi() const {
@@ -491,6 +607,7 @@ class ServerImpl final : public Server {
       std::lock_guard lk(store_mu_);
       r = ingest::submit_observations(*store_, std::move(subs), source, o);
     }
+    ++writes_;
     if (!r.ok()) return send_error(res, 500, "store_failed", r.status().message());
     using State = ingest::SubmissionResult::State;
     int counts[4] = {0, 0, 0, 0};
@@ -674,33 +791,18 @@ class ServerImpl final : public Server {
   }
 
   void get_incidents(const httplib::Request& req, httplib::Response& res, const Caller& c) {
-    IncidentFilter f;
-    for (const char* name : {"from", "to"}) {
-      if (!req.has_param(name)) continue;
-      auto t = parse_instant(req.get_param_value(name));
-      if (!t.ok()) return send_error(res, 400, "invalid_argument", t.status().message(), name);
-      (std::string_view(name) == "from" ? f.from : f.to) = *t;
-    }
-    if (req.has_param("party")) f.party = req.get_param_value("party");
-    if (req.has_param("kind")) f.kind = req.get_param_value("kind");
-    const std::string status = req.has_param("status") ? req.get_param_value("status") : "";
+    IncidentQuery q;
+    if (!parse_incident_query(req, res, q)) return;
     std::int64_t limit = 10000;
     if (req.has_param("limit")) {
       limit = std::atoll(req.get_param_value("limit").c_str());
       if (limit < 1 || limit > 100000) return send_error(res, 400, "invalid_argument", "expected 1..100000", "limit");
     }
     json items = json::array();
-    Status st;
-    {
-      std::lock_guard lk(store_mu_);
-      st = store_->scan_incidents(f, [&](const StoredIncident& si) {
-        auto rv = store_->incident_review(si.id);
-        json j = incident_json(si, rv.ok() ? *rv : IncidentReview{}, c.role == "public");
-        if (!status.empty() && j.value("status", std::string()) != status) return true;
-        items.push_back(std::move(j));
-        return static_cast<std::int64_t>(items.size()) < limit;
-      });
-    }
+    Status st = scan_matching(q, c.role == "public", [&](json& j) {
+      items.push_back(std::move(j));
+      return static_cast<std::int64_t>(items.size()) < limit;
+    });
     if (!st.ok()) return send_error(res, 500, "store_failed", st.message());
     res.set_content(json({{"items", items}}).dump(), "application/json");
   }
@@ -791,10 +893,415 @@ class ServerImpl final : public Server {
       if (done.status().code() == Code::kConflict) return send_error(res, 409, "conflict", done.status().message(), "version");
       return send_error(res, 500, "store_failed", done.status().message());
     }
+    index_review(id, done->status);
     res.set_content(json({{"id", id}, {"review_version", done->version}, {"status", done->status},
                           {"notes", done->notes}, {"by", done->by}, {"at", format_instant(done->at)}})
                         .dump(),
                     "application/json");
+  }
+
+  static constexpr auto kIndexMaxAge = std::chrono::seconds(30);
+
+  // What, in the store, says the incidents may have changed: the fusion cursor (every import
+  // fuses what it adds and moves it), the agreement (classification), and this server's writes.
+  Result<std::string> index_stamp(Store& store) {
+    std::string stamp = std::to_string(writes_.load());
+    for (const char* doc : {"fusion.cursor", "agreement"}) {
+      auto d = store.document(doc);
+      if (!d.ok()) return d.status();
+      stamp += "|" + (*d ? std::to_string(std::hash<std::string>{}(**d)) : std::string("-"));
+    }
+    return stamp;
+  }
+
+  // The index, rebuilt first if it may have changed; `async`: called from the background builder.
+  Result<std::shared_ptr<IncidentIndex>> current_index(bool async = false) {
+    std::string stamp;
+    {
+      std::lock_guard lk(store_mu_);
+      auto st = index_stamp(*store_);
+      if (!st.ok()) return st.status();
+      stamp = *st;
+    }
+    auto fresh = [&](const std::shared_ptr<IncidentIndex>& ix) {
+      return ix && ix->stamp == stamp && std::chrono::steady_clock::now() - ix->built < kIndexMaxAge;
+    };
+    {
+      std::shared_lock lk(index_mu_);
+      if (fresh(index_)) return index_;
+      // Only old (nothing says it changed): answer from it and rebuild in the background.
+      if (index_ && index_->stamp == stamp && !async) {
+        if (!refreshing_.exchange(true)) {
+          if (warm_.joinable()) warm_.join();
+          warm_ = std::thread([this] {
+            (void)current_index(true);
+            refreshing_ = false;
+          });
+        }
+        return index_;
+      }
+    }
+    std::lock_guard build(index_build_mu_);
+    {
+      std::shared_lock lk(index_mu_);
+      if (fresh(index_)) return index_;  // built by another request meanwhile
+    }
+    {
+      std::unique_lock lk(index_mu_);
+      building_ = true;
+      reviews_during_build_.clear();
+    }
+    struct Done {
+      ServerImpl* self;
+      ~Done() {
+        std::unique_lock lk(self->index_mu_);
+        self->building_ = false;
+      }
+    } done{this};
+    // A read connection of its own: API requests go on while the index is built.
+    SqliteOptions so;
+    so.clock = opts_.clock;
+    auto reader = open_sqlite_store(opts_.db_path, so);
+    if (!reader.ok()) return reader.status();
+    auto ix = std::make_shared<IncidentIndex>();
+    ix->built = std::chrono::steady_clock::now();
+    ix->stamp = stamp;
+    Status st = (*reader)->scan_incidents({}, [&](const StoredIncident& si) {
+      if (closing_) return false;
+      auto rv = (*reader)->incident_review(si.id);
+      IncidentIndex::Row r;
+      r.start_ms = si.start.ms;
+      r.end_ms = si.end.ms;
+      if (si.lat && si.lon) r.lat = *si.lat, r.lon = *si.lon, r.located = true;
+      r.kind = ix->intern(si.kind);
+      r.party = ix->intern(si.party);
+      json j = json::parse(si.content, nullptr, false);
+      std::string status = j.is_object() ? j.value("status", std::string()) : std::string();
+      if (rv.ok() && !rv->status.empty()) status = rv->status;
+      r.status = ix->intern(status);
+      r.rules_begin = static_cast<std::uint32_t>(ix->rules.size());
+      if (j.is_object()) {
+        if (auto v = j.find("violations"); v != j.end() && v->is_array()) {
+          for (const auto& x : *v) {
+            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ix->rules.push_back(ix->intern(x["rule"].get<std::string>()));
+          }
+        }
+      }
+      r.rules_count = static_cast<std::uint32_t>(ix->rules.size()) - r.rules_begin;
+      ix->row_of[si.id] = static_cast<std::uint32_t>(ix->rows.size());
+      ix->rows.push_back(r);
+      return ix->names.size() < 60000;  // name ids are 16-bit
+    });
+    if (!st.ok()) return st;
+    if (closing_) return Status::Internal("the server is stopping");
+    std::unique_lock lk(index_mu_);
+    // Reviews made here while the build was reading may be missing from what it read.
+    for (const auto& [id, status] : reviews_during_build_) {
+      if (const auto it = ix->row_of.find(id); it != ix->row_of.end()) ix->rows[it->second].status = ix->intern(status);
+    }
+    index_ = ix;
+    return ix;
+  }
+
+  // A review made here: the index follows at once instead of being rebuilt.
+  void index_review(const std::string& id, const std::string& status) {
+    std::unique_lock lk(index_mu_);
+    if (building_) reviews_during_build_.emplace_back(id, status);
+    if (!index_) return;
+    const auto it = index_->row_of.find(id);
+    if (it == index_->row_of.end()) return;
+    index_->rows[it->second].status = index_->intern(status);
+  }
+
+  // Parses the filters shared by /incidents and /incidents/summary; answers 400 itself on failure.
+  bool parse_incident_query(const httplib::Request& req, httplib::Response& res, IncidentQuery& q) {
+    for (const char* name : {"from", "to"}) {
+      if (!req.has_param(name)) continue;
+      auto t = parse_instant(req.get_param_value(name));
+      if (!t.ok()) {
+        send_error(res, 400, "invalid_argument", t.status().message(), name);
+        return false;
+      }
+      (std::string_view(name) == "from" ? q.f.from : q.f.to) = *t;
+    }
+    if (req.has_param("party")) q.parties = split_list(req.get_param_value("party"));
+    if (req.has_param("kind")) q.kinds = split_list(req.get_param_value("kind"));
+    if (req.has_param("status")) q.statuses = split_list(req.get_param_value("status"));
+    if (req.has_param("rule")) q.rules = split_list(req.get_param_value("rule"));
+    // One value goes to the store's own (indexed) filter; a list is checked here.
+    if (q.parties.size() == 1) q.f.party = q.parties[0];
+    if (q.kinds.size() == 1) q.f.kind = q.kinds[0];
+    return true;
+  }
+
+  // Calls fn with the API form of each current incident that matches q, in start order, until fn
+  // returns false. Holds the store lock throughout.
+  Status scan_matching(const IncidentQuery& q, bool is_public, const std::function<bool(json&)>& fn) {
+    std::lock_guard lk(store_mu_);
+    return store_->scan_incidents(q.f, [&](const StoredIncident& si) {
+      auto rv = store_->incident_review(si.id);
+      json j = incident_json(si, rv.ok() ? *rv : IncidentReview{}, is_public);
+      if (!q.matches(j)) return true;
+      return fn(j);
+    });
+  }
+
+  // Incidents aggregated so that a map and a timeline stay light however many there are: counts
+  // on a lat/lon grid (cell_deg; the mean position of each cell's incidents) and counts by start
+  // time (bin_s, chosen for at most ~400 bins when not given), with totals by kind/party/status/rule.
+  void get_summary(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+    IncidentQuery q;
+    if (!parse_incident_query(req, res, q)) return;
+    const bool is_public = c.role == "public";
+    double cell = 0.05;
+    if (req.has_param("cell_deg")) {
+      cell = std::atof(req.get_param_value("cell_deg").c_str());
+      if (!(cell >= 1e-4 && cell <= 10)) return send_error(res, 400, "invalid_argument", "expected 0.0001..10", "cell_deg");
+    }
+    if (is_public) cell = std::max(cell, opts_.public_grid_deg);  // no finer than the public grid
+    std::int64_t bin_s = 0;
+    if (req.has_param("bin_s")) {
+      bin_s = std::atoll(req.get_param_value("bin_s").c_str());
+      if (bin_s < 60 || bin_s > 366 * 86400) return send_error(res, 400, "invalid_argument", "expected 60..31622400", "bin_s");
+    }
+    auto index = current_index();
+    if (!index.ok()) return send_error(res, 500, "store_failed", index.status().message());
+    const IncidentIndex& ix = **index;
+    std::shared_lock lk(index_mu_);  // statuses may be updated in place by a review
+    // A filter list as name ids; a name no incident has matches nothing.
+    auto ids = [&](const std::vector<std::string>& names) {
+      std::vector<int> out;
+      for (const auto& n : names) out.push_back(ix.id_of(n));
+      return out;
+    };
+    const auto kinds = ids(q.kinds), parties = ids(q.parties), statuses = ids(q.statuses), rules = ids(q.rules);
+    auto any = [](const std::vector<int>& want, int v) {
+      return want.empty() || std::find(want.begin(), want.end(), v) != want.end();
+    };
+    const std::int64_t from_ms = q.f.from ? q.f.from->ms : std::numeric_limits<std::int64_t>::min();
+    const std::int64_t to_ms = q.f.to ? q.f.to->ms : std::numeric_limits<std::int64_t>::max();
+    struct Row {
+      std::int64_t t;
+      std::optional<std::pair<double, double>> pos;
+      std::uint16_t kind, party, status;
+    };
+    std::vector<Row> rows;
+    std::vector<std::int64_t> n_kind(ix.names.size()), n_party(ix.names.size()), n_status(ix.names.size()),
+        n_rule(ix.names.size());
+    const double g = opts_.public_grid_deg;
+    for (const auto& r : ix.rows) {
+      if (r.end_ms < from_ms || r.start_ms >= to_ms) continue;
+      if (!any(kinds, r.kind) || !any(parties, r.party) || !any(statuses, r.status)) continue;
+      if (!rules.empty()) {
+        bool hit = false;
+        for (std::uint32_t k = 0; k < r.rules_count && !hit; ++k) hit = any(rules, ix.rules[r.rules_begin + k]);
+        if (!hit) continue;
+      }
+      Row out{r.start_ms, std::nullopt, r.kind, r.party, r.status};
+      if (r.located) {
+        out.pos = is_public ? std::pair{std::round(r.lat / g) * g, std::round(r.lon / g) * g} : std::pair{r.lat, r.lon};
+      }
+      ++n_kind[r.kind];
+      ++n_party[r.party];
+      ++n_status[r.status];
+      for (std::uint32_t k = 0; k < r.rules_count; ++k) ++n_rule[ix.rules[r.rules_begin + k]];
+      rows.push_back(out);
+    }
+    auto count_json = [&](const std::vector<std::int64_t>& n) {
+      json o = json::object();
+      for (std::size_t i = 0; i < n.size(); ++i) {
+        if (n[i]) o[ix.names[i]] = n[i];
+      }
+      return o;
+    };
+    const json by_kind = count_json(n_kind), by_party = count_json(n_party), by_status = count_json(n_status),
+               by_rule = count_json(n_rule);
+    // The grid: coarsened until it has at most summary_cells cells.
+    struct Cell {
+      std::int64_t n = 0;
+      double lat = 0, lon = 0;
+      std::map<std::uint16_t, std::int64_t> kind, party, status;
+    };
+    std::map<std::pair<std::int64_t, std::int64_t>, Cell> cells;
+    std::int64_t located = 0;
+    for (;;) {
+      cells.clear();
+      located = 0;
+      for (const auto& r : rows) {
+        if (!r.pos) continue;
+        ++located;
+        Cell& k = cells[{static_cast<std::int64_t>(std::floor(r.pos->first / cell)),
+                         static_cast<std::int64_t>(std::floor(r.pos->second / cell))}];
+        ++k.n;
+        k.lat += r.pos->first;
+        k.lon += r.pos->second;
+        ++k.kind[r.kind];
+        ++k.party[r.party];
+        ++k.status[r.status];
+      }
+      if (cells.size() <= opts_.summary_cells || cell >= 10) break;
+      cell *= 2;
+    }
+    auto top = [&](const std::map<std::uint16_t, std::int64_t>& m) {
+      std::uint16_t best = 0;
+      std::int64_t n = -1;
+      for (const auto& [k, v] : m) {
+        if (v > n || (v == n && ix.names[k] < ix.names[best])) best = k, n = v;
+      }
+      return ix.names[best];
+    };
+    json jcells = json::array();
+    for (const auto& [key, k] : cells) {
+      const double n = static_cast<double>(k.n);
+      jcells.push_back({{"lat", std::round(k.lat / n * 1e5) / 1e5}, {"lon", std::round(k.lon / n * 1e5) / 1e5},
+                        {"n", k.n}, {"kind", top(k.kind)}, {"party", top(k.party)}, {"status", top(k.status)}});
+    }
+    // The timeline over [from, to) when given, else over the span of what matched.
+    json timeline = nullptr;
+    std::int64_t lo = q.f.from ? q.f.from->ms : 0, hi = q.f.to ? q.f.to->ms : 0;
+    if (!rows.empty()) {
+      if (!q.f.from) lo = rows.front().t;
+      if (!q.f.to) {
+        hi = lo;
+        for (const auto& r : rows) hi = std::max(hi, r.t + 1);
+      }
+    }
+    if (hi > lo) {
+      if (bin_s == 0) {
+        static constexpr std::int64_t kSteps[] = {60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400, 28 * 86400};
+        bin_s = kSteps[std::size(kSteps) - 1];
+        for (auto s : kSteps) {
+          if ((hi - lo) / (s * 1000) < 400) {
+            bin_s = s;
+            break;
+          }
+        }
+      }
+      const std::int64_t step = bin_s * 1000;
+      const std::int64_t start = lo - ((lo % step) + step) % step;  // aligned to the step
+      const std::int64_t n = std::min<std::int64_t>((hi - start + step - 1) / step, 100000);
+      std::vector<std::int64_t> counts(static_cast<std::size_t>(std::max<std::int64_t>(n, 1)), 0);
+      for (const auto& r : rows) {
+        const std::int64_t i = (r.t - start) / step;
+        if (r.t >= start && i < static_cast<std::int64_t>(counts.size())) ++counts[static_cast<std::size_t>(i)];
+      }
+      timeline = {{"start", format_instant(Instant{start})}, {"step_s", bin_s}, {"counts", counts}};
+    }
+    json body = {{"total", rows.size()}, {"located", located}, {"cell_deg", cell}, {"cells", jcells},
+                 {"timeline", timeline}, {"by_kind", by_kind}, {"by_party", by_party}, {"by_status", by_status},
+                 {"by_rule", by_rule}};
+    if (!rows.empty()) {
+      body["first"] = format_instant(Instant{rows.front().t});
+      std::int64_t last = rows.front().t;
+      for (const auto& r : rows) last = std::max(last, r.t);
+      body["last"] = format_instant(Instant{last});
+    }
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void get_humanitarian(const httplib::Request& req, httplib::Response& res) {
+    std::int64_t at = now().ms / 86'400'000;
+    if (req.has_param("at")) {
+      auto d = agreement::parse_date(req.get_param_value("at"));
+      if (!d.ok()) return send_error(res, 400, "invalid_argument", d.status().message(), "at");
+      at = *d;
+    }
+    Result<std::optional<std::string>> crossings = Status::Internal(""), baselines = Status::Internal("");
+    {
+      std::lock_guard lk(store_mu_);
+      crossings = store_->document("crossings");
+      baselines = store_->document("population_baselines");
+    }
+    if (!crossings.ok()) return send_error(res, 500, "store_failed", crossings.status().message());
+    if (!baselines.ok()) return send_error(res, 500, "store_failed", baselines.status().message());
+    std::vector<agreement::Crossing> rows;
+    std::vector<agreement::Baseline> bases;
+    if (*crossings) {
+      auto r = agreement::crossings_from_json(**crossings);
+      if (!r.ok()) return send_error(res, 500, "corrupt_crossings", r.status().ToString());
+      rows = std::move(r).value();
+    }
+    if (*baselines) {
+      auto r = agreement::baselines_from_json(**baselines);
+      if (!r.ok()) return send_error(res, 500, "corrupt_baselines", r.status().ToString());
+      bases = std::move(r).value();
+    }
+    res.set_content(agreement::summary_json(agreement::summarize(rows, bases, at)), "application/json");
+  }
+
+  // The report a mission publishes: the same model and renderers as `truce report daily`. The
+  // public role always gets the redacted edition.
+  void get_daily_report(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+    if (!req.has_param("date")) return send_error(res, 400, "invalid_argument", "date=YYYY-MM-DD is required", "date");
+    auto day = report::parse_day(req.get_param_value("date"));
+    if (!day.ok()) return send_error(res, 400, "invalid_argument", day.status().message(), "date");
+    const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+    if (format != "json" && format != "html" && format != "md")
+      return send_error(res, 400, "invalid_argument", "format: expected json, html or md", "format");
+    Result<report::ReportInputs> inputs = Status::Internal("");
+    {
+      std::lock_guard lk(store_mu_);
+      inputs = pipeline::gather_report_inputs(*store_, *day);
+    }
+    if (!inputs.ok()) return send_error(res, 500, "store_failed", inputs.status().message());
+    report::Options o;
+    o.public_view = c.role == "public";
+    o.public_grid_deg = opts_.public_grid_deg;
+    auto model = report::build_daily_report(*inputs, o);
+    if (!model.ok()) return send_error(res, 500, "internal", model.status().message());
+    if (format == "html") {
+      // Self-contained: inline styles and SVG, nothing fetched.
+      res.set_header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
+      return res.set_content(report::to_html(*model), "text/html; charset=utf-8");
+    }
+    if (format == "md") return res.set_content(report::to_markdown(*model), "text/markdown; charset=utf-8");
+    res.set_content(report::to_json(*model), "application/json");
+  }
+
+  // Anyone may ask, so a client learns whether its token is still good without a failing call.
+  void get_me(httplib::Response& res, const Caller& c) {
+    json j = {{"role", c.role.empty() ? json(nullptr) : json(c.role)},
+              {"name", c.user ? json(c.user->name) : json(nullptr)},
+              {"credentials", c.bad_credentials ? "invalid" : c.user ? "valid" : "none"},
+              {"public_view", opts_.public_view}};
+    res.set_content(j.dump(), "application/json");
+  }
+
+  // The dashboard: files under web_dir, "/" is index.html. Never a path outside web_dir.
+  void static_file(const httplib::Request& req, httplib::Response& res) {
+    const std::string& path = req.path;
+    if (path == "/api" || path.rfind("/api/", 0) == 0) return send_error(res, 404, "not_found", "no such endpoint");
+    if (opts_.web_dir.empty()) return send_error(res, 404, "not_found", "no such endpoint (this server has no dashboard)");
+    std::string rel = path == "/" ? "index.html" : path.substr(1);
+    const bool bad = rel.find("..") != std::string::npos || rel.find('\\') != std::string::npos ||
+                     rel.find('\0') != std::string::npos || rel.find("//") != std::string::npos || rel.front() == '/';
+    if (bad) return send_error(res, 404, "not_found", "no such file");
+    namespace fs = std::filesystem;
+    const fs::path file = fs::path(opts_.web_dir) / rel;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) {
+      if (rel == "index.html") {
+        return send_error(res, 404, "not_found",
+                          "the dashboard is not built: run `make build` (or npm ci && npm run build in web/), or "
+                          "give truce serve --web DIR");
+      }
+      return send_error(res, 404, "not_found", "no such file");
+    }
+    const auto size = fs::file_size(file, ec);
+    if (ec || size > (64u << 20)) return send_error(res, 500, "internal", "cannot read " + rel);
+    std::ifstream in(file, std::ios::binary);
+    std::string body(static_cast<std::size_t>(size), '\0');
+    if (!in.read(body.data(), static_cast<std::streamsize>(size))) return send_error(res, 500, "internal", "cannot read " + rel);
+    // Vite names its assets by content hash: they never change. Everything else is revalidated.
+    res.set_header("Cache-Control", rel.rfind("assets/", 0) == 0 ? "public, max-age=31536000, immutable" : "no-cache");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    if (rel == "index.html") {
+      res.set_header("Content-Security-Policy",
+                     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: "
+                     "https: http:; connect-src 'self'; frame-src 'self'; object-src 'none'; base-uri 'none'");
+      res.set_header("Referrer-Policy", "no-referrer");
+    }
+    res.set_content(std::move(body), content_type_of(file));
   }
 
   void get_mandate(const httplib::Request& req, httplib::Response& res) {
@@ -877,6 +1384,18 @@ class ServerImpl final : public Server {
   Options opts_;
   httplib::Server svr_;
   std::unique_ptr<Store> store_;
+  // The incident index for summaries: rebuilt (on its own read connection, without holding
+  // store_mu_) when the store's fusion cursor or agreement changed, when this server changed
+  // incidents, or after kIndexMaxAge; reviews made here update it in place.
+  std::shared_ptr<IncidentIndex> index_;
+  std::shared_mutex index_mu_;   // guards index_ and its rows' statuses
+  std::mutex index_build_mu_;    // one build at a time
+  std::atomic<std::uint64_t> writes_{0};  // changes this server made that the index may not show
+  bool building_ = false;                 // under index_mu_: a build is reading the store
+  std::vector<std::pair<std::string, std::string>> reviews_during_build_;  // under index_mu_
+  std::atomic<bool> closing_{false};
+  std::atomic<bool> refreshing_{false};  // warm_ is building the index
+  std::thread warm_;
   std::mutex store_mu_;  // the Store is single-threaded; requests take turns
   std::mutex log_mu_;
   std::map<std::pair<std::string, int>, std::int64_t> requests_;
@@ -892,6 +1411,7 @@ Result<std::unique_ptr<Server>> Server::create(const Options& opts) {
   auto s = std::make_unique<ServerImpl>(opts);
   TRUCE_RETURN_IF_ERROR(s->init());
   TRUCE_RETURN_IF_ERROR(s->bind());
+  s->warm_index();
   return std::unique_ptr<Server>(std::move(s));
 }
 

@@ -358,7 +358,9 @@ class SqliteStore final : public Store {
 
   Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) override {
     Stmt s(db_,
-           "SELECT id, version, start_ms, end_ms, kind, party, lat, lon, content FROM incidents "
+           std::string("SELECT id, version, start_ms, end_ms, kind, party, lat, lon, ") +
+               (f.with_content ? "content" : "''") +
+               " FROM incidents "
            "WHERE (?1 IS NULL OR end_ms >= ?1) AND (?2 IS NULL OR start_ms < ?2) AND (?3 IS NULL OR party = ?3) "
            "AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id = ?5) ORDER BY start_ms, id");
     Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
@@ -383,9 +385,11 @@ class SqliteStore final : public Store {
       inc.lon = s.col_opt(7);
       inc.content = s.col_text(8);
       inc.observation_ids.clear();
-      links.reset();
-      links.bind(1, std::string_view(inc.id));
-      while (links.step() == SQLITE_ROW) inc.observation_ids.push_back(links.col_text(0));
+      if (f.with_observations) {
+        links.reset();
+        links.bind(1, std::string_view(inc.id));
+        while (links.step() == SQLITE_ROW) inc.observation_ids.push_back(links.col_text(0));
+      }
       if (!fn(inc)) break;
     }
     return Status::Ok();
@@ -478,14 +482,28 @@ class SqliteStore final : public Store {
   }
 
   Result<IncidentReview> incident_review(std::string_view id) override {
-    auto h = review_history(id);
-    if (!h.ok()) return h.status();
-    if (h->empty()) {
-      IncidentReview r;
-      r.incident_id = std::string(id);
-      return r;
+    // Asked once per incident by a report or a listing: the statement is prepared once.
+    Stmt& s = stmts_.latest_review;
+    if (!s.ok()) {
+      s = Stmt(db_,
+               "SELECT version, status, notes, by_user, at_ms FROM incident_reviews WHERE incident_id = ? "
+               "ORDER BY version DESC LIMIT 1");
+      if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
     }
-    return h->back();
+    s.reset();
+    s.bind(1, id);
+    IncidentReview r;
+    r.incident_id = std::string(id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW) {
+      read_review(s, r);
+    } else if (rc != SQLITE_DONE) {
+      Status st = sqlite::error(db_, "reading the incident's review");
+      s.reset();
+      return st;
+    }
+    s.reset();
+    return r;
   }
 
   Result<IncidentReview> update_review(const IncidentReview& r, std::int64_t expected_version) override {
@@ -525,15 +543,20 @@ class SqliteStore final : public Store {
     while ((rc = s.step()) == SQLITE_ROW) {
       IncidentReview r;
       r.incident_id = std::string(id);
-      r.version = s.col_int(0);
-      r.status = s.col_text(1);
-      r.notes = s.col_text(2);
-      r.by = s.col_text(3);
-      r.at = Instant{s.col_int(4)};
+      read_review(s, r);
       out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return sqlite::error(db_, "reading reviews");
     return out;
+  }
+
+  // A row of (version, status, notes, by_user, at_ms).
+  static void read_review(const Stmt& s, IncidentReview& r) {
+    r.version = s.col_int(0);
+    r.status = s.col_text(1);
+    r.notes = s.col_text(2);
+    r.by = s.col_text(3);
+    r.at = Instant{s.col_int(4)};
   }
 
   Result<std::optional<User>> read_user(Stmt& s) {
@@ -662,6 +685,7 @@ class SqliteStore final : public Store {
 
   struct Stmts {
     Stmt insert_obs, find_obs, find_observer, insert_observer, insert_reject, set_head;
+    Stmt latest_review;  // prepared on first use
   };
   sqlite3* db_;
   const Clock* clock_;

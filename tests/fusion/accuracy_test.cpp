@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
+#include <algorithm>
 
 namespace {
 
@@ -75,6 +77,76 @@ TEST(FusionAccuracy, BadRowsAreSkippedAndReportedNotFatal) {
                                   " 2>&1; echo EXIT=$?");
   EXPECT_NE(missing.find("EXIT=3"), std::string::npos) << missing;
   EXPECT_NE(missing.find("nope.csv"), std::string::npos) << missing;
+  std::filesystem::remove_all(dir);
+}
+
+// The file reader splits a large quote-free file into pieces parsed in parallel; the result, the
+// skipped rows and their line numbers must be those of reading it in one piece, also when a piece
+// meets a malformed record (it then reads the file in one piece).
+TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
+  const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";
+  const auto dir = std::filesystem::temp_directory_path() / ("truce_fusion_read_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string header, body;
+  {
+    FILE* in = std::fopen((data + "/observations.csv").c_str(), "r");
+    ASSERT_NE(in, nullptr);
+    char line[4096];
+    std::vector<std::string> rows;
+    while (std::fgets(line, sizeof line, in)) {
+      if (header.empty()) header = line;
+      else rows.emplace_back(line);
+    }
+    std::fclose(in);
+    // Copies of the example in earlier years, with their own ids, until the file passes 1 MiB.
+    for (int k = 0; body.size() < (std::size_t{3} << 20) / 2; ++k) {
+      for (const auto& r : rows) {
+        std::string row = "c" + std::to_string(k) + "-" + r;
+        if (const auto y = row.find("2023-"); y != std::string::npos) row.replace(y, 4, std::to_string(2023 - k));
+        body += row;
+      }
+    }
+  }
+  auto fuse = [&](const std::string& csv, int threads, const std::string& out) {
+    return run(std::string(TRUCE_BINARY) + " fuse --threads " + std::to_string(threads) + " --observations " + csv +
+               " --zones " + data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1; echo EXIT=$?");
+  };
+  auto slurp = [](const std::string& path) {
+    std::string s;
+    FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return s;
+    char buf[65536];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+    std::fclose(f);
+    return s;
+  };
+  const std::size_t mid = body.find('\n', body.size() * 3 / 4) + 1;
+  const std::string bad_field = "x1,not-a-time,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n";
+  const std::string bad_record = std::string("x2,2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2") + '\0' + "\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"fields", header + body.substr(0, mid) + bad_field + body.substr(mid)},
+      {"record", header + body.substr(0, mid) + bad_record + bad_field + body.substr(mid)}};
+  for (const auto& [name, text] : cases) {
+    const std::string csv = (dir / (name + ".csv")).string();
+    FILE* f = std::fopen(csv.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+    const std::string one = fuse(csv, 1, (dir / (name + "_1")).string());
+    const std::string two = fuse(csv, 2, (dir / (name + "_2")).string());
+    EXPECT_NE(one.find("EXIT=1"), std::string::npos) << one;
+    EXPECT_EQ(one, two) << name;
+    // The skipped row is named by its line in the file.
+    const auto line = 2 + std::count(text.begin() + static_cast<std::ptrdiff_t>(header.size()),
+                                     text.begin() + static_cast<std::ptrdiff_t>(text.find("x1,not-a-time")), '\n');
+    EXPECT_NE(two.find(name + ".csv:" + std::to_string(line) + ": field 'time'"), std::string::npos) << two;
+    for (const char* file : {"/assign.csv", "/incidents.csv"}) {
+      const std::string a = slurp((dir / (name + "_1")).string() + file), b = slurp((dir / (name + "_2")).string() + file);
+      EXPECT_GT(a.size(), 1000u);
+      EXPECT_TRUE(a == b) << name << file;
+    }
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <random>
 #include <set>
 
+#include "fusion/model.h"
 #include "truce/fusion/fusion.h"
 
 namespace truce::fusion {
@@ -75,6 +77,36 @@ Config single_threaded() {
   Config c;
   c.threads = 1;
   return c;
+}
+
+// Location refines on the ellipsoid with short-geodesic formulas instead of the general solution;
+// GeographicLib is the reference they must match, far below report noise.
+TEST(ShortGeodesic, AgreesWithGeographicLibWithinTheStatedTolerance) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> ulat(-70, 70), ulon(-180, 180), uaz(-180, 180), ulog(std::log(10.0), std::log(60000.0));
+  double worst_s = 0, worst_az = 0, worst_pos = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const double lat1 = ulat(rng), lon1 = ulon(rng), az = uaz(rng), s = std::exp(ulog(rng));
+    double lat2 = 0, lon2 = 0, azi2_ref = 0;
+    geod().Direct(lat1, lon1, az, s, lat2, lon2, azi2_ref);
+    double s12_ref = 0, azi1_ref = 0;
+    geod().Inverse(lat1, lon1, lat2, lon2, s12_ref, azi1_ref, azi2_ref);
+    double s12 = 0, azi1 = 0, azi2 = 0;
+    detail::short_inverse(lat1, lon1, lat2, lon2, s12, azi1, azi2);
+    auto dang = [](double a, double b) { return std::abs(std::remainder(a - b, 360.0)) * detail::kDeg; };
+    worst_s = std::max(worst_s, std::abs(s12 - s12_ref) / (3e-5 * s12_ref + 0.01));
+    worst_az = std::max({worst_az, dang(azi1, azi1_ref) / 2e-5, dang(azi2, azi2_ref) / 2e-5});
+    double lat3 = 0, lon3 = 0, azi3 = 0;
+    detail::short_direct(lat1, lon1, az, s, lat3, lon3, azi3);
+    worst_pos = std::max({worst_pos, distance_m(LatLon{lat3, lon3}, LatLon{lat2, lon2}) / (3e-5 * s + 0.01),
+                          dang(azi3, azi2_ref) / 2e-5});
+  }
+  // Each ratio is the worst error over its tolerance: distance 3e-5 relative + 1 cm, azimuth 2e-5 rad.
+  EXPECT_LE(worst_s, 1.0);
+  EXPECT_LE(worst_az, 1.0);
+  EXPECT_LE(worst_pos, 1.0);
+  std::printf("short geodesic worst error / tolerance: distance %.3f, azimuth %.3f, direct %.3f\n", worst_s, worst_az,
+              worst_pos);
 }
 
 TEST(Locate, CrossingBearingsAndDistancesFindTheOriginExactly) {

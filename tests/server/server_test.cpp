@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
+#include "truce/agreement/humanitarian.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
 #include "truce/store/store.h"
@@ -74,6 +75,7 @@ class ServerTest : public ::testing::Test {
     o.threads = 4;
     o.read_timeout_s = 2;
     o.clock = &clock_;
+    o.web_dir = web_dir_;
     auto s = server::Server::create(o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(s).value();
@@ -101,6 +103,7 @@ class ServerTest : public ::testing::Test {
 
   testing::TempDir dir_;
   std::string db_;
+  std::string web_dir_;  // the dashboard's files, when a test serves them
   FixedClock clock_{*parse_instant("2023-10-01T00:00:00Z")};
   std::map<std::string, std::string> tokens_;
   std::unique_ptr<server::Server> server_;
@@ -194,7 +197,7 @@ TEST_F(ServerTest, RoleEndpointMatrix) {
       }
     }
   }
-  EXPECT_GE(checked, 18 * 5);
+  EXPECT_GE(checked, 21 * 5);
 }
 
 TEST_F(ServerTest, PublicViewIsReadOnlyAndRedacted) {
@@ -426,6 +429,270 @@ TEST_F(ServerTest, MetricsCountRequests) {
   ASSERT_EQ(m->status, 200);
   EXPECT_NE(m->body.find("truce_http_requests_total{route=\"GET /healthz\",code=\"200\"}"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("truce_observations 0"), std::string::npos);
+}
+
+// The dashboard's static files are served at /, API routes keep priority and unknown API paths
+// stay JSON 404s; nothing outside the web directory can be read.
+TEST_F(ServerTest, DashboardFilesAreServedBesideTheApi) {
+  stop();
+  web_dir_ = dir_.file("web");
+  std::filesystem::create_directories(web_dir_ + "/assets");
+  testing::write_file(web_dir_ + "/index.html", "<!doctype html><title>truce</title>");
+  testing::write_file(web_dir_ + "/assets/index-abc.js", "console.log(1)");
+  testing::write_file(dir_.file("secret.txt"), "not for the web");
+  start(false);
+  auto index = client_->Get("/");
+  ASSERT_EQ(index->status, 200);
+  EXPECT_EQ(index->body, "<!doctype html><title>truce</title>");
+  EXPECT_EQ(index->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_EQ(index->get_header_value("Cache-Control"), "no-cache");
+  EXPECT_NE(index->get_header_value("Content-Security-Policy").find("default-src 'self'"), std::string::npos);
+  auto js = client_->Get("/assets/index-abc.js");
+  ASSERT_EQ(js->status, 200);
+  EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(js->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
+  for (const char* path : {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/missing.js", "/assets/"}) {
+    auto r = client_->Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_EQ(r->body.find("not for the web"), std::string::npos) << path;
+  }
+  auto api404 = client_->Get("/api/v1/no-such-thing", auth("analyst"));
+  ASSERT_EQ(api404->status, 404);
+  EXPECT_EQ(json::parse(api404->body)["error"]["code"], "not_found");
+  EXPECT_EQ(client_->Get("/api/v1/stats", auth("analyst"))->status, 200);  // API routes win
+  EXPECT_EQ(client_->Get("/healthz")->status, 200);
+}
+
+TEST_F(ServerTest, WithoutADashboardTheRootIsAJson404) {
+  auto r = client_->Get("/");
+  ASSERT_EQ(r->status, 404);
+  EXPECT_EQ(json::parse(r->body)["error"]["message"], "no such endpoint (this server has no dashboard)");
+}
+
+// A store with incidents of several kinds, statuses, places and times for the aggregation tests.
+void add_incidents(const std::string& db) {
+  auto s = open_sqlite_store(db, SqliteOptions{});
+  ASSERT_TRUE(s.ok());
+  std::vector<StoredIncident> incs;
+  std::vector<std::string> scope;
+  auto add = [&](const std::string& id, const std::string& start, const std::string& kind, const std::string& party,
+                 std::optional<std::pair<double, double>> pos, const std::string& extra) {
+    StoredIncident i;
+    i.id = id;
+    i.start = *parse_instant(start);
+    i.end = i.start;
+    i.kind = kind;
+    i.party = party;
+    json c = {{"id", id}, {"kind", kind}, {"party", party}, {"start", start}, {"end", start}, {"status", "reported"},
+              {"observations", {id + "-o"}}};
+    if (pos) {
+      i.lat = pos->first, i.lon = pos->second;
+      c["lat"] = pos->first;
+      c["lon"] = pos->second;
+    }
+    c.update(json::parse(extra));
+    i.content = c.dump();
+    i.observation_ids = {id + "-o"};
+    scope.push_back(id + "-o");
+    incs.push_back(i);
+  };
+  add("s1", "2023-09-02T01:10:00Z", "mortar", "A", std::pair{39.801, 46.801}, R"({"violations":[{"rule":"no_fire","explanation":"fire"}]})");
+  add("s2", "2023-09-02T01:40:00Z", "mortar", "A", std::pair{39.802, 46.802}, R"({"status":"corroborated"})");
+  add("s3", "2023-09-02T03:05:00Z", "artillery", "B", std::pair{39.95, 46.95},
+      R"({"violations":[{"rule":"no_fire","explanation":"fire"},{"rule":"heavy_weapons","explanation":"122 mm"}]})");
+  add("s4", "2023-09-02T05:00:00Z", "small_arms", "", std::nullopt, "{}");
+  ASSERT_TRUE((*s)->replace_incidents(scope, incs).ok());
+}
+
+TEST_F(ServerTest, SummaryAggregatesOnAGridAndATimeline) {
+  stop();
+  add_incidents(db_);
+  start(false);
+  auto r = client_->Get("/api/v1/incidents/summary?from=2023-09-02T00:00:00Z&to=2023-09-03T00:00:00Z&cell_deg=0.1&bin_s=3600",
+                        auth("analyst"));
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["total"], 4);
+  EXPECT_EQ(j["located"], 3);
+  ASSERT_EQ(j["cells"].size(), 2u);  // s1 and s2 share a 0.1-degree cell
+  EXPECT_EQ(j["cells"][0]["n"], 2);
+  EXPECT_DOUBLE_EQ(j["cells"][0]["lat"].get<double>(), 39.8015);
+  EXPECT_EQ(j["cells"][0]["kind"], "mortar");
+  EXPECT_EQ(j["timeline"]["start"], "2023-09-02T00:00:00Z");
+  EXPECT_EQ(j["timeline"]["step_s"], 3600);
+  ASSERT_EQ(j["timeline"]["counts"].size(), 24u);
+  EXPECT_EQ(j["timeline"]["counts"][1], 2);
+  EXPECT_EQ(j["timeline"]["counts"][3], 1);
+  EXPECT_EQ(j["timeline"]["counts"][5], 1);
+  EXPECT_EQ(j["by_kind"]["mortar"], 2);
+  EXPECT_EQ(j["by_status"]["corroborated"], 1);
+  EXPECT_EQ(j["by_rule"]["no_fire"], 2);
+  EXPECT_EQ(j["first"], "2023-09-02T01:10:00Z");
+  EXPECT_EQ(j["last"], "2023-09-02T05:00:00Z");
+  // Without a range the timeline spans what matched, with a bin chosen for it.
+  auto all = json::parse(client_->Get("/api/v1/incidents/summary?kind=mortar,artillery", auth("analyst"))->body);
+  EXPECT_EQ(all["total"], 4);  // with the fixture's inc-1
+  EXPECT_EQ(all["timeline"]["step_s"], 60);
+  EXPECT_EQ(all["timeline"]["start"], "2023-09-01T21:38:00Z");
+  EXPECT_EQ(all["timeline"]["counts"].size(), 328u);  // 21:38 .. 03:05 inclusive, by the minute
+  EXPECT_EQ(client_->Get("/api/v1/incidents/summary?cell_deg=0", auth("analyst"))->status, 400);
+  EXPECT_EQ(client_->Get("/api/v1/incidents/summary?bin_s=1", auth("analyst"))->status, 400);
+}
+
+// The summary's index follows reviews made through this server at once, and imports (which move
+// the fusion cursor) on the next request.
+TEST_F(ServerTest, SummaryFollowsReviewsAndImports) {
+  stop();
+  add_incidents(db_);
+  start(false);
+  auto by_status = [&] {
+    return json::parse(client_->Get("/api/v1/incidents/summary?from=2023-09-02T00:00:00Z", auth("analyst"))->body)["by_status"];
+  };
+  EXPECT_EQ(by_status()["reported"], 3);
+  auto r = client_->Patch("/api/v1/incidents/s1", auth("analyst"), R"({"version":0,"status":"verified"})", "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto after = by_status();
+  EXPECT_EQ(after["reported"], 2);
+  EXPECT_EQ(after["verified"], 1);
+  EXPECT_EQ(json::parse(client_->Get("/api/v1/incidents/summary?status=verified", auth("analyst"))->body)["total"], 1);
+  {
+    auto s = open_sqlite_store(db_, SqliteOptions{});
+    ASSERT_TRUE(s.ok());
+    StoredIncident i;
+    i.id = "s5";
+    i.start = i.end = *parse_instant("2023-09-02T06:00:00Z");
+    i.kind = "drone";
+    i.content = R"({"id":"s5","kind":"drone","status":"reported","start":"2023-09-02T06:00:00Z"})";
+    i.observation_ids = {"s5-o"};
+    ASSERT_TRUE((*s)->replace_incidents({"s5-o"}, {i}).ok());
+    ASSERT_TRUE((*s)->put_document("fusion.cursor", "99").ok());  // what an import's fusion does
+  }
+  EXPECT_EQ(by_status()["reported"], 3);
+}
+
+TEST_F(ServerTest, IncidentsFilterByRuleAndByLists) {
+  add_incidents(db_);
+  auto ids = [&](const std::string& q) {
+    std::vector<std::string> out;
+    auto r = client_->Get(("/api/v1/incidents?from=2023-09-02T00:00:00Z&" + q).c_str(), auth("analyst"));
+    EXPECT_EQ(r->status, 200) << q;
+    const json body = json::parse(r->body);
+    for (const auto& i : body["items"]) out.push_back(i["id"]);
+    return out;
+  };
+  EXPECT_EQ(ids("rule=no_fire"), (std::vector<std::string>{"s1", "s3"}));
+  EXPECT_EQ(ids("rule=heavy_weapons"), (std::vector<std::string>{"s3"}));
+  EXPECT_EQ(ids("rule=heavy_weapons,no_fire&kind=mortar"), (std::vector<std::string>{"s1"}));
+  EXPECT_EQ(ids("kind=mortar,small_arms"), (std::vector<std::string>{"s1", "s2", "s4"}));
+  EXPECT_EQ(ids("status=corroborated,verified"), (std::vector<std::string>{"s2"}));
+  EXPECT_EQ(ids("party=A,B&status=reported"), (std::vector<std::string>{"s1", "s3"}));
+}
+
+TEST_F(ServerTest, PublicSummaryIsNoFinerThanThePublicGrid) {
+  stop();
+  add_incidents(db_);
+  start(true);
+  auto j = json::parse(client_->Get("/api/v1/incidents/summary?cell_deg=0.001")->body);
+  EXPECT_DOUBLE_EQ(j["cell_deg"].get<double>(), 0.05);
+  for (const auto& c : j["cells"]) {
+    const double lat = c["lat"].get<double>() / 0.05;
+    EXPECT_NEAR(lat, std::round(lat), 1e-6) << c.dump();  // positions are the rounded ones
+  }
+}
+
+TEST_F(ServerTest, MeSaysWhoIsAsking) {
+  auto a = json::parse(client_->Get("/api/v1/me", auth("analyst"))->body);
+  EXPECT_EQ(a["role"], "analyst");
+  EXPECT_EQ(a["name"], "ana");
+  EXPECT_EQ(a["public_view"], false);
+  EXPECT_EQ(a["credentials"], "valid");
+  auto anon = json::parse(client_->Get("/api/v1/me")->body);
+  EXPECT_TRUE(anon["role"].is_null());
+  EXPECT_EQ(anon["credentials"], "none");
+  auto wrong = client_->Get("/api/v1/me", auth("wrong"));
+  ASSERT_EQ(wrong->status, 200);
+  EXPECT_EQ(json::parse(wrong->body)["credentials"], "invalid");
+  EXPECT_TRUE(json::parse(wrong->body)["role"].is_null());
+  stop();
+  start(true);
+  auto pub = json::parse(client_->Get("/api/v1/me")->body);
+  EXPECT_EQ(pub["role"], "public");
+  EXPECT_EQ(pub["public_view"], true);
+}
+
+TEST_F(ServerTest, DailyReportInEveryFormatAndRedactedForThePublic) {
+  {  // The report draws the mission's map: give it one.
+    auto s = open_sqlite_store(db_, SqliteOptions{});
+    ASSERT_TRUE(s.ok());
+    for (const char* d : {"zones", "loc"})
+      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" + d +
+                                                           ".geojson")).ok());
+    auto b = (*s)->begin();  // the incident's two reports
+    ASSERT_TRUE(b.ok());
+    for (const char* id : {"o1", "o2"}) {
+      Observation o;
+      o.id = id;
+      o.time = *parse_instant("2023-09-01T21:38:30Z");
+      o.observer_id = id == std::string("o1") ? "M001" : "M002";
+      o.observer_pos = LatLon{39.85, 46.8};
+      o.kind = Kind::kMortar;
+      o.bearing_deg = 30;
+      ASSERT_TRUE((*b)->append(o).ok());
+    }
+    ASSERT_TRUE((*b)->commit().ok());
+  }
+  auto j = client_->Get("/api/v1/reports/daily?date=2023-09-01", auth("analyst"));
+  ASSERT_EQ(j->status, 200) << j->body;
+  auto model = json::parse(j->body);
+  EXPECT_EQ(model["date"], "2023-09-01");
+  EXPECT_EQ(model["totals"]["incidents"], 1);
+  EXPECT_EQ(model["by_kind"]["mortar"], 1);
+  auto html = client_->Get("/api/v1/reports/daily?date=2023-09-01&format=html", auth("analyst"));
+  ASSERT_EQ(html->status, 200);
+  EXPECT_EQ(html->get_header_value("Content-Type"), "text/html; charset=utf-8");
+  EXPECT_NE(html->body.find("<svg"), std::string::npos);
+  EXPECT_EQ(html->body.find("http://"), std::string::npos);
+  auto md = client_->Get("/api/v1/reports/daily?date=2023-09-01&format=md", auth("analyst"));
+  ASSERT_EQ(md->status, 200);
+  EXPECT_NE(md->body.find("2023-09-01"), std::string::npos);
+  EXPECT_EQ(client_->Get("/api/v1/reports/daily?date=2023-09-31", auth("analyst"))->status, 400);
+  EXPECT_EQ(client_->Get("/api/v1/reports/daily", auth("analyst"))->status, 400);
+  EXPECT_EQ(client_->Get("/api/v1/reports/daily?date=2023-09-01&format=pdf", auth("analyst"))->status, 400);
+  // The public edition: the same day, no exact place.
+  stop();
+  start(true);
+  auto pub = client_->Get("/api/v1/reports/daily?date=2023-09-01");
+  ASSERT_EQ(pub->status, 200) << pub->body;
+  EXPECT_EQ(json::parse(pub->body)["totals"]["incidents"], 1);
+  EXPECT_EQ(pub->body.find("39.91234"), std::string::npos);
+  EXPECT_NE(j->body.find("39.91234"), std::string::npos);
+}
+
+TEST_F(ServerTest, HumanitarianFiguresComeFromTheStoredDocuments) {
+  auto empty = client_->Get("/api/v1/humanitarian?at=2023-10-01", auth("analyst"));
+  ASSERT_EQ(empty->status, 200);
+  EXPECT_EQ(json::parse(empty->body)["total_out"], 0);
+  {
+    auto s = open_sqlite_store(db_, SqliteOptions{});
+    ASSERT_TRUE(s.ok());
+    agreement::Crossing c;
+    c.first_day = c.last_day = *agreement::parse_date("2023-09-25");
+    c.checkpoint = "Hakari bridge";
+    c.people = 6650;
+    c.source = "test";
+    agreement::Baseline b{"Karabakh", 120000, *agreement::parse_date("2023-09-01"), "test"};
+    ASSERT_TRUE((*s)->put_document("crossings", agreement::crossings_to_json({c})).ok());
+    ASSERT_TRUE((*s)->put_document("population_baselines", agreement::baselines_to_json({b})).ok());
+  }
+  auto r = client_->Get("/api/v1/humanitarian?at=2023-10-01", auth("analyst"));
+  ASSERT_EQ(r->status, 200);
+  auto j = json::parse(r->body);
+  EXPECT_EQ(j["at"], "2023-10-01");
+  EXPECT_EQ(j["total_out"], 6650);
+  EXPECT_EQ(j["baseline"]["population"], 120000);
+  EXPECT_DOUBLE_EQ(j["share_out_percent"].get<double>(), 5.5);
+  EXPECT_EQ(client_->Get("/api/v1/humanitarian?at=2023-10-99", auth("analyst"))->status, 400);
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ struct Config {
   //! Slack on every time interval (seconds truncation, clock skew).
   double time_slack_s = 2.0;
   //! Pair pre-gate: squared Mahalanobis distance between two reports' projected points.
-  double pair_gate = 30.0;
+  double pair_gate = 20.0;
   //! Largest merge cost (chi-square units: misfit increase + time + count terms) that joins two groups.
   double merge_gate = 22.0;
   //! Weight of the count agreement term and the log-count noise (1 sigma) it assumes.

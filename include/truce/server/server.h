@@ -1,4 +1,5 @@
-// `truce serve`: the HTTP JSON API under /api/v1, OpenRosa 1.0 for field apps, health and metrics.
+// `truce serve`: the HTTP JSON API under /api/v1, OpenRosa 1.0 for field apps, health and metrics,
+// and the web dashboard's static files at /.
 #pragma once
 
 #include <memory>
@@ -25,6 +26,8 @@ struct Options {
   double public_grid_deg = 0.05;          // public locations are rounded to this grid
   bool allow_basic_auth = false;          // only behind a TLS terminator
   std::string realm = "truce";
+  std::string web_dir;                    // the built dashboard (index.html, assets/) served at /; "" = none
+  std::size_t summary_cells = 20000;      // at most this many grid cells in /api/v1/incidents/summary
   const Clock* clock = nullptr;           // SystemClock when null
 };
 

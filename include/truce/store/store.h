@@ -111,6 +111,10 @@ struct IncidentFilter {
   std::optional<std::string> party;
   std::optional<std::string> kind;
   std::optional<std::string> id;  // just this incident
+  // What to read besides the indexed columns: a caller that only counts (by day, kind, party)
+  // skips the content and the observation links, which are most of the cost.
+  bool with_content = true;
+  bool with_observations = true;
 };
 // One entry of an incident's history: created, updated (content changed) or retired (its
 // observations now belong to other incidents).
