@@ -18,9 +18,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
-#include <queue>
 #include <thread>
-#include <tuple>
 
 #include "fusion/model.h"
 
@@ -47,6 +45,14 @@ struct UnionFind {
   }
 };
 
+// A candidate merge with cluster o: its cost (1e300 when refused), exact when slot names the
+// merged fit in Agglomerator::fits_, else the linearised estimate.
+struct Link {
+  std::uint32_t o;
+  std::uint32_t slot;
+  double key;
+};
+
 struct Cluster {
   std::vector<std::uint32_t> mem;  // indices into the meas array, ascending
   std::vector<std::uint32_t> obs;  // observer ids, ascending
@@ -56,8 +62,11 @@ struct Cluster {
   double pre_lo = -1e300, pre_hi = 1e300;  // intersection of the members' pre-gate intervals
   double cov[3] = {0, 0, 0};               // covariance of the fit (ee, nn, en), m^2
   Plane plane;                             // local plane at the fit's origin
-  std::uint32_t version = 0;
   bool alive = true;
+  std::vector<Link> links;                 // candidate merges with the clusters it touches
+  double bkey = 1e300;                     // its best partner: the cheapest link, (key, pair)
+  std::uint64_t bab = UINT64_MAX;
+  std::uint32_t bver = 0;                  // version of that record (heap entries carry it)
 };
 
 // Derives cov and plane from the cluster's fit.
@@ -83,10 +92,9 @@ bool disjoint(const std::vector<std::uint32_t>& a, const std::vector<std::uint32
 }
 
 // Event-time interval of the members of `c`, ranges taken from the origin `f`.
-void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>& mem, const Fit& f, const double cov[3],
+void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>& mem, const Plane& pl, const double cov[3],
                       const Config& cfg, double& lo, double& hi) {
   lo = -1e300, hi = 1e300;
-  const Plane pl = Plane::at(f.lat, f.lon);
   for (auto i : mem) {
     double ox = 0, oy = 0;
     pl.to_xy(m[i].lat, m[i].lon, ox, oy);
@@ -114,69 +122,68 @@ class Agglomerator {
   std::vector<std::vector<std::uint32_t>> run(const std::vector<std::uint32_t>& members,
                                               const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
-    adj_start_.assign(n + 1, 0);
-    for (auto [a, b] : edges) ++adj_start_[a + 1], ++adj_start_[b + 1];
-    for (std::uint32_t i = 0; i < n; ++i) adj_start_[i + 1] += adj_start_[i];
-    adj_.assign(adj_start_[n], 0);
-    std::vector<std::uint32_t> fill(adj_start_.begin(), adj_start_.end() - 1);
-    for (auto [a, b] : edges) adj_[fill[a]++] = b, adj_[fill[b]++] = a;
 
     lm_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) lm_[i] = m_[members[i]];
     if (cl_.size() < n) cl_.resize(n);
-    owner_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
       const Meas& r = lm_[i];
       Cluster& c = cl_[i];
       c.mem.assign(1, i);
       c.obs.assign(1, r.observer);
       c.alive = true;
-      c.version = 0;
       c.kmask = 1u << r.kind;
       c.fit = detail::single_fit(r);
       c.lnc_sum = r.ln_count;
       c.varc_sum = r.var_count;
       c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
       set_derived(c);
-      owner_[i] = i;
     }
-    Queue q;
+    // Cluster-level candidate links (both ends hold each link, with the same key), each priced
+    // with the cheap linearised estimate.
     fits_.clear();
-    for (auto [a, b] : edges) push(q, a, b);
-    // Lazy greedy: entries are pushed with a cheap linearised estimate; the exact cost (a full fit)
-    // is computed when an entry reaches the top, and the entry goes back, with its merged fit kept
-    // in fits_, if it is no longer the cheapest.
-    while (!q.empty()) {
-      const Entry e = q.top();
-      q.pop();
-      const auto [cost, a, b, va, vb, fit_slot] = e;
-      if (!cl_[a].alive || !cl_[b].alive || cl_[a].version != va || cl_[b].version != vb) continue;
-      if (fit_slot != kNoFit) {
+    for (std::uint32_t i = 0; i < n; ++i) cl_[i].links.clear();
+    for (auto [a, b] : edges) {
+      const double k = price(a, b);
+      if (k >= kNever) continue;
+      cl_[a].links.push_back({b, kNoFit, k});
+      cl_[b].links.push_back({a, kNoFit, k});
+    }
+    heap_.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      cl_[i].bver = 0;
+      rescan(i, false);
+    }
+    std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
+    // Lazy greedy over the cheapest link, read from each cluster's record of its best partner
+    // (a heap of those records, not of every link): the exact cost (a full fit) of a link is
+    // computed when it is the cheapest of all; it is merged at once if it still is, else it keeps
+    // its exact cost, with the merged fit in fits_. A merge re-prices the merged cluster's links
+    // only, and re-reads the best partner of the clusters whose best partner it was.
+    while (!heap_.empty()) {
+      std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
+      const HeapEntry e = heap_.back();
+      heap_.pop_back();
+      if (!cl_[e.c].alive || cl_[e.c].bver != e.ver) continue;
+      const auto a = static_cast<std::uint32_t>(e.ab >> 32), b = static_cast<std::uint32_t>(e.ab);
+      Link* l = find_link(a, b);
+      if (l->slot != kNoFit) {
         // Exact already, and the cheapest left: both clusters are unchanged since it was priced.
-        absorb(a, b, fits_[fit_slot]);
-      } else {
-        Fit merged;
-        const double c = merge_cost(cl_[a], cl_[b], &merged, true);
-        if (c > cfg_.merge_gate) continue;
-        if (!q.empty() && c > std::get<0>(q.top())) {
-          q.emplace(c, a, b, va, vb, static_cast<std::uint32_t>(fits_.size()));
-          fits_.push_back(merged);
-          continue;
-        }
-        absorb(a, b, merged);
+        merge(a, b, fits_[l->slot]);
+        continue;
       }
-      // New prices against every cluster the merged one touches.
-      std::vector<std::uint32_t>& nb = nb_;
-      nb.clear();
-      for (auto li : cl_[a].mem) {
-        for (std::uint32_t k = adj_start_[li]; k < adj_start_[li + 1]; ++k) {
-          const std::uint32_t o = owner_[adj_[k]];
-          if (o != a) nb.push_back(o);
-        }
+      Fit merged;
+      const double c = merge_cost(cl_[a], cl_[b], &merged, true);
+      if (c > cfg_.merge_gate) {
+        set_link(a, b, kInf, kNoFit);
+        continue;
       }
-      std::sort(nb.begin(), nb.end());
-      nb.erase(std::unique(nb.begin(), nb.end()), nb.end());
-      for (auto o : nb) push(q, a, o);
+      const auto slot = static_cast<std::uint32_t>(fits_.size());
+      fits_.push_back(merged);
+      set_link(a, b, c, slot);
+      clean_top();
+      // Merged now unless another link is strictly cheaper than the exact cost.
+      if (heap_.empty() || !(c > heap_.front().key)) merge(a, b, fits_[slot]);
     }
     std::vector<std::vector<std::uint32_t>> out;
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -191,25 +198,127 @@ class Agglomerator {
   }
 
  private:
-  // (cost, a, b, version of a, version of b, slot in fits_ of the exact merged fit or kNoFit)
-  using Entry = std::tuple<double, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t, std::uint32_t>;
   static constexpr std::uint32_t kNoFit = UINT32_MAX;
-  using Queue = std::priority_queue<Entry, std::vector<Entry>, std::greater<>>;
+  static constexpr double kInf = 1e300;    // refused now (may change as the clusters change)
+  static constexpr double kNever = 2e300;  // refused for good: the link is dropped
 
-  void push(Queue& q, std::uint32_t a, std::uint32_t b) {
-    if (a == b) return;
+  // A cluster's best partner as a heap entry: (key, pair) orders the links, c is the cluster whose
+  // record it is, ver that record's version (older entries are skipped when popped).
+  struct HeapEntry {
+    double key;
+    std::uint64_t ab;  // (lower cluster << 32) | higher cluster
+    std::uint32_t c, ver;
+  };
+  struct HeapAfter {
+    bool operator()(const HeapEntry& x, const HeapEntry& y) const {
+      return x.key > y.key || (x.key == y.key && x.ab > y.ab);
+    }
+  };
+  static std::uint64_t pair_id(std::uint32_t a, std::uint32_t b) {
     if (a > b) std::swap(a, b);
+    return (static_cast<std::uint64_t>(a) << 32) | b;
+  }
+
+  double price(std::uint32_t a, std::uint32_t b) {
     const double c = merge_cost(cl_[a], cl_[b], nullptr, false);
-    if (c < 1e300) q.emplace(c, a, b, cl_[a].version, cl_[b].version, kNoFit);
+    return c < kInf ? c : c < kNever ? kInf : kNever;
+  }
+
+  Link* find_link(std::uint32_t a, std::uint32_t o) {
+    for (auto& l : cl_[a].links) {
+      if (l.o == o) return &l;
+    }
+    return nullptr;  // not reached: links are symmetric
+  }
+
+  // Re-reads cluster i's best partner from its links and files the record in the heap.
+  void rescan(std::uint32_t i, bool keep_heap = true) {
+    Cluster& c = cl_[i];
+    // For a fixed i, the pair order (lower, higher) is the order of the partner.
+    double bk = kInf;
+    std::uint32_t bo = UINT32_MAX;
+    for (const auto& l : c.links) {
+      if (l.key < bk || (l.key == bk && l.o < bo)) bk = l.key, bo = l.o;
+    }
+    c.bkey = bk, c.bab = bk < kInf ? pair_id(i, bo) : UINT64_MAX;
+    ++c.bver;
+    if (bk < kInf) file(i, keep_heap);
+  }
+
+  void file(std::uint32_t i, bool keep_heap = true) {
+    const Cluster& c = cl_[i];
+    heap_.push_back({c.bkey, c.bab, i, c.bver});
+    if (keep_heap) std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+  }
+
+  // Sets the key of the link a-b at both ends and re-reads both best partners.
+  void set_link(std::uint32_t a, std::uint32_t b, double key, std::uint32_t slot) {
+    Link* la = find_link(a, b);
+    Link* lb = find_link(b, a);
+    la->key = lb->key = key;
+    la->slot = lb->slot = slot;
+    rescan(a);
+    rescan(b);
+  }
+
+  void clean_top() {
+    while (!heap_.empty()) {
+      const HeapEntry& t = heap_.front();
+      if (cl_[t.c].alive && cl_[t.c].bver == t.ver) return;
+      std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
+      heap_.pop_back();
+    }
+  }
+
+  // Merges b into a (a < b), re-prices the links of the merged cluster and updates the best
+  // partners that change.
+  void merge(std::uint32_t a, std::uint32_t b, const Fit& f) {
+    absorb(a, b, f);
+    Cluster& A = cl_[a];
+    Cluster& B = cl_[b];
+    nb_.clear();
+    for (const auto& l : A.links) {
+      if (l.o != b) nb_.push_back(l.o);
+    }
+    for (const auto& l : B.links) {
+      if (l.o != a) nb_.push_back(l.o);
+    }
+    B.links.clear();
+    std::sort(nb_.begin(), nb_.end());
+    nb_.erase(std::unique(nb_.begin(), nb_.end()), nb_.end());
+    A.links.clear();
+    for (auto o : nb_) {
+      const double k = price(a, o);
+      Cluster& O = cl_[o];
+      std::erase_if(O.links, [&](const Link& l) { return l.o == a || l.o == b; });
+      if (k < kNever) {
+        A.links.push_back({o, kNoFit, k});
+        O.links.push_back({a, kNoFit, k});
+      }
+      const auto ob_lo = static_cast<std::uint32_t>(O.bab >> 32), ob_hi = static_cast<std::uint32_t>(O.bab);
+      if (O.bkey < kInf && (ob_lo == a || ob_lo == b || ob_hi == a || ob_hi == b)) {
+        rescan(o);  // its best partner changed
+      } else if (k < kInf) {
+        const std::uint64_t ab = pair_id(a, o);
+        if (k < O.bkey || (k == O.bkey && ab < O.bab)) {
+          O.bkey = k, O.bab = ab;
+          ++O.bver;
+          file(o);
+        }
+      }
+    }
+    rescan(a);
   }
 
   // Cost of merging a and b (1e300 when refused); the merged fit goes to *out when given. Not
   // exact: a linearised estimate from the two fits and their covariances, without a new fit.
   double merge_cost(const Cluster& a, const Cluster& b, Fit* out, bool exact) {
-    constexpr double kNo = 1e300;
-    if (!disjoint(a.obs, b.obs)) return kNo;
-    if (!detail::kinds_explainable(a.kmask | b.kmask)) return kNo;
-    if (std::max(a.pre_lo, b.pre_lo) > std::min(a.pre_hi, b.pre_hi)) return kNo;
+    constexpr double kNo = kInf;
+    // Refusals that hold for every pair of supersets of a and b (observers, kinds and pre-gate
+    // intervals only accumulate as clusters grow): the two can never merge.
+    if (!disjoint(a.obs, b.obs)) return kNever;
+    if (!detail::kinds_explainable(a.kmask | b.kmask)) return kNever;
+    if (std::max(a.pre_lo, b.pre_lo) > std::min(a.pre_hi, b.pre_hi)) return kNever;
     // Rounds: both sides heard the same number of rounds, up to each report's noise.
     const double na = static_cast<double>(a.mem.size()), nbm = static_cast<double>(b.mem.size());
     const double dm = a.lnc_sum / na - b.lnc_sum / nbm;
@@ -237,8 +346,9 @@ class Agglomerator {
     const double det = f.h[0] * f.h[1] - f.h[2] * f.h[2];
     if (det > 0) cov[0] = f.h[1] / det, cov[1] = f.h[0] / det, cov[2] = -f.h[2] / det;
     double alo = 0, ahi = 0, blo = 0, bhi = 0;
-    cluster_interval(lm_, a.mem, f, cov, cfg_, alo, ahi);
-    cluster_interval(lm_, b.mem, f, cov, cfg_, blo, bhi);
+    const Plane pl = Plane::at(f.lat, f.lon);
+    cluster_interval(lm_, a.mem, pl, cov, cfg_, alo, ahi);
+    cluster_interval(lm_, b.mem, pl, cov, cfg_, blo, bhi);
     const double lo = std::max(alo, blo), hi = std::min(ahi, bhi);
     if (hi < lo) return kNo;
     const double wmin = std::max(1.0, std::min(ahi - alo, bhi - blo));
@@ -283,8 +393,6 @@ class Agglomerator {
     A.varc_sum += B.varc_sum;
     A.pre_lo = std::max(A.pre_lo, B.pre_lo), A.pre_hi = std::min(A.pre_hi, B.pre_hi);
     set_derived(A);
-    ++A.version;
-    for (auto li : B.mem) owner_[li] = a;
     B.alive = false;
     B.mem.clear();
     B.obs.clear();
@@ -293,12 +401,11 @@ class Agglomerator {
   std::span<const Meas> m_;
   const Config& cfg_;
   std::vector<Meas> lm_;  // the component's measurements, by local index
-  std::vector<std::uint32_t> adj_start_, adj_;
   std::vector<Cluster> cl_;
-  std::vector<std::uint32_t> owner_;
   std::vector<std::uint32_t> scratch_;
-  std::vector<Fit> fits_;  // merged fits of the exactly priced entries waiting in the queue
+  std::vector<Fit> fits_;  // merged fits of the exactly priced links
   std::vector<std::uint32_t> nb_;  // scratch: the clusters a merged one touches
+  std::vector<HeapEntry> heap_;    // best-partner records, cheapest on top
 };
 
 // Runs fn(i) for i in [0, n) on `threads` workers.
@@ -457,8 +564,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
   // 4. Locate every cluster on the ellipsoid.
   std::vector<Incident> out(clusters.size());
   parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
-    std::vector<Meas> group;
-    group.reserve(clusters[c].size());
+    thread_local std::vector<Meas> group;
+    group.clear();
     for (auto i : clusters[c]) group.push_back(m[i]);
     out[c] = detail::locate(group, cfg);
     out[c].group_first_s = group_span[c].first;

@@ -8,6 +8,7 @@
 // moves the point along a geodesic.
 #include <algorithm>
 #include <cmath>
+#include <span>
 #include <vector>
 
 #include "fusion/model.h"
@@ -31,13 +32,23 @@ struct GeoEval {
   double g[2] = {0, 0};
   double range_sum = 0;
   int n_b = 0, n_d = 0;
-  std::vector<double> s12, azi2;  // per measurement: range and azimuth at the point (degrees)
+  std::vector<double> s12, ue, un;  // per measurement: range, and the sine and cosine of the azimuth at the point
 };
 
-GeoEval geo_evaluate(const std::vector<Meas>& m, double lat, double lon) {
-  GeoEval e;
-  e.s12.reserve(m.size());
-  e.azi2.reserve(m.size());
+// Resets e, keeping its buffers.
+void clear(GeoEval& e) {
+  e.chi2 = 0;
+  e.h[0] = e.h[1] = e.h[2] = 0;
+  e.g[0] = e.g[1] = 0;
+  e.range_sum = 0;
+  e.n_b = e.n_d = 0;
+  e.s12.clear();
+  e.ue.clear();
+  e.un.clear();
+}
+
+void geo_evaluate(std::span<const Meas> m, double lat, double lon, GeoEval& e) {
+  clear(e);
   for (const Meas& r : m) {
     double s12 = 0, azi1 = 0, azi2 = 0;
     detail::short_inverse(r.lat, r.lon, lat, lon, s12, azi1, azi2);
@@ -45,11 +56,12 @@ GeoEval geo_evaluate(const std::vector<Meas>& m, double lat, double lon) {
     const double m12 = s12;  // the reduced length, to (s12 / earth radius)^2 / 6 < 1e-5 within 50 km
     e.range_sum += s12;
     e.s12.push_back(s12);
-    e.azi2.push_back(azi2);
     const double ue = std::sin(azi2 * kDeg), un = std::cos(azi2 * kDeg);  // along the line of sight, at the point
+    e.ue.push_back(ue);
+    e.un.push_back(un);
     if (r.has_b) {
       const double res = wrap_pi(r.b - azi1 * kDeg);
-      const double w = 1.0 / (r.sb * r.sb);
+      const double w = r.wb;
       const double je = un / m12, jn = -ue / m12;  // moving to the right of the line of sight turns azi1 clockwise
       e.chi2 += res * res * w;
       e.h[0] += je * je * w, e.h[1] += jn * jn * w, e.h[2] += je * jn * w;
@@ -58,7 +70,7 @@ GeoEval geo_evaluate(const std::vector<Meas>& m, double lat, double lon) {
     }
     if (r.has_d) {
       const double res = r.ln_d - std::log(s12);
-      const double w = 1.0 / (r.sl * r.sl);
+      const double w = r.wd;
       const double je = ue / s12, jn = un / s12;
       e.chi2 += res * res * w;
       e.h[0] += je * je * w, e.h[1] += jn * jn * w, e.h[2] += je * jn * w;
@@ -66,7 +78,6 @@ GeoEval geo_evaluate(const std::vector<Meas>& m, double lat, double lon) {
       ++e.n_d;
     }
   }
-  return e;
 }
 
 // 2-sigma ellipse of the covariance inverse to h (ee, nn, en), scaled by `k`.
@@ -101,8 +112,12 @@ Incident locate(std::span<const Report> group, const Config& cfg) {
 
 Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
   Incident inc;
-  std::vector<std::int32_t> counts;
-  counts.reserve(m.size());
+  // Per-thread scratch, reused from one incident to the next.
+  thread_local std::vector<std::int32_t> counts;
+  thread_local std::vector<std::uint32_t> all, loc;
+  thread_local std::vector<Meas> lm_copy;
+  thread_local GeoEval e;
+  counts.clear();
   inc.members.reserve(m.size());
   for (const Meas& r : m) {
     inc.members.push_back(r.index);
@@ -112,16 +127,14 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
   inc.observers = static_cast<int>(m.size());
   std::sort(counts.begin(), counts.end());
   inc.rounds = counts.empty() ? 0 : counts[counts.size() / 2];
-  {
-    std::vector<std::uint32_t> all(m.size());
-    for (std::uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-    inc.kind = detail::best_kind(m, all);
-  }
+  // all: 0, 1, 2, ... (at least m.size() of them)
+  for (auto i = static_cast<std::uint32_t>(all.size()); i < m.size(); ++i) all.push_back(i);
+  inc.kind = detail::best_kind(m, std::span<const std::uint32_t>(all).first(m.size()));
 
   // Members that constrain the origin.
   int n_b = 0, n_d = 0;
   double slat = 0, slon = 0, sw = 0;
-  std::vector<std::uint32_t> loc;
+  loc.clear();
   for (std::uint32_t i = 0; i < m.size(); ++i) {
     if (!m[i].located) continue;
     loc.push_back(i);
@@ -133,9 +146,13 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
   bool have_point = false;
   double lat = 0, lon = 0;
   double h[3] = {0, 0, 0};
-  std::vector<Meas> lm;
-  for (auto i : loc) lm.push_back(m[i]);
-  GeoEval e;
+  std::span<const Meas> lm = m;
+  if (loc.size() != m.size()) {
+    lm_copy.clear();
+    for (auto i : loc) lm_copy.push_back(m[i]);
+    lm = lm_copy;
+  }
+  clear(e);
   if (lm.size() == 1 && lm[0].has_d) {
     // One report with a distance: its own projected point, exactly; the ellipse is long along the bearing.
     const Meas& r = lm[0];
@@ -149,13 +166,13 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
     e.n_b = 1, e.n_d = 1;
     e.range_sum = r.d;
     e.s12 = {r.d};
-    e.azi2 = {azi2};
+    e.ue = {ue};
+    e.un = {un};
   } else if (!lm.empty() && (n_d > 0 || n_b >= 2)) {
-    std::vector<std::uint32_t> idx(lm.size());
-    for (std::uint32_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    const detail::Fit f = detail::fit_planar(lm, idx, slat / sw, slon / sw, cfg);
+    const detail::Fit f =
+        detail::fit_planar(lm, std::span<const std::uint32_t>(all).first(lm.size()), slat / sw, slon / sw, cfg);
     lat = f.lat, lon = f.lon;
-    e = geo_evaluate(lm, lat, lon);
+    geo_evaluate(lm, lat, lon, e);
     // The planar fit is within metres of the solution (its only error is the plane's distortion),
     // so one Gauss-Newton step with exact geodesic residuals and derivatives finishes the job.
     // A step that would not improve the fit (degenerate geometry) is not taken.
@@ -219,8 +236,7 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
     const bool in_fit = li < loc.size() && loc[li] == i;
     double rlo = 0, rhi = 30000.0;
     if (have_point && in_fit) {
-      const double s12 = e.s12[li], azi2 = e.azi2[li];
-      const double ue = std::sin(azi2 * kDeg), un = std::cos(azi2 * kDeg);
+      const double s12 = e.s12[li], ue = e.ue[li], un = e.un[li];
       const double sr = std::sqrt(std::max(0.0, ue * ue * cee + un * un * cnn + 2 * ue * un * cen));
       rlo = std::max(0.0, s12 - 2 * sr), rhi = s12 + 2 * sr;
     } else if (r.has_d) {

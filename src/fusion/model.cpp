@@ -150,6 +150,8 @@ Meas make_meas(const Report& r, const Config& cfg) {
     const double k = std::exp(2.5 * m.sl);
     event_interval(m, m.has_d ? m.d / k : 0.0, m.has_d ? m.d * k : 30000.0, cfg, m.pre_lo, m.pre_hi);
   }
+  m.wb = 1.0 / (m.sb * m.sb);
+  m.wd = 1.0 / (m.sl * m.sl);
   m.count = r.count;
   const double c = std::max(1, r.count);
   m.ln_count = std::log(c);
@@ -185,7 +187,7 @@ Eval evaluate(std::span<const Meas> m, std::span<const std::uint32_t> members, c
     if (r.has_b) {
       // b - azimuth(dx, dy), from the cross and dot products with the bearing's unit vector
       const double res = fast_atan2(r.sin_b * dy - r.cos_b * dx, r.sin_b * dx + r.cos_b * dy);
-      const double w = 1.0 / (r.sb * r.sb);
+      const double w = r.wb;
       const double jx = dy / r2, jy = -dx / r2;
       e.chi2 += res * res * w;
       e.h[0] += jx * jx * w;
@@ -196,7 +198,7 @@ Eval evaluate(std::span<const Meas> m, std::span<const std::uint32_t> members, c
     }
     if (r.has_d) {
       const double res = r.ln_d - 0.5 * fast_log(r2);
-      const double w = 1.0 / (r.sl * r.sl);
+      const double w = r.wd;
       const double jx = dx / r2, jy = dy / r2;
       e.chi2 += res * res * w;
       e.h[0] += jx * jx * w;

@@ -82,6 +82,7 @@ struct Meas {
   double lat = 0, lon = 0;
   bool has_b = false, has_d = false;
   double b = 0, sb = 1;        // bearing and effective sigma (radians)
+  double wb = 1, wd = 1;       // weights 1 / sb^2 and 1 / sl^2 (set by make_meas)
   double sin_b = 0, cos_b = 1;
   double ln_d = 0, sl = 1;     // log distance and its sigma
   double d = 0;                // distance used for a projected point (stated, else a nominal one)
