@@ -12,6 +12,7 @@
 #include "truce/agreement/term.h"
 #include "truce/io/record_reader.h"
 #include "truce/pipeline/classify.h"
+#include "truce/pipeline/mission.h"
 
 namespace truce::cli {
 
@@ -295,23 +296,9 @@ bool import_baseline_file(Context& ctx, const std::string& file) {
 }
 
 Result<ag::MovementSummary> mission_movement(Store& store, std::int64_t day) {
-  std::vector<ag::Crossing> rows;
-  std::vector<ag::Baseline> baselines;
-  auto c = store.document("crossings");
-  if (!c.ok()) return c.status();
-  if (*c) {
-    auto r = ag::crossings_from_json(**c);
-    if (!r.ok()) return r.status();
-    rows = std::move(r).value();
-  }
-  auto b = store.document("population_baselines");
-  if (!b.ok()) return b.status();
-  if (*b) {
-    auto r = ag::baselines_from_json(**b);
-    if (!r.ok()) return r.status();
-    baselines = std::move(r).value();
-  }
-  return ag::summarize(rows, baselines, day);
+  auto m = pipeline::movement_records(store);
+  if (!m.ok()) return m.status();
+  return ag::summarize(m->crossings, m->baselines, day);
 }
 
 void add_agreement_commands(Context& ctx) {

@@ -1,5 +1,7 @@
 #include "truce/pipeline/report.h"
 
+#include "truce/pipeline/mission.h"
+
 #include <algorithm>
 #include <thread>
 #include <unordered_map>
@@ -138,20 +140,10 @@ Result<report::ReportInputs> gather_report_inputs(Store& store, std::int64_t day
     if (!a.ok()) return a.status();
     in.agreement = std::move(a).value();
   }
-  auto crossings = store.document("crossings");
-  if (!crossings.ok()) return crossings.status();
-  if (*crossings) {
-    auto c = agreement::crossings_from_json(**crossings);
-    if (!c.ok()) return c.status();
-    in.crossings = std::move(c).value();
-  }
-  auto baselines = store.document("population_baselines");
-  if (!baselines.ok()) return baselines.status();
-  if (*baselines) {
-    auto b = agreement::baselines_from_json(**baselines);
-    if (!b.ok()) return b.status();
-    in.baselines = std::move(b).value();
-  }
+  auto movement = movement_records(store);
+  if (!movement.ok()) return movement.status();
+  in.crossings = std::move(movement->crossings);
+  in.baselines = std::move(movement->baselines);
   auto observers = store.observers();
   if (!observers.ok()) return observers.status();
   in.observers = std::move(observers).value();

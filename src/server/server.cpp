@@ -22,6 +22,7 @@
 
 #include "server/internal.h"
 #include "truce/agreement/humanitarian.h"
+#include "truce/pipeline/mission.h"
 #include "truce/pipeline/report.h"
 #include "truce/report/report.h"
 #include "truce/agreement/term.h"
@@ -1206,27 +1207,13 @@ class ServerImpl final : public Server {
       if (!d.ok()) return send_error(res, 400, "invalid_argument", d.status().message(), "at");
       at = *d;
     }
-    Result<std::optional<std::string>> crossings = Status::Internal(""), baselines = Status::Internal("");
+    Result<pipeline::MovementRecords> m = Status::Internal("");
     {
       std::lock_guard lk(store_mu_);
-      crossings = store_->document("crossings");
-      baselines = store_->document("population_baselines");
+      m = pipeline::movement_records(*store_);
     }
-    if (!crossings.ok()) return send_error(res, 500, "store_failed", crossings.status().message());
-    if (!baselines.ok()) return send_error(res, 500, "store_failed", baselines.status().message());
-    std::vector<agreement::Crossing> rows;
-    std::vector<agreement::Baseline> bases;
-    if (*crossings) {
-      auto r = agreement::crossings_from_json(**crossings);
-      if (!r.ok()) return send_error(res, 500, "corrupt_crossings", r.status().ToString());
-      rows = std::move(r).value();
-    }
-    if (*baselines) {
-      auto r = agreement::baselines_from_json(**baselines);
-      if (!r.ok()) return send_error(res, 500, "corrupt_baselines", r.status().ToString());
-      bases = std::move(r).value();
-    }
-    res.set_content(agreement::summary_json(agreement::summarize(rows, bases, at)), "application/json");
+    if (!m.ok()) return send_error(res, 500, "store_failed", m.status().message());
+    res.set_content(agreement::summary_json(agreement::summarize(m->crossings, m->baselines, at)), "application/json");
   }
 
   // The report a mission publishes: the same model and renderers as `truce report daily`. The
