@@ -9,7 +9,9 @@
 //    clustering): the cost of a merge is the increase of the least-squares misfit of the merged
 //    origin, plus a time term (the event-time intervals of both, recomputed at the merged origin,
 //    must overlap) and a round-count term. A merge is refused when an observer would appear twice,
-//    when no kind explains all reports, or when the cost exceeds Config::merge_gate.
+//    when no kind explains all reports, or when the cost exceeds Config::merge_gate. Each cluster
+//    keeps its candidate links (with their cost) and a record of its best partner; only those
+//    records are in the priority queue, and a merge re-prices the merged cluster's links only.
 // The outcome depends only on the group's reports (ties are broken by report time and index),
 // so fusing any superset that contains the whole group gives the same clusters.
 #include <algorithm>
@@ -66,7 +68,8 @@ struct Cluster {
   std::vector<Link> links;                 // candidate merges with the clusters it touches
   double bkey = 1e300;                     // its best partner: the cheapest link, (key, pair)
   std::uint64_t bab = UINT64_MAX;
-  std::uint32_t bver = 0;                  // version of that record (heap entries carry it)
+  std::uint32_t bslot = UINT32_MAX;        // and its slot
+  std::uint32_t hpos = UINT32_MAX;         // position of that record in the heap (none: UINT32_MAX)
 };
 
 // Derives cov and plane from the cluster's fit.
@@ -151,25 +154,22 @@ class Agglomerator {
     }
     heap_.clear();
     for (std::uint32_t i = 0; i < n; ++i) {
-      cl_[i].bver = 0;
-      rescan(i, false);
+      cl_[i].hpos = UINT32_MAX;
+      rescan(i);
     }
-    std::make_heap(heap_.begin(), heap_.end(), HeapAfter{});
     // Lazy greedy over the cheapest link, read from each cluster's record of its best partner
     // (a heap of those records, not of every link): the exact cost (a full fit) of a link is
     // computed when it is the cheapest of all; it is merged at once if it still is, else it keeps
     // its exact cost, with the merged fit in fits_. A merge re-prices the merged cluster's links
     // only, and re-reads the best partner of the clusters whose best partner it was.
+    // Every step changes the records of both ends of the top link (a merge, a refusal or an exact
+    // cost), so the loop ends.
     while (!heap_.empty()) {
-      std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
-      const HeapEntry e = heap_.back();
-      heap_.pop_back();
-      if (!cl_[e.c].alive || cl_[e.c].bver != e.ver) continue;
+      const HeapEntry e = heap_.front();
       const auto a = static_cast<std::uint32_t>(e.ab >> 32), b = static_cast<std::uint32_t>(e.ab);
-      Link* l = find_link(a, b);
-      if (l->slot != kNoFit) {
+      if (e.slot != kNoFit) {
         // Exact already, and the cheapest left: both clusters are unchanged since it was priced.
-        merge(a, b, fits_[l->slot]);
+        merge(a, b, fits_[e.slot]);
         continue;
       }
       Fit merged;
@@ -181,8 +181,10 @@ class Agglomerator {
       const auto slot = static_cast<std::uint32_t>(fits_.size());
       fits_.push_back(merged);
       set_link(a, b, c, slot);
-      clean_top();
-      // Merged now unless another link is strictly cheaper than the exact cost.
+      // Merged now unless another link is strictly cheaper than the exact cost. (The former
+      // queue of every priced pair compared with its top entry even when that entry was stale:
+      // the two differ only when an exact cost equals another link's cost to the last bit, and
+      // give byte-identical output on S, M, 100k, 300k and 1M.)
       if (heap_.empty() || !(c > heap_.front().key)) merge(a, b, fits_[slot]);
     }
     std::vector<std::vector<std::uint32_t>> out;
@@ -202,18 +204,70 @@ class Agglomerator {
   static constexpr double kInf = 1e300;    // refused now (may change as the clusters change)
   static constexpr double kNever = 2e300;  // refused for good: the link is dropped
 
-  // A cluster's best partner as a heap entry: (key, pair) orders the links, c is the cluster whose
-  // record it is, ver that record's version (older entries are skipped when popped).
+  // A cluster's best partner as a heap entry: (key, pair) orders the links; c is the cluster whose
+  // record it is. An indexed binary heap (Cluster::hpos): one entry per cluster, updated in place.
   struct HeapEntry {
     double key;
-    std::uint64_t ab;  // (lower cluster << 32) | higher cluster
-    std::uint32_t c, ver;
+    std::uint64_t ab;    // (lower cluster << 32) | higher cluster
+    std::uint32_t c;
+    std::uint32_t slot;  // the link's slot (see Link)
   };
-  struct HeapAfter {
-    bool operator()(const HeapEntry& x, const HeapEntry& y) const {
-      return x.key > y.key || (x.key == y.key && x.ab > y.ab);
+  static bool before(const HeapEntry& x, const HeapEntry& y) {
+    return x.key < y.key || (x.key == y.key && x.ab < y.ab);
+  }
+  void place(std::size_t p, const HeapEntry& e) {
+    heap_[p] = e;
+    cl_[e.c].hpos = static_cast<std::uint32_t>(p);
+  }
+  void sift_up(std::size_t p) {
+    const HeapEntry e = heap_[p];
+    while (p > 0) {
+      const std::size_t q = (p - 1) / 2;
+      if (!before(e, heap_[q])) break;
+      place(p, heap_[q]);
+      p = q;
     }
-  };
+    place(p, e);
+  }
+  void sift_down(std::size_t p) {
+    const HeapEntry e = heap_[p];
+    const std::size_t n = heap_.size();
+    for (;;) {
+      std::size_t q = 2 * p + 1;
+      if (q >= n) break;
+      if (q + 1 < n && before(heap_[q + 1], heap_[q])) ++q;
+      if (!before(heap_[q], e)) break;
+      place(p, heap_[q]);
+      p = q;
+    }
+    place(p, e);
+  }
+  // Files cluster i's record (or takes it out when it has no partner left or is gone).
+  void update(std::uint32_t i) {
+    Cluster& c = cl_[i];
+    const std::uint32_t p = c.hpos;
+    if (c.alive && c.bkey < kInf) {
+      const HeapEntry e{c.bkey, c.bab, i, c.bslot};
+      if (p == UINT32_MAX) {
+        heap_.push_back(e);
+        c.hpos = static_cast<std::uint32_t>(heap_.size() - 1);
+        sift_up(heap_.size() - 1);
+      } else {
+        heap_[p] = e;
+        sift_up(p);
+        sift_down(cl_[i].hpos);
+      }
+    } else if (p != UINT32_MAX) {
+      c.hpos = UINT32_MAX;
+      const HeapEntry last = heap_.back();
+      heap_.pop_back();
+      if (p < heap_.size()) {
+        place(p, last);
+        sift_up(p);
+        sift_down(cl_[last.c].hpos);
+      }
+    }
+  }
   static std::uint64_t pair_id(std::uint32_t a, std::uint32_t b) {
     if (a > b) std::swap(a, b);
     return (static_cast<std::uint64_t>(a) << 32) | b;
@@ -232,23 +286,16 @@ class Agglomerator {
   }
 
   // Re-reads cluster i's best partner from its links and files the record in the heap.
-  void rescan(std::uint32_t i, bool keep_heap = true) {
+  void rescan(std::uint32_t i) {
     Cluster& c = cl_[i];
     // For a fixed i, the pair order (lower, higher) is the order of the partner.
     double bk = kInf;
-    std::uint32_t bo = UINT32_MAX;
+    std::uint32_t bo = UINT32_MAX, bs = kNoFit;
     for (const auto& l : c.links) {
-      if (l.key < bk || (l.key == bk && l.o < bo)) bk = l.key, bo = l.o;
+      if (l.key < bk || (l.key == bk && l.o < bo)) bk = l.key, bo = l.o, bs = l.slot;
     }
-    c.bkey = bk, c.bab = bk < kInf ? pair_id(i, bo) : UINT64_MAX;
-    ++c.bver;
-    if (bk < kInf) file(i, keep_heap);
-  }
-
-  void file(std::uint32_t i, bool keep_heap = true) {
-    const Cluster& c = cl_[i];
-    heap_.push_back({c.bkey, c.bab, i, c.bver});
-    if (keep_heap) std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
+    c.bkey = bk, c.bab = bk < kInf ? pair_id(i, bo) : UINT64_MAX, c.bslot = bs;
+    update(i);
   }
 
   // Sets the key of the link a-b at both ends and re-reads both best partners.
@@ -261,19 +308,11 @@ class Agglomerator {
     rescan(b);
   }
 
-  void clean_top() {
-    while (!heap_.empty()) {
-      const HeapEntry& t = heap_.front();
-      if (cl_[t.c].alive && cl_[t.c].bver == t.ver) return;
-      std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
-      heap_.pop_back();
-    }
-  }
-
   // Merges b into a (a < b), re-prices the links of the merged cluster and updates the best
   // partners that change.
   void merge(std::uint32_t a, std::uint32_t b, const Fit& f) {
     absorb(a, b, f);
+    update(b);  // gone
     Cluster& A = cl_[a];
     Cluster& B = cl_[b];
     nb_.clear();
@@ -301,9 +340,8 @@ class Agglomerator {
       } else if (k < kInf) {
         const std::uint64_t ab = pair_id(a, o);
         if (k < O.bkey || (k == O.bkey && ab < O.bab)) {
-          O.bkey = k, O.bab = ab;
-          ++O.bver;
-          file(o);
+          O.bkey = k, O.bab = ab, O.bslot = kNoFit;
+          update(o);
         }
       }
     }

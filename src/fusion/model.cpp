@@ -176,13 +176,31 @@ struct Eval {
   double g[2] = {0, 0};
 };
 
-Eval evaluate(std::span<const Meas> m, std::span<const std::uint32_t> members, const Plane& pl, double px, double py) {
+// What evaluate() reads of one member, packed (a fit evaluates the same members several times):
+// the observer's position in the fit's plane and the measurement.
+struct Packed {
+  double ox, oy;
+  double sin_b, cos_b, wb;
+  double ln_d, wd;
+  bool has_b, has_d;
+};
+
+void pack(std::span<const Meas> m, std::span<const std::uint32_t> members, const Plane& pl, std::vector<Packed>& out) {
+  out.resize(members.size());
+  for (std::size_t k = 0; k < members.size(); ++k) {
+    const Meas& r = m[members[k]];
+    Packed& q = out[k];
+    pl.to_xy(r.lat, r.lon, q.ox, q.oy);
+    q.sin_b = r.sin_b, q.cos_b = r.cos_b, q.wb = r.wb;
+    q.ln_d = r.ln_d, q.wd = r.wd;
+    q.has_b = r.has_b, q.has_d = r.has_d;
+  }
+}
+
+Eval evaluate(std::span<const Packed> pk, double px, double py) {
   Eval e;
-  for (auto i : members) {
-    const Meas& r = m[i];
-    double ox = 0, oy = 0;
-    pl.to_xy(r.lat, r.lon, ox, oy);
-    const double dx = px - ox, dy = py - oy;
+  for (const Packed& r : pk) {
+    const double dx = px - r.ox, dy = py - r.oy;
     const double r2 = std::max(1.0, dx * dx + dy * dy);
     if (r.has_b) {
       // b - azimuth(dx, dy), from the cross and dot products with the bearing's unit vector
@@ -236,7 +254,9 @@ Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, 
   Fit f;
   const Plane pl = Plane::at(start_lat, start_lon);
   double px = 0, py = 0;
-  Eval e = evaluate(m, members, pl, px, py);
+  thread_local std::vector<Packed> pk;
+  pack(m, members, pl, pk);
+  Eval e = evaluate(pk, px, py);
   for (int it = 0; it < 10; ++it) {
     const double tr = e.h[0] + e.h[1];
     if (!(tr > 0)) break;
@@ -251,7 +271,7 @@ Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, 
     Eval trial;
     bool moved = false;
     for (int h = 0; h < 6; ++h) {
-      trial = evaluate(m, members, pl, px + sx, py + sy);
+      trial = evaluate(pk, px + sx, py + sy);
       if (trial.chi2 <= e.chi2 + 1e-12) {
         moved = true;
         break;
