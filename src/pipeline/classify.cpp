@@ -40,12 +40,13 @@ Result<agreement::IncidentView> view_of(const nlohmann::json& j) {
 
 }  // namespace
 
-Result<std::string> classify_content(const std::string& content, const Rulebook& book) {
+Result<std::string> classify_content(const std::string& content, const Rulebook& book, std::size_t* broken) {
   auto j = nlohmann::json::parse(content, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::Invalid("incident content is not a JSON object");
   auto v = view_of(j);
   if (!v.ok()) return v.status();
   const auto c = agreement::classify(*v, book.rules, book.zones);
+  if (broken) *broken = c.violations.size();
   nlohmann::json violations = nlohmann::json::array();
   for (const auto& x : c.violations) violations.push_back({{"rule", x.rule_id}, {"explanation", x.explanation}});
   j["violations"] = std::move(violations);
@@ -62,13 +63,14 @@ Result<ReclassifySummary> reclassify_stored(Store& store, const geo::Geography& 
   std::vector<std::string> scope;
   Status failed;
   Status st = store.scan_incidents({}, [&](const StoredIncident& si) {
-    auto content = classify_content(si.content, rules);
+    std::size_t broken = 0;
+    auto content = classify_content(si.content, rules, &broken);
     if (!content.ok()) {
       failed = content.status();
       return false;
     }
     ++sum.incidents;
-    if (content->find("\"violations\":[]") == std::string::npos) ++sum.violating;
+    sum.violating += broken > 0;
     if (*content != si.content) {
       StoredIncident next = si;
       next.content = std::move(content).value();

@@ -82,6 +82,17 @@ constexpr std::string_view kObsColumns =
     "seq, id, time_ms, observer_id, observer_lat, observer_lon, kind, bearing_deg, bearing_sigma_deg, "
     "distance_m, distance_sigma_m, count, direction, notes, channel, submitted_by";
 
+// A stored comma-separated list of ids ("" is none).
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  for (std::size_t b = 0; b < text.size();) {
+    const std::size_t e = std::min(text.find(',', b), text.size());
+    out.push_back(text.substr(b, e - b));
+    b = e + 1;
+  }
+  return out;
+}
+
 Observation read_observation(const Stmt& s, int c0) {
   Observation o;
   o.id = s.col_text(c0 + 1);
@@ -411,12 +422,7 @@ class SqliteStore final : public Store {
       v.at = Instant{s.col_int(1)};
       v.change = s.col_text(2);
       v.content = s.col_text(3);
-      const std::string ids = s.col_text(4);
-      for (std::size_t p = 0; p < ids.size();) {
-        const std::size_t q = std::min(ids.find(',', p), ids.size());
-        v.observation_ids.push_back(ids.substr(p, q - p));
-        p = q + 1;
-      }
+      v.observation_ids = split_commas(s.col_text(4));
       out.push_back(std::move(v));
     }
     return out;
@@ -566,12 +572,7 @@ class SqliteStore final : public Store {
     User u;
     u.name = s.col_text(0);
     u.role = s.col_text(1);
-    const std::string obs = s.col_text(2);
-    for (std::size_t b = 0; b < obs.size();) {
-      const std::size_t e = std::min(obs.find(',', b), obs.size());
-      u.observers.push_back(obs.substr(b, e - b));
-      b = e + 1;
-    }
+    u.observers = split_commas(s.col_text(2));
     u.digest_ha1 = s.col_text(3);
     return std::optional<User>(std::move(u));
   }

@@ -26,8 +26,10 @@ struct Rulebook {
 Result<std::optional<Rulebook>> mission_rulebook(Store& store, const geo::Geography& geography);
 
 // An incident's content (pipeline::incident_content's JSON) with its violations and unchecked
-// rules set from the rulebook; the same content and rules always give the same text.
-Result<std::string> classify_content(const std::string& content, const Rulebook& rules);
+// rules set from the rulebook; the same content and rules always give the same text. `broken`,
+// when given, receives how many rules the incident breaks.
+Result<std::string> classify_content(const std::string& content, const Rulebook& rules,
+                                     std::size_t* broken = nullptr);
 
 struct ReclassifySummary {
   std::size_t incidents = 0, violating = 0;
