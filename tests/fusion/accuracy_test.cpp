@@ -11,18 +11,11 @@
 #include <vector>
 #include <algorithm>
 
+#include "test_util.h"
+
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+std::string run(const std::string& cmd) { return truce::testing::run(cmd).out; }
 
 TEST(FusionAccuracy, ExampleScenarioMeetsTheFloors) {
   const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";

@@ -12,18 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace {
 
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen((cmd + " 2>&1; echo EXIT=$?").c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  ::pclose(p);
-  return out;
-}
+// The command's output with its stderr and a last line EXIT=<status>.
+std::string run(const std::string& cmd) { return truce::testing::run(cmd + " 2>&1; echo EXIT=$?").out; }
 
 std::vector<std::string> lines(const std::string& path) {
   std::ifstream f(path);
