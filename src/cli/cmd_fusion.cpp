@@ -129,11 +129,13 @@ void add_fusion_commands(Context& ctx) {
     if (Status st = pipeline::read_observations_csv(a->observations, cfg, in); !st.ok()) return ctx.fail(st);
     for (const auto& p : in.problems) std::fprintf(stderr, "truce: %s (skipped)\n", p.c_str());
     phase("read");
-    auto incs = fusion::fuse(in.reports, cfg);
+    fusion::PhaseTimes steps;
+    auto incs = fusion::fuse(in.reports, cfg, a->timings ? &steps : nullptr);
     phase("fuse");
+    for (const auto& [name, secs] : steps) std::fprintf(stderr, "phase fuse.%s %.3f\n", name.c_str(), secs);
     fusion::attribute(incs, **geography, static_cast<unsigned>(cfg.threads));
     phase("attribute");
-    if (Status st = pipeline::write_scorer_files(a->out, in.ids, incs); !st.ok()) return ctx.fail(st);
+    if (Status st = pipeline::write_scorer_files(a->out, in.ids, incs, cfg.threads); !st.ok()) return ctx.fail(st);
     phase("write");
     std::fprintf(stderr, "truce: %zu observations -> %zu incidents%s\n", in.reports.size(), incs.size(),
                  in.bad ? (", " + std::to_string(in.bad) + " rows skipped").c_str() : "");

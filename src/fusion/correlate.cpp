@@ -17,10 +17,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <memory>
 #include <thread>
+#include <type_traits>
 
 #include "fusion/model.h"
 
@@ -31,6 +34,11 @@ using detail::Meas;
 using detail::Plane;
 
 namespace {
+
+// Frees memory from ::operator new (the measurement models' buffer).
+struct FreeRaw {
+  void operator()(void* p) const { ::operator delete(p); }
+};
 
 struct UnionFind {
   std::vector<std::uint32_t> p;
@@ -58,6 +66,7 @@ struct Link {
 struct Cluster {
   std::vector<std::uint32_t> mem;  // indices into the meas array, ascending
   std::vector<std::uint32_t> obs;  // observer ids, ascending
+  std::uint64_t obs_bits = 0;      // bit (id % 64) of each observer: disjoint bits, disjoint observers
   std::uint32_t kmask = 0;
   Fit fit;
   double lnc_sum = 0, varc_sum = 0;
@@ -122,8 +131,8 @@ class Agglomerator {
   // members: global meas indices of one component, sorted by (time, index); edges: local pairs.
   // Works on a compact copy of the component's measurements, indexed locally (positions in
   // `members`), and reuses its buffers from one component to the next; returns global indices.
-  std::vector<std::vector<std::uint32_t>> run(const std::vector<std::uint32_t>& members,
-                                              const std::vector<std::pair<std::uint32_t, std::uint32_t>>& edges) {
+  std::vector<std::vector<std::uint32_t>> run(std::span<const std::uint32_t> members,
+                                              std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
 
     lm_.resize(n);
@@ -134,6 +143,7 @@ class Agglomerator {
       Cluster& c = cl_[i];
       c.mem.assign(1, i);
       c.obs.assign(1, r.observer);
+      c.obs_bits = std::uint64_t{1} << (r.observer % 64);
       c.alive = true;
       c.kmask = 1u << r.kind;
       c.fit = detail::single_fit(r);
@@ -354,7 +364,7 @@ class Agglomerator {
     constexpr double kNo = kInf;
     // Refusals that hold for every pair of supersets of a and b (observers, kinds and pre-gate
     // intervals only accumulate as clusters grow): the two can never merge.
-    if (!disjoint(a.obs, b.obs)) return kNever;
+    if ((a.obs_bits & b.obs_bits) != 0 && !disjoint(a.obs, b.obs)) return kNever;
     if (!detail::kinds_explainable(a.kmask | b.kmask)) return kNever;
     if (std::max(a.pre_lo, b.pre_lo) > std::min(a.pre_hi, b.pre_hi)) return kNever;
     // Rounds: both sides heard the same number of rounds, up to each report's noise.
@@ -425,6 +435,7 @@ class Agglomerator {
     scratch_.clear();
     std::merge(A.obs.begin(), A.obs.end(), B.obs.begin(), B.obs.end(), std::back_inserter(scratch_));
     A.obs.assign(scratch_.begin(), scratch_.end());
+    A.obs_bits |= B.obs_bits;
     A.kmask |= B.kmask;
     A.fit = f;
     A.lnc_sum += B.lnc_sum;
@@ -470,10 +481,23 @@ void parallel_for(std::size_t n, int threads, Fn fn) {
 
 }  // namespace
 
-std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
-  std::vector<Meas> m(reports.size());
-  parallel_for(reports.size(), cfg.threads, [&](std::size_t i, std::size_t) { m[i] = detail::make_meas(reports[i], cfg); });
+std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, PhaseTimes* times) {
+  auto t0 = std::chrono::steady_clock::now();
+  const auto tick = [&](const char* what) {
+    if (!times) return;
+    const auto t1 = std::chrono::steady_clock::now();
+    times->emplace_back(what, std::chrono::duration<double>(t1 - t0).count());
+    t0 = t1;
+  };
+  // The measurement models (~200 bytes each) are built straight into uninitialised memory by the
+  // workers: a value-initialised vector would first fault every page in on one thread.
+  static_assert(std::is_trivially_copyable_v<Meas> && std::is_trivially_destructible_v<Meas>);
+  const std::unique_ptr<Meas[], FreeRaw> mbuf(static_cast<Meas*>(::operator new(std::max<std::size_t>(1, reports.size()) * sizeof(Meas))));
+  const std::span<Meas> m(mbuf.get(), reports.size());
+  parallel_for(reports.size(), cfg.threads,
+               [&](std::size_t i, std::size_t) { new (&m[i]) Meas(detail::make_meas(reports[i], cfg)); });
 
+  tick("models");
   std::vector<std::uint32_t> order;
   order.reserve(m.size());
   for (std::uint32_t i = 0; i < m.size(); ++i) {
@@ -504,11 +528,11 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     }
   }
   std::vector<SweepRow> rows(order.size());
-  for (std::size_t i = 0; i < order.size(); ++i) {
+  parallel_for(order.size(), cfg.threads, [&](std::size_t i, std::size_t) {
     const Meas& r = m[order[i]];
     rows[i] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
                r.pre_lo, r.pre_hi,   r.plat,       r.plon, r.ce, r.cn, r.cen};
-  }
+  });
   const double window = cfg.pair_window_s();
   auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) {
     for (std::size_t ai = from; ai < to; ++ai) {
@@ -531,6 +555,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
       }
     }
   };
+  tick("prepare");
   std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
   {
     const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
@@ -543,50 +568,73 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     for (auto& t : pool) t.join();
     for (auto& pe : part_edges) edges.insert(edges.end(), pe.begin(), pe.end());
   }
+  tick("pairs");
   rows.clear();
   rows.shrink_to_fit();
   UnionFind uf(m.size());
   for (auto [a, b] : edges) uf.unite(a, b);
 
-  // 2. Components, each listed in (time, index) order.
+  // 2. Components, numbered in order of their first report, each listed in (time, index) order,
+  //    with their pairs in local indices: flat arrays with an offset per component.
   std::vector<std::uint32_t> comp_of(m.size(), UINT32_MAX);
-  std::vector<std::vector<std::uint32_t>> comps;
+  std::vector<std::uint32_t> comp_start(1, 0);  // sizes first, then offsets
   for (auto i : order) {
     const std::uint32_t root = uf.find(i);
     if (comp_of[root] == UINT32_MAX) {
-      comp_of[root] = static_cast<std::uint32_t>(comps.size());
-      comps.emplace_back();
+      comp_of[root] = static_cast<std::uint32_t>(comp_start.size() - 1);
+      comp_start.push_back(0);
     }
     comp_of[i] = comp_of[root];
-    comps[comp_of[i]].push_back(i);
+    ++comp_start[comp_of[i] + 1];
   }
-  std::vector<std::uint32_t> local(m.size(), 0);
-  for (auto& c : comps) {
-    for (std::uint32_t k = 0; k < c.size(); ++k) local[c[k]] = k;
+  const std::size_t ncomp = comp_start.size() - 1;
+  for (std::size_t c = 0; c < ncomp; ++c) comp_start[c + 1] += comp_start[c];
+  std::vector<std::uint32_t> comp_mem(order.size()), local(m.size(), 0);
+  {
+    std::vector<std::uint32_t> fill(comp_start.begin(), comp_start.end() - 1);
+    for (auto i : order) {
+      const std::uint32_t c = comp_of[i];
+      local[i] = fill[c] - comp_start[c];
+      comp_mem[fill[c]++] = i;
+    }
   }
-  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> comp_edges(comps.size());
-  for (auto [a, b] : edges) comp_edges[comp_of[a]].emplace_back(local[a], local[b]);
+  std::vector<std::uint32_t> edge_start(ncomp + 1, 0);
+  for (auto [a, b] : edges) ++edge_start[comp_of[a] + 1];
+  for (std::size_t c = 0; c < ncomp; ++c) edge_start[c + 1] += edge_start[c];
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> comp_edges(edges.size());
+  {
+    std::vector<std::uint32_t> fill(edge_start.begin(), edge_start.end() - 1);
+    for (auto [a, b] : edges) comp_edges[fill[comp_of[a]]++] = {local[a], local[b]};
+  }
   edges.clear();
   edges.shrink_to_fit();
+  const auto members_of = [&](std::size_t c) {
+    return std::span<const std::uint32_t>(comp_mem.data() + comp_start[c], comp_start[c + 1] - comp_start[c]);
+  };
 
+  tick("components");
   // 3. Clusters per component, in parallel (each component is independent).
-  std::vector<std::vector<std::vector<std::uint32_t>>> comp_clusters(comps.size());
+  std::vector<std::vector<std::vector<std::uint32_t>>> comp_clusters(ncomp);
   {
     const int nthreads = std::max(1, cfg.threads);
     std::vector<Agglomerator> workers;
     for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, cfg);
-    parallel_for(comps.size(), nthreads, [&](std::size_t c, std::size_t w) {
-      if (comps[c].size() == 1) {
-        comp_clusters[c] = {comps[c]};
+    parallel_for(ncomp, nthreads, [&](std::size_t c, std::size_t w) {
+      const auto mem = members_of(c);
+      if (mem.size() == 1) {
+        comp_clusters[c] = {{mem.front()}};
         return;
       }
-      comp_clusters[c] = workers[w].run(comps[c], comp_edges[c]);
+      comp_clusters[c] = workers[w].run(
+          mem, std::span(comp_edges.data() + edge_start[c], edge_start[c + 1] - edge_start[c]));
     });
   }
+  tick("clusters");
   std::vector<std::vector<std::uint32_t>> clusters;
   std::vector<std::pair<std::int64_t, std::int64_t>> group_span;
-  for (std::size_t c = 0; c < comps.size(); ++c) {
-    const std::pair<std::int64_t, std::int64_t> span(m[comps[c].front()].t, m[comps[c].back()].t);
+  for (std::size_t c = 0; c < ncomp; ++c) {
+    const auto mem = members_of(c);
+    const std::pair<std::int64_t, std::int64_t> span(m[mem.front()].t, m[mem.back()].t);
     for (auto& cl : comp_clusters[c]) {
       clusters.push_back(std::move(cl));
       group_span.push_back(span);
@@ -609,9 +657,11 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg) {
     out[c].group_first_s = group_span[c].first;
     out[c].group_last_s = group_span[c].second;
   });
+  tick("locate");
   std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
     return std::pair(a.start_s, a.members.front()) < std::pair(b.start_s, b.members.front());
   });
+  tick("order");
   return out;
 }
 

@@ -70,10 +70,11 @@ class SecondsFormatter {
 
 namespace {
 
-// Rows of one piece of an observations file, before observer identities are interned.
+// Rows of one piece of an observations file, with observer identities interned within the piece.
 struct ParsedRows {
-  std::vector<fusion::Report> reports;  // index and observer not set yet
-  std::vector<std::string> ids, observers;
+  std::vector<fusion::Report> reports;  // index not set yet; observer: position in `observers`
+  std::vector<std::string> ids;
+  std::vector<std::string> observers;   // the piece's observer ids, in order of first appearance
   std::int64_t bad = 0;
   std::vector<std::string> problems;
   bool bad_record = false;  // the reader rejected a record (its message carries a piece-relative line)
@@ -87,6 +88,7 @@ Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std:
   Status err;
   io::Row row;
   Observation o;
+  std::unordered_map<std::string, std::uint32_t> interned;
   auto complain = [&](const std::string& msg) {
     ++out.bad;
     if (out.problems.size() < 10) out.problems.push_back(msg);
@@ -110,32 +112,55 @@ Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std:
                (e->value.empty() ? "" : ", got \"" + e->value + "\""));
       continue;
     }
-    out.reports.push_back(fusion::make_report(o, 0, 0, o.observer_pos, cfg));
+    auto [it, fresh] = interned.try_emplace(o.observer_id, static_cast<std::uint32_t>(out.observers.size()));
+    if (fresh) out.observers.push_back(o.observer_id);
+    out.reports.push_back(fusion::make_report(o, 0, it->second, o.observer_pos, cfg));
     out.ids.push_back(std::move(o.id));
-    out.observers.push_back(std::move(o.observer_id));
   }
   return Status::Ok();
 }
 
-// Appends parsed rows in order, interning observer identities in order of first appearance.
-Status append_rows(ParsedRows&& part, const std::string& path, std::unordered_map<std::string, std::uint32_t>& observers,
-                   FusionInput& out) {
-  out.bad += part.bad;
-  for (auto& p : part.problems) {
-    if (out.problems.size() < 10) out.problems.push_back(std::move(p));
+// Appends the pieces' rows in order. Observer identities get numbers in order of first appearance
+// in the file (the pieces' own lists, in piece order); the rows are copied on `threads` threads.
+Status append_rows(std::vector<ParsedRows>& parts, const std::string& path, int threads, FusionInput& out) {
+  std::unordered_map<std::string, std::uint32_t> observers;
+  std::vector<std::vector<std::uint32_t>> remap(parts.size());
+  std::size_t total = out.reports.size();
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    ParsedRows& part = parts[k];
+    out.bad += part.bad;
+    for (auto& p : part.problems) {
+      if (out.problems.size() < 10) out.problems.push_back(std::move(p));
+    }
+    for (auto& name : part.observers) {
+      auto [it, fresh] = observers.try_emplace(std::move(name), static_cast<std::uint32_t>(observers.size()));
+      remap[k].push_back(it->second);
+    }
+    total += part.reports.size();
   }
-  if (out.reports.size() + part.reports.size() >= UINT32_MAX - 1) {
-    return Status::Invalid(path + ": too many observations for one run");
+  if (total >= UINT32_MAX - 1) return Status::Invalid(path + ": too many observations for one run");
+  const std::size_t base = out.reports.size();
+  out.reports.resize(total);
+  out.ids.resize(total);
+  std::vector<std::size_t> first(parts.size(), base);
+  for (std::size_t k = 1; k < parts.size(); ++k) first[k] = first[k - 1] + parts[k - 1].reports.size();
+  auto copy = [&](std::size_t k) {
+    ParsedRows& part = parts[k];
+    for (std::size_t i = 0; i < part.reports.size(); ++i) {
+      fusion::Report& r = out.reports[first[k] + i];
+      r = part.reports[i];
+      r.index = static_cast<std::uint32_t>(first[k] + i);
+      r.observer = remap[k][r.observer];
+      out.ids[first[k] + i] = std::move(part.ids[i]);
+    }
+    part = ParsedRows{};
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t k = 1; k < parts.size() && threads > 1; ++k) pool.emplace_back(copy, k);
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    if (k == 0 || threads <= 1) copy(k);
   }
-  for (std::size_t i = 0; i < part.reports.size(); ++i) {
-    auto [it, fresh] = observers.try_emplace(std::move(part.observers[i]), static_cast<std::uint32_t>(observers.size()));
-    fusion::Report& r = part.reports[i];
-    r.index = static_cast<std::uint32_t>(out.reports.size());
-    r.observer = it->second;
-    out.reports.push_back(r);
-    out.ids.push_back(std::move(part.ids[i]));
-  }
-  part = ParsedRows{};
+  for (auto& t : pool) t.join();
   return Status::Ok();
 }
 
@@ -153,7 +178,6 @@ Result<io::ColumnMap> read_header(io::RecordReader& reader, const std::string& p
 
 Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out) {
   const Instant now = SystemClock{}.now();
-  std::unordered_map<std::string, std::uint32_t> observers;
   // A regular file without quotes splits at line ends into pieces parsed in parallel (a quoted
   // field may hold a line end, so a file with any quote is read in one piece); the result is the
   // same as reading it in one piece. Pieces that meet a malformed record fall back to that.
@@ -200,11 +224,9 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         }
         std::vector<std::unique_ptr<io::ByteSource>> pieces;
         for (std::size_t k = 0; k < parts; ++k) {
-          pieces.push_back(io::ByteSource::from_string(text.substr(cut[k], cut[k + 1] - cut[k]), path));
+          pieces.push_back(io::ByteSource::from_view(std::string_view(text).substr(cut[k], cut[k + 1] - cut[k]), path));
         }
-        text.clear();
-        text.shrink_to_fit();
-        auto work = [&](std::size_t k) {
+            auto work = [&](std::size_t k) {
           io::RecordReader reader(*pieces[k], io::RecordReader::Mode::kCsv);
           status[k] = parse_rows(reader, *map, path, offset[k], now, cfg, parsed[k]);
           pieces[k].reset();
@@ -213,18 +235,16 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         for (std::size_t k = 1; k < parts; ++k) pool.emplace_back(work, k);
         work(0);
         for (auto& t : pool) t.join();
-        bool fallback = false;
+        text.clear();
+        text.shrink_to_fit();
+            bool fallback = false;
         for (std::size_t k = 0; k < parts; ++k) {
           if (!status[k].ok()) return status[k];
           fallback = fallback || parsed[k].bad_record;
         }
         if (!fallback) {
-          std::size_t total = 0;
-          for (const auto& p : parsed) total += p.reports.size();
-          out.reports.reserve(out.reports.size() + total);
-          out.ids.reserve(out.ids.size() + total);
-          for (auto& p : parsed) TRUCE_RETURN_IF_ERROR(append_rows(std::move(p), path, observers, out));
-          return Status::Ok();
+          TRUCE_RETURN_IF_ERROR(append_rows(parsed, path, threads, out));
+                return Status::Ok();
         }
       }
     }
@@ -235,9 +255,9 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
   auto map = read_header(reader, path);
   if (!map.ok()) return map.status();
-  ParsedRows rows;
-  TRUCE_RETURN_IF_ERROR(parse_rows(reader, *map, path, 0, now, cfg, rows));
-  return append_rows(std::move(rows), path, observers, out);
+  std::vector<ParsedRows> rows(1);
+  TRUCE_RETURN_IF_ERROR(parse_rows(reader, *map, path, 0, now, cfg, rows[0]));
+  return append_rows(rows, path, 1, out);
 }
 
 Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc) {
@@ -248,8 +268,81 @@ Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::st
   return geo::Geography::from_geojson(*z, *l, zones, loc);
 }
 
+namespace {
+// Rows [from, to) of the scorer's incidents.csv (incident ids are positions + 1).
+void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t from, std::size_t to, std::string& buf) {
+  buf.reserve(buf.size() + (to - from) * 130);
+  SecondsFormatter times;
+  for (std::size_t k = from; k < to; ++k) {
+    const auto& c = incs[k];
+    put_int(buf, k + 1);
+    buf += ',';
+    if (c.origin) {
+      put_num(buf, c.origin->lat, 6);
+      buf += ',';
+      put_num(buf, c.origin->lon, 6);
+    } else {
+      buf += ',';
+    }
+    buf += ',';
+    buf += c.party;
+    buf += ',';
+    if (c.distance_to_loc_m) put_num(buf, *c.distance_to_loc_m, 1);
+    buf += ',';
+    times.put(buf, c.start_s);
+    buf += ',';
+    times.put(buf, c.end_s);
+    buf += ',';
+    buf += to_string(c.kind);
+    buf += ',';
+    put_int(buf, c.members.size());
+    buf += ',';
+    put_int(buf, c.rounds);
+    buf += ',';
+    if (c.ellipse) {
+      put_num(buf, c.ellipse->semi_major_m, 0);
+      buf += ',';
+      put_num(buf, c.ellipse->semi_minor_m, 0);
+      buf += ',';
+      put_num(buf, c.ellipse->major_azimuth_deg, 1);
+    } else {
+      buf += ",,";
+    }
+    buf += ',';
+    if (c.sector) {
+      put_num(buf, c.sector->azimuth_deg, 1);
+      buf += ',';
+      put_num(buf, c.sector->half_width_deg, 1);
+    } else {
+      buf += ',';
+    }
+    buf += '\n';
+  }
+}
+
+// Rows [from, to) of the scorer's assign.csv.
+void format_assign_rows(const std::vector<std::string>& ids, const std::vector<std::uint32_t>& inc_of, std::size_t from,
+                        std::size_t to, std::string& buf) {
+  buf.reserve(buf.size() + (to - from) * 20);
+  for (std::size_t i = from; i < to; ++i) {
+    buf += ids[i];
+    buf += ',';
+    if (inc_of[i]) put_int(buf, inc_of[i]);
+    buf += '\n';
+  }
+}
+
+Status write_buffers(const std::string& path, const std::vector<std::string>& parts) {
+  std::ofstream f(path, std::ios::binary);
+  for (const auto& p : parts) f.write(p.data(), static_cast<std::streamsize>(p.size()));
+  f.close();
+  if (!f) return Status::IOError("cannot write " + path);
+  return Status::Ok();
+}
+}  // namespace
+
 Status write_scorer_files(const std::string& dir, const std::vector<std::string>& ids,
-                          const std::vector<fusion::Incident>& incs) {
+                          const std::vector<fusion::Incident>& incs, int threads) {
   if (::mkdir(dir.c_str(), 0777) != 0 && errno != EEXIST) {
     return Status::IOError("cannot create " + dir + ": " + std::strerror(errno));
   }
@@ -257,75 +350,24 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
   for (std::size_t k = 0; k < incs.size(); ++k) {
     for (auto i : incs[k].members) inc_of[i] = static_cast<std::uint32_t>(k + 1);
   }
-  {
-    std::string buf = "observation_id,incident_id\n";
-    buf.reserve(ids.size() * 20);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      buf += ids[i];
-      buf += ',';
-      if (inc_of[i]) put_int(buf, inc_of[i]);
-      buf += '\n';
-    }
-    std::ofstream f(dir + "/assign.csv", std::ios::binary);
-    f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (!f) return Status::IOError("cannot write " + dir + "/assign.csv");
-  }
-  {
-    std::string buf =
-        "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_minor_m,"
-        "major_azimuth_deg,sector_azimuth_deg,sector_half_width_deg\n";
-    buf.reserve(incs.size() * 130);
-    SecondsFormatter times;
-    for (std::size_t k = 0; k < incs.size(); ++k) {
-      const auto& c = incs[k];
-      put_int(buf, k + 1);
-      buf += ',';
-      if (c.origin) {
-        put_num(buf, c.origin->lat, 6);
-        buf += ',';
-        put_num(buf, c.origin->lon, 6);
-      } else {
-        buf += ',';
-      }
-      buf += ',';
-      buf += c.party;
-      buf += ',';
-      if (c.distance_to_loc_m) put_num(buf, *c.distance_to_loc_m, 1);
-      buf += ',';
-      times.put(buf, c.start_s);
-      buf += ',';
-      times.put(buf, c.end_s);
-      buf += ',';
-      buf += to_string(c.kind);
-      buf += ',';
-      put_int(buf, c.members.size());
-      buf += ',';
-      put_int(buf, c.rounds);
-      buf += ',';
-      if (c.ellipse) {
-        put_num(buf, c.ellipse->semi_major_m, 0);
-        buf += ',';
-        put_num(buf, c.ellipse->semi_minor_m, 0);
-        buf += ',';
-        put_num(buf, c.ellipse->major_azimuth_deg, 1);
-      } else {
-        buf += ",,";
-      }
-      buf += ',';
-      if (c.sector) {
-        put_num(buf, c.sector->azimuth_deg, 1);
-        buf += ',';
-        put_num(buf, c.sector->half_width_deg, 1);
-      } else {
-        buf += ',';
-      }
-      buf += '\n';
-    }
-    std::ofstream f(dir + "/incidents.csv", std::ios::binary);
-    f.write(buf.data(), static_cast<std::streamsize>(buf.size()));
-    if (!f) return Status::IOError("cannot write " + dir + "/incidents.csv");
-  }
-  return Status::Ok();
+  // Both files are formatted in `threads` slices each (hundreds of thousands of rows), then
+  // written in order: the same bytes for any thread count.
+  const auto n = static_cast<std::size_t>(std::clamp(threads, 1, 16));
+  std::vector<std::string> assign(n), rows(n);
+  assign[0] = "observation_id,incident_id\n";
+  rows[0] =
+      "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_minor_m,"
+      "major_azimuth_deg,sector_azimuth_deg,sector_half_width_deg\n";
+  auto work = [&](std::size_t k) {
+    format_assign_rows(ids, inc_of, ids.size() * k / n, ids.size() * (k + 1) / n, assign[k]);
+    format_incident_rows(incs, incs.size() * k / n, incs.size() * (k + 1) / n, rows[k]);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t k = 1; k < n; ++k) pool.emplace_back(work, k);
+  work(0);
+  for (auto& t : pool) t.join();
+  TRUCE_RETURN_IF_ERROR(write_buffers(dir + "/assign.csv", assign));
+  return write_buffers(dir + "/incidents.csv", rows);
 }
 
 // The canonical JSON of an incident: every fused field, rounded so that the same fusion always

@@ -12,6 +12,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "truce/core/observation.h"
@@ -117,9 +118,13 @@ struct Incident {
   std::optional<double> distance_to_loc_m;
 };
 
+// Wall time of each step of a batch fusion (seconds), in order: for `truce fuse --timings`.
+using PhaseTimes = std::vector<std::pair<std::string, double>>;
+
 // Batch fusion: clusters and locates all reports. Incidents come sorted by (start_s, first member).
-// Thread-safe (no shared state); uses cfg.threads workers.
-std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg);
+// Thread-safe (no shared state); uses cfg.threads workers. `times`, when given, receives the steps'
+// wall times (models, prepare, pairs, components, clusters, locate, order).
+std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, PhaseTimes* times = nullptr);
 
 // Locates one group of reports (all members must have a position) on the WGS84 ellipsoid:
 // least squares over bearings and log-distances with their sigmas, iterated with exact geodesic

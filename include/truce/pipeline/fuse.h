@@ -23,9 +23,10 @@ struct FusionInput {
 };
 Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out);
 
-// The scorer's assign.csv and incidents.csv (with distance_to_loc_m and more) in dir.
+// The scorer's assign.csv and incidents.csv (with distance_to_loc_m and more) in dir, formatted on
+// `threads` threads (the same bytes for any count).
 Status write_scorer_files(const std::string& dir, const std::vector<std::string>& ids,
-                          const std::vector<fusion::Incident>& incs);
+                          const std::vector<fusion::Incident>& incs, int threads = 2);
 // The same from what the mission database holds.
 Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents);
 
