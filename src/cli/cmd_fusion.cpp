@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <unordered_map>
@@ -120,13 +121,16 @@ void add_fusion_commands(Context& ctx) {
       if (a->timings) std::fprintf(stderr, "phase %s %.3f\n", name, std::chrono::duration<double>(t1 - t0).count());
       t0 = t1;
     };
-    auto geography = pipeline::load_geography_files(a->zones, a->loc);
-    phase("geography");
-    if (!geography.ok()) return ctx.fail(geography.status());
+    // The zones and the LoC are loaded while the observations are read (attribution needs them
+    // only after fusion).
+    auto loading = std::async(std::launch::async, [&] { return pipeline::load_geography_files(a->zones, a->loc); });
     fusion::Config cfg;
     cfg.threads = a->threads;
     pipeline::FusionInput in;
-    if (Status st = pipeline::read_observations_csv(a->observations, cfg, in); !st.ok()) return ctx.fail(st);
+    const Status read = pipeline::read_observations_csv(a->observations, cfg, in);
+    auto geography = loading.get();
+    if (!geography.ok()) return ctx.fail(geography.status());
+    if (!read.ok()) return ctx.fail(read);
     for (const auto& p : in.problems) std::fprintf(stderr, "truce: %s (skipped)\n", p.c_str());
     phase("read");
     fusion::PhaseTimes steps;
