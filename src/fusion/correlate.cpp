@@ -20,8 +20,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <thread>
 #include <type_traits>
 
@@ -492,7 +492,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   // The measurement models (~200 bytes each) are built straight into uninitialised memory by the
   // workers: a value-initialised vector would first fault every page in on one thread.
   static_assert(std::is_trivially_copyable_v<Meas> && std::is_trivially_destructible_v<Meas>);
-  const std::unique_ptr<Meas[], FreeRaw> mbuf(static_cast<Meas*>(::operator new(std::max<std::size_t>(1, reports.size()) * sizeof(Meas))));
+  const std::unique_ptr<Meas[], FreeRaw> mbuf(
+      static_cast<Meas*>(::operator new(std::max<std::size_t>(1, reports.size()) * sizeof(Meas))));
   const std::span<Meas> m(mbuf.get(), reports.size());
   parallel_for(reports.size(), cfg.threads,
                [&](std::size_t i, std::size_t) { new (&m[i]) Meas(detail::make_meas(reports[i], cfg)); });

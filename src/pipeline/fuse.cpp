@@ -226,7 +226,7 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         for (std::size_t k = 0; k < parts; ++k) {
           pieces.push_back(io::ByteSource::from_view(std::string_view(text).substr(cut[k], cut[k + 1] - cut[k]), path));
         }
-            auto work = [&](std::size_t k) {
+        auto work = [&](std::size_t k) {
           io::RecordReader reader(*pieces[k], io::RecordReader::Mode::kCsv);
           status[k] = parse_rows(reader, *map, path, offset[k], now, cfg, parsed[k]);
           pieces[k].reset();
@@ -237,14 +237,14 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         for (auto& t : pool) t.join();
         text.clear();
         text.shrink_to_fit();
-            bool fallback = false;
+        bool fallback = false;
         for (std::size_t k = 0; k < parts; ++k) {
           if (!status[k].ok()) return status[k];
           fallback = fallback || parsed[k].bad_record;
         }
         if (!fallback) {
           TRUCE_RETURN_IF_ERROR(append_rows(parsed, path, threads, out));
-                return Status::Ok();
+          return Status::Ok();
         }
       }
     }
