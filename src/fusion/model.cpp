@@ -201,12 +201,12 @@ Eval evaluate(std::span<const Packed> pk, double px, double py) {
   Eval e;
   for (const Packed& r : pk) {
     const double dx = px - r.ox, dy = py - r.oy;
-    const double r2 = std::max(1.0, dx * dx + dy * dy);
+    const double r2 = std::max(1.0, dx * dx + dy * dy), inv_r2 = 1.0 / r2;
     if (r.has_b) {
       // b - azimuth(dx, dy), from the cross and dot products with the bearing's unit vector
       const double res = fast_atan2(r.sin_b * dy - r.cos_b * dx, r.sin_b * dx + r.cos_b * dy);
       const double w = r.wb;
-      const double jx = dy / r2, jy = -dx / r2;
+      const double jx = dy * inv_r2, jy = -dx * inv_r2;
       e.chi2 += res * res * w;
       e.h[0] += jx * jx * w;
       e.h[1] += jy * jy * w;
@@ -217,7 +217,7 @@ Eval evaluate(std::span<const Packed> pk, double px, double py) {
     if (r.has_d) {
       const double res = r.ln_d - 0.5 * fast_log(r2);
       const double w = r.wd;
-      const double jx = dx / r2, jy = dy / r2;
+      const double jx = dx * inv_r2, jy = dy * inv_r2;
       e.chi2 += res * res * w;
       e.h[0] += jx * jx * w;
       e.h[1] += jy * jy * w;
@@ -265,6 +265,9 @@ Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, 
     const double det = a * d - b * b;
     if (!(det > 0)) break;
     double sx = (d * e.g[0] - b * e.g[1]) / det, sy = (a * e.g[1] - b * e.g[0]) / det;
+    // Converged: the next step would move the point by less than a metre (reports carry hundreds),
+    // so it is not evaluated.
+    if (sx * sx + sy * sy < 1.0) break;
     // Never jump further than 20 km in one step (near-parallel bearings).
     const double len = std::sqrt(sx * sx + sy * sy);
     if (len > 20000.0) sx *= 20000.0 / len, sy *= 20000.0 / len;
@@ -281,7 +284,6 @@ Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, 
     if (!moved) break;
     px += sx, py += sy;
     e = trial;
-    if (sx * sx + sy * sy < 1.0) break;
   }
   pl.to_ll(px, py, f.lat, f.lon);
   f.chi2 = e.chi2;

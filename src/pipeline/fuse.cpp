@@ -16,13 +16,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "truce/core/decimal.h"
 #include "truce/io/record_reader.h"
 #include "truce/io/tabular.h"
 
 namespace truce::pipeline {
 
 namespace {
-double round_to(double v, double step) { return std::round(v / step) * step; }
 
 // Appenders for the scorer files (hundreds of thousands of rows): no temporary strings.
 void put_num(std::string& buf, double v, int prec) {
@@ -384,20 +384,20 @@ std::string incident_content(const fusion::Incident& c, const std::string& id, c
   j["party"] = c.party;
   j["zones"] = c.zones;
   if (c.origin) {
-    j["lat"] = round_to(c.origin->lat, 1e-7);
-    j["lon"] = round_to(c.origin->lon, 1e-7);
+    j["lat"] = round_decimals(c.origin->lat, 7);
+    j["lon"] = round_decimals(c.origin->lon, 7);
   }
-  if (c.distance_to_loc_m) j["distance_to_loc_m"] = round_to(*c.distance_to_loc_m, 0.1);
+  if (c.distance_to_loc_m) j["distance_to_loc_m"] = round_decimals(*c.distance_to_loc_m, 1);
   if (c.ellipse) {
-    j["ellipse"] = {{"semi_major_m", round_to(c.ellipse->semi_major_m, 1)},
-                    {"semi_minor_m", round_to(c.ellipse->semi_minor_m, 1)},
-                    {"major_azimuth_deg", round_to(c.ellipse->major_azimuth_deg, 0.1)}};
+    j["ellipse"] = {{"semi_major_m", round_decimals(c.ellipse->semi_major_m, 0)},
+                    {"semi_minor_m", round_decimals(c.ellipse->semi_minor_m, 0)},
+                    {"major_azimuth_deg", round_decimals(c.ellipse->major_azimuth_deg, 1)}};
   }
   if (c.sector) {
     j["sector"] = {{"apex_lat", c.sector->apex.lat},
                    {"apex_lon", c.sector->apex.lon},
-                   {"azimuth_deg", round_to(c.sector->azimuth_deg, 0.1)},
-                   {"half_width_deg", round_to(c.sector->half_width_deg, 0.1)}};
+                   {"azimuth_deg", round_decimals(c.sector->azimuth_deg, 1)},
+                   {"half_width_deg", round_decimals(c.sector->half_width_deg, 1)}};
   }
   j["observations"] = obs_ids;
   return j.dump();

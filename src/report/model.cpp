@@ -8,6 +8,7 @@
 #include "report/internal.h"
 #include "report/places.h"
 #include "truce/agreement/term.h"
+#include "truce/core/decimal.h"
 #include "truce/report/report.h"
 
 namespace truce::report {
@@ -68,10 +69,9 @@ std::string type_words(std::string_view type, std::int64_t n) {
   return plural(n, "observer", "observers");
 }
 
-double round_to(double v, double step) { return std::round(v / step) * step; }
-double round1(double v) { return std::round(v * 10.0) / 10.0; }
-// Coordinates in the model: 1e-6 degrees (~0.1 m), and free of grid-rounding artefacts.
-double coord(double v) { return std::round(v * 1e6) / 1e6; }
+double round1(double v) { return round_decimals(v, 1); }
+// Coordinates in the model: 1e-6 degrees (~0.1 m).
+double coord(double v) { return round_decimals(v, 6); }
 
 std::string hhmm(Instant t) {
   std::int64_t ms = t.ms % kDayMs;
@@ -269,13 +269,13 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
     if (inc.origin) {
       LatLon p = *inc.origin;
       if (opts.public_view) {
-        p.lat = round_to(p.lat, opts.public_grid_deg);
-        p.lon = round_to(p.lon, opts.public_grid_deg);
+        p.lat = round_to_grid(p.lat, opts.public_grid_deg);
+        p.lon = round_to_grid(p.lon, opts.public_grid_deg);
       }
       o.origin = LatLon{coord(p.lat), coord(p.lon)};
       if (inc.distance_to_loc_m)
         o.distance_to_loc_m = opts.public_view ? std::round(*inc.distance_to_loc_m / 1000.0) * 1000.0
-                                               : round_to(*inc.distance_to_loc_m, 0.1);
+                                               : round1(*inc.distance_to_loc_m);
       if (!opts.public_view && inc.ellipse) o.ellipse = inc.ellipse;
       if (finder) {
         if (auto d = finder->describe(*o.origin)) {

@@ -26,6 +26,7 @@
 #include "truce/pipeline/report.h"
 #include "truce/report/report.h"
 #include "truce/agreement/term.h"
+#include "truce/core/decimal.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
 #include "truce/io/tabular.h"
@@ -782,7 +783,7 @@ class ServerImpl final : public Server {
       j.erase("sector");
       const double g = opts_.public_grid_deg;
       for (const char* k : {"lat", "lon"}) {
-        if (j.contains(k) && j[k].is_number()) j[k] = std::round(j[k].get<double>() / g) * g;
+        if (j.contains(k) && j[k].is_number()) j[k] = round_to_grid(j[k].get<double>(), g);
       }
       j.erase("ellipse");
     } else {
@@ -1100,7 +1101,7 @@ class ServerImpl final : public Server {
       }
       Row out{r.start_ms, std::nullopt, r.kind, r.party, r.status};
       if (r.located) {
-        out.pos = is_public ? std::pair{std::round(r.lat / g) * g, std::round(r.lon / g) * g} : std::pair{r.lat, r.lon};
+        out.pos = is_public ? std::pair{round_to_grid(r.lat, g), round_to_grid(r.lon, g)} : std::pair{r.lat, r.lon};
       }
       ++n_kind[r.kind];
       ++n_party[r.party];
