@@ -9,7 +9,8 @@
 #     100k --seed 3 --observations 100000  --front-km 300
 #     300k --seed 3 --observations 300000  --front-km 300
 #     1M   --seed 3 --observations 1000000 --front-km 300
-# Environment: RUNS (truce repetitions, median taken; default 3), PEERS=0 to skip the peers
+# Environment: RUNS (truce repetitions, median taken; default 3), PEER_RUNS (repetitions of each
+# peer, median taken; default 1: GeoPandas takes minutes at 1M), PEERS=0 to skip the peers
 # (PEERS=postgis: only PostGIS, the faster peer),
 # SCORE=0 to skip scoring. Wall time and peak RSS come from /usr/bin/time -v; the peers' own
 # phase times (which exclude their start-up) are kept in WORKDIR/<scenario>/<peer>.log.
@@ -49,6 +50,15 @@ print("%.3f %.0f" % (wall, rss))
 PY
 }
 
+# peer_median LOG CMD...: runs CMD PEER_RUNS times; prints the median "wall_s peak_mb" (by wall time)
+peer_median() {
+  local log="$1"; shift
+  local n="${PEER_RUNS:-1}" i out=()
+  for ((i = 0; i < n; i++)); do out+=("$(timed "$log" "$@")"); done
+  printf '%s\n' "${out[@]}" | sort -n | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'
+}
+peer_label() { [ "${PEER_RUNS:-1}" -gt 1 ] && echo " (median of ${PEER_RUNS})"; true; }
+
 score() {  # dir out -> "F1 loc_multi_median loc_multi_p90 origin"
   [ "${SCORE:-1}" = 1 ] || { echo "- - - -"; return; }
   python3 "$shared/scenario/score.py" --truth "$1" --assign "$2/assign.csv" --incidents "$2/incidents.csv" --jobs 2 \
@@ -75,12 +85,12 @@ for s in "${scenarios[@]}"; do
   read -r f1 lm lp oa < <(score "$dir" "$dir/out_truce")
   echo "| $s | $rows | truce (median of $runs) | $tw | 1.0x | $mem | $f1 | $lm / $lp | $oa |"
   if [ "${PEERS:-1}" != 0 ]; then
-    read -r w m < <(timed "$dir/postgis.log" bash "$shared/scenario/peers/postgis.sh" "$dir" "$dir/out_postgis" fusion)
+    read -r w m < <(peer_median "$dir/postgis.log" bash "$shared/scenario/peers/postgis.sh" "$dir" "$dir/out_postgis" fusion)
     read -r f1 lm lp oa < <(score "$dir" "$dir/out_postgis")
-    echo "| $s | $rows | PostGIS | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m (+ server) | $f1 | $lm / $lp | $oa |"
+    echo "| $s | $rows | PostGIS$(peer_label) | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m (+ server) | $f1 | $lm / $lp | $oa |"
     [ "${PEERS:-1}" = postgis ] && continue
-    read -r w m < <(timed "$dir/geopandas.log" /usr/bin/python3 "$shared/scenario/peers/geopandas.py" "$dir" "$dir/out_geopandas" fusion)
+    read -r w m < <(peer_median "$dir/geopandas.log" /usr/bin/python3 "$shared/scenario/peers/geopandas.py" "$dir" "$dir/out_geopandas" fusion)
     read -r f1 lm lp oa < <(score "$dir" "$dir/out_geopandas")
-    echo "| $s | $rows | GeoPandas + sklearn | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m | $f1 | $lm / $lp | $oa |"
+    echo "| $s | $rows | GeoPandas + sklearn$(peer_label) | $w | $(python3 -c "print('%.1fx' % ($w / $tw))") | $m | $f1 | $lm / $lp | $oa |"
   fi
 done
