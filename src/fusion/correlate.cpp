@@ -22,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <thread>
 #include <type_traits>
 
@@ -124,6 +125,13 @@ void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>&
   }
 }
 
+// A cluster: its reports (meas indices, ascending) and, for two or more, the planar fit that priced
+// its last merge, where location starts.
+struct Group {
+  std::vector<std::uint32_t> members;
+  std::optional<LatLon> fit;
+};
+
 class Agglomerator {
  public:
   Agglomerator(std::span<const Meas> m, const Config& cfg) : m_(m), cfg_(cfg) {}
@@ -131,7 +139,7 @@ class Agglomerator {
   // members: global meas indices of one component, sorted by (time, index); edges: local pairs.
   // Works on a compact copy of the component's measurements, indexed locally (positions in
   // `members`), and reuses its buffers from one component to the next; returns global indices.
-  std::vector<std::vector<std::uint32_t>> run(std::span<const std::uint32_t> members,
+  std::vector<Group> run(std::span<const std::uint32_t> members,
                                               std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
 
@@ -197,13 +205,15 @@ class Agglomerator {
       // give byte-identical output on S, M, 100k, 300k and 1M.)
       if (heap_.empty() || !(c > heap_.front().key)) merge(a, b, fits_[slot]);
     }
-    std::vector<std::vector<std::uint32_t>> out;
+    std::vector<Group> out;
     for (std::uint32_t i = 0; i < n; ++i) {
       const Cluster& c = cl_[i];
       if (!c.alive) continue;
-      std::vector<std::uint32_t> g(c.mem.size());
-      for (std::size_t k = 0; k < g.size(); ++k) g[k] = members[c.mem[k]];
-      std::sort(g.begin(), g.end());
+      Group g;
+      g.members.resize(c.mem.size());
+      for (std::size_t k = 0; k < c.mem.size(); ++k) g.members[k] = members[c.mem[k]];
+      std::sort(g.members.begin(), g.members.end());
+      if (c.mem.size() > 1 && c.fit.point) g.fit = LatLon{c.fit.lat, c.fit.lon};
       out.push_back(std::move(g));
     }
     return out;
@@ -534,14 +544,19 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     rows[i] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
                r.pre_lo, r.pre_hi,   r.plat,       r.plon, r.ce, r.cn, r.cen};
   });
-  const double window = cfg.pair_window_s();
+  // A report's pre-gate interval starts at most delay_cap + slack before its reported time, so once
+  // a later report's time is that far past the end of A's interval, it and every later report
+  // start after A's interval ends: A has no pair beyond it (this ends most sweeps well within
+  // Config::pair_window_s(), which bounds the reported times of a pair).
+  const double lead = cfg.delay_cap_s + cfg.time_slack_s;
   auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) {
     for (std::size_t ai = from; ai < to; ++ai) {
       const SweepRow& A = rows[ai];
       const Plane pl = Plane::at(A.plat, A.plon);
+      const double last = A.pre_hi + lead;
       for (std::size_t bi = ai + 1; bi < rows.size(); ++bi) {
         const SweepRow& B = rows[bi];
-        if (static_cast<double>(B.t - A.t) > window) break;
+        if (static_cast<double>(B.t) > last) break;
         if (A.observer == B.observer) continue;
         if (A.pre_hi < B.pre_lo || B.pre_hi < A.pre_lo) continue;
         if (!(B.compat & A.kind_bit)) continue;
@@ -549,9 +564,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
         pl.to_xy(B.plat, B.plon, dx, dy);
         const double ce = A.ce + B.ce, cn = A.cn + B.cn, cen = A.cen + B.cen;
         const double det = ce * cn - cen * cen;
-        if (!(det > 0)) continue;
-        const double d2 = (cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy) / det;
-        if (d2 > cfg.pair_gate) continue;
+        // d2 = q / det > gate, without the division (det > 0)
+        if (!(det > 0) || cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy > cfg.pair_gate * det) continue;
         out.emplace_back(order[ai], order[bi]);
       }
     }
@@ -615,7 +629,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
 
   tick("components");
   // 3. Clusters per component, in parallel (each component is independent).
-  std::vector<std::vector<std::vector<std::uint32_t>>> comp_clusters(ncomp);
+  std::vector<std::vector<Group>> comp_clusters(ncomp);
   {
     const int nthreads = std::max(1, cfg.threads);
     std::vector<Agglomerator> workers;
@@ -623,7 +637,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     parallel_for(ncomp, nthreads, [&](std::size_t c, std::size_t w) {
       const auto mem = members_of(c);
       if (mem.size() == 1) {
-        comp_clusters[c] = {{mem.front()}};
+        comp_clusters[c] = {Group{{mem.front()}, std::nullopt}};
         return;
       }
       comp_clusters[c] = workers[w].run(
@@ -631,7 +645,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     });
   }
   tick("clusters");
-  std::vector<std::vector<std::uint32_t>> clusters;
+  std::vector<Group> clusters;
   std::vector<std::pair<std::int64_t, std::int64_t>> group_span;
   for (std::size_t c = 0; c < ncomp; ++c) {
     const auto mem = members_of(c);
@@ -643,7 +657,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   }
   for (std::uint32_t i = 0; i < m.size(); ++i) {
     if (!m[i].located) {
-      clusters.push_back({i});
+      clusters.push_back(Group{{i}, std::nullopt});
       group_span.emplace_back(m[i].t, m[i].t);
     }
   }
@@ -653,8 +667,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
     thread_local std::vector<Meas> group;
     group.clear();
-    for (auto i : clusters[c]) group.push_back(m[i]);
-    out[c] = detail::locate(group, cfg);
+    for (auto i : clusters[c].members) group.push_back(m[i]);
+    out[c] = detail::locate(group, cfg, clusters[c].fit ? &*clusters[c].fit : nullptr);
     out[c].group_first_s = group_span[c].first;
     out[c].group_last_s = group_span[c].second;
   });

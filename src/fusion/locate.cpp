@@ -110,7 +110,7 @@ Incident locate(std::span<const Report> group, const Config& cfg) {
   return detail::locate(m, cfg);
 }
 
-Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
+Incident detail::locate(std::span<const Meas> m, const Config& cfg, const LatLon* start) {
   Incident inc;
   // Per-thread scratch, reused from one incident to the next.
   thread_local std::vector<std::int32_t> counts;
@@ -169,9 +169,13 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg) {
     e.ue = {ue};
     e.un = {un};
   } else if (!lm.empty() && (n_d > 0 || n_b >= 2)) {
-    const detail::Fit f =
-        detail::fit_planar(lm, std::span<const std::uint32_t>(all).first(lm.size()), slat / sw, slon / sw, cfg);
-    lat = f.lat, lon = f.lon;
+    if (start && n_d > 0 && lm.size() == m.size()) {
+      lat = start->lat, lon = start->lon;
+    } else {
+      const detail::Fit f =
+          detail::fit_planar(lm, std::span<const std::uint32_t>(all).first(lm.size()), slat / sw, slon / sw, cfg);
+      lat = f.lat, lon = f.lon;
+    }
     geo_evaluate(lm, lat, lon, e);
     // The planar fit is within metres of the solution (its only error is the plane's distortion),
     // so one Gauss-Newton step with exact geodesic residuals and derivatives finishes the job.

@@ -97,7 +97,9 @@ struct Meas {
 Meas make_meas(const Report& r, const Config& cfg);
 
 // locate() of the reports these measurements were made from (make_meas), without remaking them.
-Incident locate(std::span<const Meas> group, const Config& cfg);
+// `start`, when given, is the group's planar fit (correlation's, converged): with a distance among
+// the reports, location refines it on the ellipsoid instead of fitting the plane again.
+Incident locate(std::span<const Meas> group, const Config& cfg, const LatLon* start = nullptr);
 
 // Planar least-squares origin of a group of measurements.
 struct Fit {

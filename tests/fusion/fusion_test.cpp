@@ -128,6 +128,39 @@ TEST(Locate, CrossingBearingsAndDistancesFindTheOriginExactly) {
   EXPECT_LT(inc.end_s - inc.start_s, 60);
 }
 
+// Batch fusion starts location from correlation's converged planar fit instead of fitting the plane
+// again: the refined origin, ellipse and times must be those of a fit from scratch (to a metre).
+TEST(Locate, StartingFromCorrelationsFitGivesTheSameIncident) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> bearing_err(0.0, 3.0), dist_err(0.0, 0.25);
+  std::uniform_real_distribution<double> az(0.0, 360.0), range(1500.0, 12000.0);
+  const Config cfg;
+  for (int trial = 0; trial < 200; ++trial) {
+    const auto n = static_cast<std::uint32_t>(2 + trial % 4);
+    std::vector<detail::Meas> m;
+    std::vector<std::uint32_t> all;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const LatLon obs = offset(kTarget, az(rng), range(rng));
+      m.push_back(detail::make_meas(
+          report_of(i, i, obs, kTarget, kT0, bearing_err(rng), std::exp(dist_err(rng)), trial % 3 != 0 || i == 0), cfg));
+      all.push_back(i);
+    }
+    // Correlation's fit of the group: from the first report's projected point, as a merge would.
+    const detail::Fit f = detail::fit_planar(m, all, m[0].plat, m[0].plon, cfg);
+    ASSERT_TRUE(f.point);
+    const LatLon start{f.lat, f.lon};
+    const Incident scratch = detail::locate(m, cfg);
+    const Incident started = detail::locate(m, cfg, &start);
+    ASSERT_EQ(scratch.origin.has_value(), started.origin.has_value()) << trial;
+    if (!scratch.origin) continue;
+    EXPECT_LT(distance_m(*scratch.origin, *started.origin), 1.0) << trial;
+    ASSERT_TRUE(scratch.ellipse && started.ellipse);
+    EXPECT_NEAR(started.ellipse->semi_major_m, scratch.ellipse->semi_major_m, 0.01 * scratch.ellipse->semi_major_m + 1);
+    EXPECT_LE(std::abs(started.start_s - scratch.start_s), 1);
+    EXPECT_LE(std::abs(started.end_s - scratch.end_s), 1);
+  }
+}
+
 TEST(Locate, NoisyBearingsLandWithinTheEllipse) {
   auto obs = ring({180, 250, 320, 40}, 5000);
   std::vector<Report> g;
