@@ -82,9 +82,9 @@ struct Cluster {
   std::uint32_t hpos = UINT32_MAX;         // position of that record in the heap (none: UINT32_MAX)
 };
 
-// Derives cov and plane from the cluster's fit.
-void set_derived(Cluster& c) {
-  c.plane = Plane::at(c.fit.lat, c.fit.lon);
+// Derives cov and plane from the cluster's fit (`plane`: Plane::at of the fit's point, when known).
+void set_derived(Cluster& c, std::optional<Plane> plane = std::nullopt) {
+  c.plane = plane ? *plane : Plane::at(c.fit.lat, c.fit.lon);
   const double* h = c.fit.h;
   const double det = h[0] * h[1] - h[2] * h[2];
   if (det > 0) {
@@ -158,7 +158,7 @@ class Agglomerator {
       c.lnc_sum = r.ln_count;
       c.varc_sum = r.var_count;
       c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
-      set_derived(c);
+      set_derived(c, Plane{r.plat, r.plon, r.pkx, r.pky});  // the fit is the projected point
     }
     // Cluster-level candidate links (both ends hold each link, with the same key), each priced
     // with the cheap linearised estimate.
@@ -530,7 +530,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     std::int64_t t;
     std::uint32_t observer;
     std::uint32_t kind_bit, compat;  // 1 << kind; the kinds one true kind explains together with this one
-    double pre_lo, pre_hi, plat, plon, ce, cn, cen;
+    double pre_lo, pre_hi, plat, plon, kx, ky, ce, cn, cen;  // kx, ky: the local plane at (plat, plon)
   };
   std::array<std::uint32_t, 9> compat{};
   for (std::uint32_t k = 0; k < compat.size(); ++k) {
@@ -542,7 +542,8 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   parallel_for(order.size(), cfg.threads, [&](std::size_t i, std::size_t) {
     const Meas& r = m[order[i]];
     rows[i] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
-               r.pre_lo, r.pre_hi,   r.plat,       r.plon, r.ce, r.cn, r.cen};
+               r.pre_lo, r.pre_hi,   r.plat,       r.plon,
+               r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
   });
   // A report's pre-gate interval starts at most delay_cap + slack before its reported time, so once
   // a later report's time is that far past the end of A's interval, it and every later report
@@ -552,7 +553,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) {
     for (std::size_t ai = from; ai < to; ++ai) {
       const SweepRow& A = rows[ai];
-      const Plane pl = Plane::at(A.plat, A.plon);
+      const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
       const double last = A.pre_hi + lead;
       for (std::size_t bi = ai + 1; bi < rows.size(); ++bi) {
         const SweepRow& B = rows[bi];

@@ -129,7 +129,15 @@ Meas make_meas(const Report& r, const Config& cfg) {
   m.located = m.has_b;
   if (m.has_b) {
     const double sd = std::max(0.05, r.bearing_sigma_deg);
-    m.b = wrap_pi(r.bearing_deg * kDeg);
+    // wrap_pi() without fmod for the usual [0, 360) (the subtraction is exact there: Sterbenz).
+    const double a = r.bearing_deg * kDeg;
+    if (a >= 0 && a < 2 * kPi) {
+      double x = a + kPi;
+      if (x >= 2 * kPi) x -= 2 * kPi;
+      m.b = x - kPi;
+    } else {
+      m.b = wrap_pi(a);
+    }
     m.sin_b = std::sin(m.b);
     m.cos_b = std::cos(m.b);
     m.sb = std::sqrt(sd * sd + cfg.bearing_bias_deg * cfg.bearing_bias_deg) * kDeg;
@@ -158,8 +166,10 @@ Meas make_meas(const Report& r, const Config& cfg) {
   m.var_count = cfg.count_log_sigma * cfg.count_log_sigma + (0.29 / c) * (0.29 / c);
   if (m.located) {
     const Plane pl = Plane::at(m.lat, m.lon);
-    const double sb = std::sin(m.b), cb = std::cos(m.b);
+    const double sb = m.sin_b, cb = m.cos_b;
     pl.to_ll(m.d * sb, m.d * cb, m.plat, m.plon);
+    const Plane pp = Plane::at(m.plat, m.plon);
+    m.pkx = pp.kx, m.pky = pp.ky;
     const double sa = m.d * m.sl, sc = m.d * m.sb;
     // along u = (sin b, cos b), across v = (cos b, -sin b)
     m.ce = sa * sa * sb * sb + sc * sc * cb * cb;

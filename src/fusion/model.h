@@ -87,6 +87,7 @@ struct Meas {
   double ln_d = 0, sl = 1;     // log distance and its sigma
   double d = 0;                // distance used for a projected point (stated, else a nominal one)
   double plat = 0, plon = 0;   // projected point (observer + bearing x distance)
+  double pkx = 1, pky = 1;     // the local plane there (Plane::at(plat, plon)): metres per degree
   double ce = 0, cn = 0, cen = 0;  // its covariance in east/north (m^2), linearised
   double pre_lo = 0, pre_hi = 0;   // event-time interval for the stated distance +-2.5 sigma (pre-gate)
   std::uint8_t kind = 0;
