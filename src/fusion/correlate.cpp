@@ -82,9 +82,9 @@ struct Cluster {
   std::uint32_t hpos = UINT32_MAX;         // position of that record in the heap (none: UINT32_MAX)
 };
 
-// Derives cov and plane from the cluster's fit (`plane`: Plane::at of the fit's point, when known).
-void set_derived(Cluster& c, std::optional<Plane> plane = std::nullopt) {
-  c.plane = plane ? *plane : Plane::at(c.fit.lat, c.fit.lon);
+// Derives cov and plane from the cluster's fit.
+void set_derived(Cluster& c) {
+  c.plane = c.fit.kx > 0 ? Plane{c.fit.lat, c.fit.lon, c.fit.kx, c.fit.ky} : Plane::at(c.fit.lat, c.fit.lon);
   const double* h = c.fit.h;
   const double det = h[0] * h[1] - h[2] * h[2];
   if (det > 0) {
@@ -158,7 +158,7 @@ class Agglomerator {
       c.lnc_sum = r.ln_count;
       c.varc_sum = r.var_count;
       c.pre_lo = r.pre_lo, c.pre_hi = r.pre_hi;
-      set_derived(c, Plane{r.plat, r.plon, r.pkx, r.pky});  // the fit is the projected point
+      set_derived(c);
     }
     // Cluster-level candidate links (both ends hold each link, with the same key), each priced
     // with the cheap linearised estimate.
@@ -405,6 +405,7 @@ class Agglomerator {
     if (det > 0) cov[0] = f.h[1] / det, cov[1] = f.h[0] / det, cov[2] = -f.h[2] / det;
     double alo = 0, ahi = 0, blo = 0, bhi = 0;
     const Plane pl = Plane::at(f.lat, f.lon);
+    f.kx = pl.kx, f.ky = pl.ky;  // the merged cluster's plane, if it merges
     cluster_interval(lm_, a.mem, pl, cov, cfg_, alo, ahi);
     cluster_interval(lm_, b.mem, pl, cov, cfg_, blo, bhi);
     const double lo = std::max(alo, blo), hi = std::min(ahi, bhi);
@@ -511,15 +512,18 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   tick("models");
   std::vector<std::uint32_t> order;
   order.reserve(m.size());
-  for (std::uint32_t i = 0; i < m.size(); ++i) {
-    if (m[i].located) order.push_back(i);
-  }
   {
     const auto by_time = [&](std::uint32_t a, std::uint32_t b) {
       return std::pair(m[a].t, m[a].index) < std::pair(m[b].t, m[b].index);
     };
-    // Files and stores mostly list reports in time order already.
-    if (!std::is_sorted(order.begin(), order.end(), by_time)) std::sort(order.begin(), order.end(), by_time);
+    // Files and stores mostly list reports in time order already (checked in the same pass).
+    bool sorted = true;
+    for (std::uint32_t i = 0; i < m.size(); ++i) {
+      if (!m[i].located) continue;
+      if (sorted && !order.empty() && by_time(i, order.back())) sorted = false;
+      order.push_back(i);
+    }
+    if (!sorted) std::sort(order.begin(), order.end(), by_time);
   }
 
   // 1. Candidate pairs, swept over a compact time-ordered copy of what the pre-gate reads (the

@@ -243,6 +243,7 @@ Eval evaluate(std::span<const Packed> pk, double px, double py) {
 Fit single_fit(const Meas& r) {
   Fit f;
   f.lat = r.plat, f.lon = r.plon;
+  f.kx = r.pkx, f.ky = r.pky;
   // At range d along the bearing (sin b, cos b): the bearing's gradient is across it, (cos b, -sin b) / d,
   // the log-distance's along it, (sin b, cos b) / d (evaluate()'s Jacobians at that point).
   const double wb = 1.0 / (r.sb * r.sb * r.d * r.d);

@@ -108,6 +108,7 @@ struct Fit {
   double chi2 = 0;
   double h[3] = {0, 0, 0};  // information matrix (ee, nn, en) in 1/m^2
   bool point = false;       // a usable point (false: no bearing geometry at all)
+  double kx = 0, ky = 0;    // Plane::at(lat, lon) when already computed (0: not known)
 };
 // `start` is the initial guess (lat, lon); members are indices into `m`.
 Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat, double start_lon,
