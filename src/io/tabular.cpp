@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "truce/core/decimal.h"
+
 namespace truce::io {
 
 namespace {
@@ -153,7 +155,7 @@ std::optional<FieldError> parse_double(std::string_view field, std::string_view 
   double v = 0;
   const char* b = text.data();
   if (*b == '+') ++b;
-  auto r = std::from_chars(b, text.data() + text.size(), v);
+  auto r = from_chars_double(b, text.data() + text.size(), v);
   if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(v)) {
     return FieldError{std::string(field), std::string(text.substr(0, 60)), "expected a number"};
   }

@@ -1,6 +1,8 @@
 #include "truce/core/decimal.h"
 
+#include <bit>
 #include <charconv>
+#include <cstdint>
 #include <random>
 #include <string>
 
@@ -45,6 +47,48 @@ TEST(RoundDecimals, NeverPrintsMoreDecimalsThanAsked) {
       ASSERT_LE(places, static_cast<std::size_t>(d)) << v << " to " << d << " places printed " << s;
       ASSERT_NEAR(round_decimals(v, d), v, 0.5 / std::pow(10.0, d) + 1e-9);
     }
+  }
+}
+
+// from_chars_double is std::from_chars with a fast path: the library is the oracle. Same value (to
+// the bit), same end pointer, same error, on plain decimals of every length and on junk.
+void expect_like_from_chars(const std::string& s) {
+  double want = -12345.0, got = -12345.0;
+  const auto w = std::from_chars(s.data(), s.data() + s.size(), want);
+  const auto g = from_chars_double(s.data(), s.data() + s.size(), got);
+  ASSERT_EQ(static_cast<int>(g.ec), static_cast<int>(w.ec)) << '"' << s << '"';
+  ASSERT_EQ(g.ptr, w.ptr) << '"' << s << '"';
+  ASSERT_EQ(std::bit_cast<std::uint64_t>(got), std::bit_cast<std::uint64_t>(want)) << '"' << s << '"';
+}
+
+TEST(FromCharsDouble, AgreesWithStdFromCharsOnEdgeCases) {
+  for (const char* s : {"0", "-0", "0.0", "-0.0", "5.", "-5.", ".5", "-.5", ".", "-", "", "00.5", "41.258531",
+                        "46.580336", "-179.999999", "2800", "0.1", "0.3", "1.2.3", "1e5", "1E-3", "inf", "nan",
+                        "+5", "5 ", " 5", "123456789012345", "1234567890123456", "9007199254740993",
+                        "0.0000000000000000000001", "0.00000000000000000000001", "999999999999999.9",
+                        "72.2", "4.5", "910", "-.", "--5", "5-", "0x10"}) {
+    expect_like_from_chars(s);
+  }
+}
+
+TEST(FromCharsDouble, AgreesWithStdFromCharsOnRandomText) {
+  std::mt19937_64 rng(11);
+  const std::string plain = "0123456789", junk = "0123456789.-eE+x ";
+  for (int i = 0; i < 300000; ++i) {
+    std::string s;
+    const bool decimal = i % 3 != 0;
+    const std::size_t len = 1 + rng() % (decimal ? 24 : 12);
+    if (decimal) {
+      if (rng() % 4 == 0) s += '-';
+      const std::size_t point = rng() % (len + 2);
+      for (std::size_t k = 0; k < len; ++k) {
+        if (k == point) s += '.';
+        s += plain[rng() % plain.size()];
+      }
+    } else {
+      for (std::size_t k = 0; k < len; ++k) s += junk[rng() % junk.size()];
+    }
+    expect_like_from_chars(s);
   }
 }
 
