@@ -22,6 +22,7 @@
 
 #include "cli/context.h"
 #include "cli/output.h"
+#include "truce/core/decimal.h"
 #include "truce/fusion/fusion.h"
 #include "truce/geo/geography.h"
 #include "truce/pipeline/fuse.h"
@@ -31,9 +32,9 @@ namespace truce::cli {
 namespace {
 
 std::string fmt_num(double v, int prec) {
-  char b[64];
-  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
-  return std::string(b, r.ptr);
+  std::string s;
+  append_fixed(s, v, prec);
+  return s;
 }
 
 std::string opt_num(const nlohmann::json& j, const char* key, int prec) {

@@ -9,6 +9,7 @@
 
 #include "cli/context.h"
 #include "cli/output.h"
+#include "truce/core/decimal.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/geo/geography.h"
 #include "truce/io/record_reader.h"
@@ -122,12 +123,6 @@ bool parse_coord(std::string_view s, double& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-// Appends "d.ddd" (metres, 3 decimals) to out.
-void append_fixed3(std::string& out, double v) {
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, 3);
-  out.append(buf, r.ptr);
-}
 
 void attribute(Context& ctx, const AttributeArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -277,7 +272,7 @@ void attribute(Context& ctx, const AttributeArgs& a) {
       const auto& c = out[i];
       if (c.control_zone >= 0) b += party_csv[static_cast<std::size_t>(c.control_zone)];
       b += ',';
-      append_fixed3(b, c.distance_to_loc_m);
+      append_fixed(b, c.distance_to_loc_m, 3);
       b += ',';
       b += c.side < 0 ? "-1" : (c.side > 0 ? "1" : "0");
       b += ',';

@@ -25,11 +25,6 @@ namespace truce::pipeline {
 namespace {
 
 // Appenders for the scorer files (hundreds of thousands of rows): no temporary strings.
-void put_num(std::string& buf, double v, int prec) {
-  char b[64];
-  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, prec);
-  buf.append(b, r.ptr);
-}
 template <typename Int>
 void put_int(std::string& buf, Int v) {
   char b[24];
@@ -278,16 +273,16 @@ void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t
     put_int(buf, k + 1);
     buf += ',';
     if (c.origin) {
-      put_num(buf, c.origin->lat, 6);
+      append_fixed(buf, c.origin->lat, 6);
       buf += ',';
-      put_num(buf, c.origin->lon, 6);
+      append_fixed(buf, c.origin->lon, 6);
     } else {
       buf += ',';
     }
     buf += ',';
     buf += c.party;
     buf += ',';
-    if (c.distance_to_loc_m) put_num(buf, *c.distance_to_loc_m, 1);
+    if (c.distance_to_loc_m) append_fixed(buf, *c.distance_to_loc_m, 1);
     buf += ',';
     times.put(buf, c.start_s);
     buf += ',';
@@ -300,19 +295,19 @@ void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t
     put_int(buf, c.rounds);
     buf += ',';
     if (c.ellipse) {
-      put_num(buf, c.ellipse->semi_major_m, 0);
+      append_fixed(buf, c.ellipse->semi_major_m, 0);
       buf += ',';
-      put_num(buf, c.ellipse->semi_minor_m, 0);
+      append_fixed(buf, c.ellipse->semi_minor_m, 0);
       buf += ',';
-      put_num(buf, c.ellipse->major_azimuth_deg, 1);
+      append_fixed(buf, c.ellipse->major_azimuth_deg, 1);
     } else {
       buf += ",,";
     }
     buf += ',';
     if (c.sector) {
-      put_num(buf, c.sector->azimuth_deg, 1);
+      append_fixed(buf, c.sector->azimuth_deg, 1);
       buf += ',';
-      put_num(buf, c.sector->half_width_deg, 1);
+      append_fixed(buf, c.sector->half_width_deg, 1);
     } else {
       buf += ',';
     }

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "truce/core/decimal.h"
+
 namespace truce::sim {
 
 namespace {
@@ -244,11 +246,6 @@ struct Row {
   std::int64_t event;  // index into the day's events, -1 for a false report
 };
 
-void put_fixed(std::string& s, double v, int decimals) {
-  char b[64];
-  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, decimals);
-  s.append(b, r.ptr);
-}
 void put_int(std::string& s, std::int64_t v) {
   char b[32];
   auto r = std::to_chars(b, b + sizeof b, v);
@@ -523,15 +520,15 @@ Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& obs
       buf += ',';
       buf += x.id;
       buf += ',';
-      put_fixed(buf, x.pos.lat, 6);
+      append_fixed(buf, x.pos.lat, 6);
       buf += ',';
-      put_fixed(buf, x.pos.lon, 6);
+      append_fixed(buf, x.pos.lon, 6);
       buf += ',';
       buf += to_string(r.kind);
       buf += ',';
-      put_fixed(buf, r.bearing >= 359.95 ? 0.0 : r.bearing, 1);
+      append_fixed(buf, r.bearing >= 359.95 ? 0.0 : r.bearing, 1);
       buf += ',';
-      put_fixed(buf, r.bearing_sigma, 1);
+      append_fixed(buf, r.bearing_sigma, 1);
       buf += ',';
       put_int(buf, static_cast<std::int64_t>(r.distance));
       buf += ',';
@@ -551,9 +548,9 @@ Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& obs
           tbuf += ',';
           tbuf += format_instant(Instant{ev.time_ms});
           tbuf += ',';
-          put_fixed(tbuf, ev.origin.lat, 6);
+          append_fixed(tbuf, ev.origin.lat, 6);
           tbuf += ',';
-          put_fixed(tbuf, ev.origin.lon, 6);
+          append_fixed(tbuf, ev.origin.lon, 6);
           tbuf += ',';
           tbuf += ev.party;
           tbuf += ',';
@@ -561,7 +558,7 @@ Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& obs
           tbuf += ',';
           put_int(tbuf, ev.count);
           tbuf += ',';
-          put_fixed(tbuf, g.distance_to_loc(ev.origin), 1);
+          append_fixed(tbuf, g.distance_to_loc(ev.origin), 1);
           tbuf += '\n';
         } else {
           tbuf += ",,,,,,,,\n";

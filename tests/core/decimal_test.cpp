@@ -3,6 +3,7 @@
 #include <bit>
 #include <charconv>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -89,6 +90,43 @@ TEST(FromCharsDouble, AgreesWithStdFromCharsOnRandomText) {
       for (std::size_t k = 0; k < len; ++k) s += junk[rng() % junk.size()];
     }
     expect_like_from_chars(s);
+  }
+}
+
+// append_fixed prints what std::to_chars(fixed, decimals) prints: the library is the oracle.
+std::string fixed_by_library(double v, int decimals) {
+  char b[400];
+  auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, decimals);
+  return std::string(b, r.ptr);
+}
+std::string fixed(double v, int decimals) {
+  std::string s;
+  append_fixed(s, v, decimals);
+  return s;
+}
+
+TEST(AppendFixed, AgreesWithStdToCharsOnEdgeCases) {
+  for (double v : {0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, 1e-7, -1e-7, 46.580336, 41.258531, 2887.65, 0.05,
+                   0.15, 0.25, 0.35, 1e15, 4503599627370496.0, 1e300, -1e300, 123456789.123456789, 999999.9999995,
+                   std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
+                   std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::denorm_min()}) {
+    for (int d = 0; d <= 10; ++d) EXPECT_EQ(fixed(v, d), fixed_by_library(v, d)) << v << " to " << d;
+  }
+}
+
+TEST(AppendFixed, AgreesWithStdToCharsOnRandomValues) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> mant(-10.0, 10.0);
+  std::uniform_int_distribution<int> exp10(-9, 12);
+  for (int i = 0; i < 200000; ++i) {
+    const double v = mant(rng) * std::pow(10.0, exp10(rng));
+    const int d = static_cast<int>(rng() % 10);
+    ASSERT_EQ(fixed(v, d), fixed_by_library(v, d)) << v << " to " << d;
+    // Values on the decimal grid and halfway between it (the rounding boundaries).
+    const double grid = std::round(v * std::pow(10.0, d)) / std::pow(10.0, d);
+    const double half = grid + 0.5 / std::pow(10.0, d);
+    ASSERT_EQ(fixed(grid, d), fixed_by_library(grid, d)) << grid << " to " << d;
+    ASSERT_EQ(fixed(half, d), fixed_by_library(half, d)) << half << " to " << d;
   }
 }
 

@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <system_error>
 
 namespace truce {
@@ -58,6 +59,45 @@ inline std::from_chars_result from_chars_double(const char* first, const char* l
   const double x = static_cast<double>(m) / kPow10[static_cast<std::size_t>(decimals < 0 ? 0 : decimals)];
   value = neg ? -x : x;
   return {last, std::errc()};
+}
+
+// Appends v with exactly `decimals` digits after the point: the text of std::to_chars(...,
+// std::chars_format::fixed, decimals), several times faster for the usual coordinates, distances
+// and angles. The fast path rounds |v| * 10^decimals to an integer when that product is farther
+// than its rounding error from a half (so the rounding direction of the exact value is certain);
+// anything else (near-halves, huge values, NaN, infinities, more than 9 decimals) is printed by
+// std::to_chars itself.
+inline void append_fixed(std::string& out, double v, int decimals) {
+  static constexpr std::array<double, 10> kPow10 = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  if (decimals >= 0 && decimals <= 9 && std::isfinite(v)) {
+    const double a = std::fabs(v) * kPow10[static_cast<std::size_t>(decimals)];
+    if (a < 4503599627370496.0) {  // 2^52: a - floor(a) is exact
+      const double whole = std::floor(a), frac = a - whole;
+      if (std::fabs(frac - 0.5) > a * 5e-16 + 1e-300) {
+        const auto q = static_cast<std::uint64_t>(whole) + (frac > 0.5 ? 1u : 0u);
+        char digits[24];
+        const auto r = std::to_chars(digits, digits + sizeof digits, q);
+        const auto n = static_cast<std::size_t>(r.ptr - digits);
+        const auto d = static_cast<std::size_t>(decimals);
+        if (std::signbit(v)) out += '-';
+        if (d == 0) {
+          out.append(digits, n);
+        } else if (n <= d) {
+          out += "0.";
+          out.append(d - n, '0');
+          out.append(digits, n);
+        } else {
+          out.append(digits, n - d);
+          out += '.';
+          out.append(digits + (n - d), d);
+        }
+        return;
+      }
+    }
+  }
+  char b[400];
+  const auto r = std::to_chars(b, b + sizeof b, v, std::chars_format::fixed, decimals);
+  out.append(b, r.ptr);
 }
 
 }  // namespace truce
