@@ -26,37 +26,33 @@ inline double round_decimals(double v, int decimals) {
 inline double round_to_grid(double v, double step) { return round_decimals(std::round(v / step) * step, 9); }
 
 // std::from_chars for doubles (general format), with a fast exact path for the plain decimals of
-// field reports ("41.258531", "-3.5", "2800"): at most 15 significant digits and 22 decimals, no
-// exponent, is m / 10^k with m and 10^k exact doubles, so one IEEE division rounds it correctly,
+// field reports ("41.258531", "-3.5", "2800"): at most 15 digits, no exponent, is m / 10^k with m
+// and 10^k exact doubles, so one IEEE division rounds it correctly,
 // to the same double from_chars gives. Anything else (exponents, long digit strings, junk) goes to
 // std::from_chars itself; the result, end pointer and error are always from_chars'.
 inline std::from_chars_result from_chars_double(const char* first, const char* last, double& value) {
-  static constexpr std::array<double, 23> kPow10 = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  static constexpr std::array<double, 16> kPow10 = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   const char* p = first;
   const bool neg = p != last && *p == '-';
   if (neg) ++p;
   std::uint64_t m = 0;
-  int significant = 0, decimals = -1;  // -1: no point yet
-  bool digit = false;
-  for (; p != last; ++p) {
-    const char c = *p;
-    if (c >= '0' && c <= '9') {
-      if (m != 0 || c != '0') ++significant;
-      m = m * 10 + static_cast<std::uint64_t>(c - '0');
-      digit = true;
-      if (decimals >= 0) ++decimals;
-    } else if (c == '.' && decimals < 0) {
-      decimals = 0;
-    } else {
-      break;
-    }
+  const char* const int_start = p;
+  while (p != last && static_cast<unsigned>(*p - '0') < 10u) m = m * 10 + static_cast<unsigned>(*p++ - '0');
+  const auto int_digits = p - int_start;
+  std::ptrdiff_t decimals = 0;
+  if (p != last && *p == '.') {
+    const char* const frac_start = ++p;
+    while (p != last && static_cast<unsigned>(*p - '0') < 10u) m = m * 10 + static_cast<unsigned>(*p++ - '0');
+    decimals = p - frac_start;
   }
-  // The fast path only for a whole plain decimal; a text that goes on (an exponent, a second point,
-  // other characters) is left entirely to from_chars.
-  if (!digit || p != last || significant > 15 || decimals > 22) return std::from_chars(first, last, value);
-  const double x = static_cast<double>(m) / kPow10[static_cast<std::size_t>(decimals < 0 ? 0 : decimals)];
+  // The fast path only for a whole plain decimal of at most 15 digits (leading zeros included, so
+  // m < 10^15 < 2^53); a text that goes on (an exponent, a second point, other characters) or
+  // anything longer is left entirely to from_chars.
+  if (p != last || int_digits + decimals == 0 || int_digits + decimals > 15) {
+    return std::from_chars(first, last, value);
+  }
+  const double x = static_cast<double>(m) / kPow10[static_cast<std::size_t>(decimals)];
   value = neg ? -x : x;
   return {last, std::errc()};
 }
