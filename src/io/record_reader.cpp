@@ -35,16 +35,6 @@ std::unique_ptr<ByteSource> ByteSource::from_string(std::string data, std::strin
   std::unique_ptr<ByteSource> s(new ByteSource());
   s->size_ = static_cast<std::int64_t>(data.size());
   s->mem_ = std::move(data);
-  s->view_ = s->mem_;
-  s->name_ = std::move(name);
-  s->in_memory_ = true;
-  return s;
-}
-
-std::unique_ptr<ByteSource> ByteSource::from_view(std::string_view data, std::string name) {
-  std::unique_ptr<ByteSource> s(new ByteSource());
-  s->size_ = static_cast<std::int64_t>(data.size());
-  s->view_ = data;
   s->name_ = std::move(name);
   s->in_memory_ = true;
   return s;
@@ -56,8 +46,8 @@ ByteSource::~ByteSource() {
 
 long ByteSource::read(char* buf, std::size_t n) {
   if (in_memory_) {
-    const std::size_t k = std::min(n, view_.size() - mem_pos_);
-    std::memcpy(buf, view_.data() + mem_pos_, k);
+    const std::size_t k = std::min(n, mem_.size() - mem_pos_);
+    std::memcpy(buf, mem_.data() + mem_pos_, k);
     mem_pos_ += k;
     return static_cast<long>(k);
   }

@@ -75,44 +75,106 @@ struct ParsedRows {
   bool bad_record = false;  // the reader rejected a record (its message carries a piece-relative line)
 };
 
+// Turns records into reports: the column map, the field parser (io::parse_observation, which says
+// what is wrong with a field), and the piece's observer numbering.
+class RowParser {
+ public:
+  RowParser(const io::ColumnMap& map, const std::string& path, Instant now, const fusion::Config& cfg, ParsedRows& out)
+      : map_(map), path_(path), now_(now), cfg_(cfg), out_(out) {}
+
+  // One record, at `line` of the file.
+  void take(const io::Record& rec, std::int64_t line) {
+    if (auto e = io::pick(map_, rec, row_)) {
+      complain(path_ + ":" + std::to_string(line) + ": " + e->reason);
+      return;
+    }
+    if (auto e = io::parse_observation(row_, now_, o_)) {
+      complain(path_ + ":" + std::to_string(line) + ": field '" + e->field + "': " + e->reason +
+               (e->value.empty() ? "" : ", got \"" + e->value + "\""));
+      return;
+    }
+    auto [it, fresh] = interned_.try_emplace(o_.observer_id, static_cast<std::uint32_t>(out_.observers.size()));
+    if (fresh) out_.observers.push_back(o_.observer_id);
+    out_.reports.push_back(fusion::make_report(o_, 0, it->second, o_.observer_pos, cfg_));
+    out_.ids.push_back(std::move(o_.id));
+  }
+  void complain(const std::string& msg) {
+    ++out_.bad;
+    if (out_.problems.size() < 10) out_.problems.push_back(msg);
+  }
+
+ private:
+  const io::ColumnMap& map_;
+  const std::string& path_;
+  Instant now_;
+  const fusion::Config& cfg_;
+  ParsedRows& out_;
+  io::Row row_;
+  Observation o_;
+  std::unordered_map<std::string, std::uint32_t> interned_;
+};
+
 // Parses the records left in `reader` with the header's column map; rec.line + line_offset is the
 // line in the file.
 Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std::string& path, std::int64_t line_offset,
                   Instant now, const fusion::Config& cfg, ParsedRows& out) {
+  RowParser parser(map, path, now, cfg, out);
   io::Record rec;
   Status err;
-  io::Row row;
-  Observation o;
-  std::unordered_map<std::string, std::uint32_t> interned;
-  auto complain = [&](const std::string& msg) {
-    ++out.bad;
-    if (out.problems.size() < 10) out.problems.push_back(msg);
-  };
   for (;;) {
     const io::ReadResult rr = reader.next(rec, err);
     if (rr == io::ReadResult::kEnd) break;
     if (rr == io::ReadResult::kFatal) return err;
     if (rr == io::ReadResult::kBadRecord) {
       out.bad_record = true;
-      complain(err.ToString());
+      parser.complain(err.ToString());
       continue;
     }
-    const std::int64_t line = rec.line + line_offset;
-    if (auto e = io::pick(map, rec, row)) {
-      complain(path + ":" + std::to_string(line) + ": " + e->reason);
-      continue;
-    }
-    if (auto e = io::parse_observation(row, now, o)) {
-      complain(path + ":" + std::to_string(line) + ": field '" + e->field + "': " + e->reason +
-               (e->value.empty() ? "" : ", got \"" + e->value + "\""));
-      continue;
-    }
-    auto [it, fresh] = interned.try_emplace(o.observer_id, static_cast<std::uint32_t>(out.observers.size()));
-    if (fresh) out.observers.push_back(o.observer_id);
-    out.reports.push_back(fusion::make_report(o, 0, it->second, o.observer_pos, cfg));
-    out.ids.push_back(std::move(o.id));
+    parser.take(rec, rec.line + line_offset);
   }
   return Status::Ok();
+}
+
+// Parses a piece of a file without any quote in place: each line is split at its commas exactly as
+// io::RecordReader splits a record without quotes (one trailing '\r' dropped, blank lines skipped
+// but counted), without copying it through the reader's buffer. A line the reader would reject (a
+// NUL byte, invalid UTF-8, too long, too many fields) sets bad_record and ends the piece: the caller
+// then reads the whole file through the reader. `first_line` is the file line of the piece's first.
+void parse_piece(std::string_view text, const io::ColumnMap& map, const std::string& path, std::int64_t first_line,
+                 Instant now, const fusion::Config& cfg, ParsedRows& out) {
+  const io::Limits limits;
+  RowParser parser(map, path, now, cfg, out);
+  io::Record rec;
+  std::int64_t line = first_line;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const char* const base = text.data() + pos;
+    const auto* nl = static_cast<const char*>(std::memchr(base, '\n', text.size() - pos));
+    std::string_view raw(base, nl ? static_cast<std::size_t>(nl - base) : text.size() - pos);
+    pos += raw.size() + (nl ? 1 : 0);
+    const std::int64_t this_line = line++;
+    if (!raw.empty() && raw.back() == '\r') raw.remove_suffix(1);
+    if (raw.empty()) continue;
+    if (raw.size() > limits.max_record_bytes || std::memchr(raw.data(), '\0', raw.size()) || !io::valid_utf8(raw)) {
+      out.bad_record = true;
+      return;
+    }
+    rec.fields.clear();
+    for (std::size_t b = 0;;) {
+      const auto* c = static_cast<const char*>(std::memchr(raw.data() + b, ',', raw.size() - b));
+      const std::size_t e = c ? static_cast<std::size_t>(c - raw.data()) : raw.size();
+      rec.fields.push_back(raw.substr(b, e - b));
+      if (!c) break;
+      b = e + 1;
+      if (rec.fields.size() >= limits.max_fields) {
+        out.bad_record = true;
+        return;
+      }
+    }
+    rec.line = this_line;
+    rec.raw = raw;
+    parser.take(rec, this_line);
+  }
 }
 
 // Appends the pieces' rows in order. Observer identities get numbers in order of first appearance
@@ -209,7 +271,6 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         cut.push_back(text.size());
         const std::size_t parts = cut.size() - 1;
         std::vector<ParsedRows> parsed(parts);
-        std::vector<Status> status(parts);
         std::vector<std::int64_t> offset(parts, 0);
         offset[0] = 1;  // the header line
         for (std::size_t k = 1; k < parts; ++k) {
@@ -217,14 +278,9 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
                       std::count(text.begin() + static_cast<std::ptrdiff_t>(cut[k - 1]),
                                  text.begin() + static_cast<std::ptrdiff_t>(cut[k]), '\n');
         }
-        std::vector<std::unique_ptr<io::ByteSource>> pieces;
-        for (std::size_t k = 0; k < parts; ++k) {
-          pieces.push_back(io::ByteSource::from_view(std::string_view(text).substr(cut[k], cut[k + 1] - cut[k]), path));
-        }
         auto work = [&](std::size_t k) {
-          io::RecordReader reader(*pieces[k], io::RecordReader::Mode::kCsv);
-          status[k] = parse_rows(reader, *map, path, offset[k], now, cfg, parsed[k]);
-          pieces[k].reset();
+          parse_piece(std::string_view(text).substr(cut[k], cut[k + 1] - cut[k]), *map, path, offset[k] + 1, now, cfg,
+                      parsed[k]);
         };
         std::vector<std::thread> pool;
         for (std::size_t k = 1; k < parts; ++k) pool.emplace_back(work, k);
@@ -233,10 +289,7 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         text.clear();
         text.shrink_to_fit();
         bool fallback = false;
-        for (std::size_t k = 0; k < parts; ++k) {
-          if (!status[k].ok()) return status[k];
-          fallback = fallback || parsed[k].bad_record;
-        }
+        for (std::size_t k = 0; k < parts; ++k) fallback = fallback || parsed[k].bad_record;
         if (!fallback) {
           TRUCE_RETURN_IF_ERROR(append_rows(parsed, path, threads, out));
           return Status::Ok();

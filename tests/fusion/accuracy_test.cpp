@@ -117,9 +117,30 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
   const std::size_t mid = body.find('\n', body.size() * 3 / 4) + 1;
   const std::string bad_field = "x1,not-a-time,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n";
   const std::string bad_record = std::string("x2,2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2") + '\0' + "\n";
+  // Line ends, blank lines and non-ASCII text as a reader meets them: CRLF throughout, blank lines
+  // (counted in line numbers), and UTF-8 observer ids (the pieces are split in place, not through
+  // the reader, so these must come out the same).
+  std::string odd;
+  {
+    const std::string src = body.substr(0, mid) + bad_field + body.substr(mid);
+    std::size_t n = 0;
+    for (std::size_t b = 0; b < src.size();) {
+      const std::size_t e = src.find('\n', b);
+      std::string line = src.substr(b, e - b);
+      b = e + 1;
+      if (++n % 97 == 0) odd += "\r\n\n";
+      if (n % 89 == 0) {
+        const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);  // observer_id is the third field
+        const auto c3 = line.find(',', c2 + 1);
+        line.replace(c2 + 1, c3 - c2 - 1, "\xD0\x9F\xD0\xBE\xD1\x81\xD1\x82-" + line.substr(c2 + 1, c3 - c2 - 1));
+      }
+      odd += line + "\r\n";
+    }
+  }
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"fields", header + body.substr(0, mid) + bad_field + body.substr(mid)},
-      {"record", header + body.substr(0, mid) + bad_record + bad_field + body.substr(mid)}};
+      {"record", header + body.substr(0, mid) + bad_record + bad_field + body.substr(mid)},
+      {"crlf", header + odd}};
   for (const auto& [name, text] : cases) {
     const std::string csv = (dir / (name + ".csv")).string();
     FILE* f = std::fopen(csv.c_str(), "wb");

@@ -36,28 +36,6 @@ TEST(RecordReader, SplitsPlainFields) {
   EXPECT_EQ(r.records[1], (std::vector<std::string>{"1", "", "3"}));
 }
 
-// A view of part of a larger text (file-mode fusion parses pieces of one buffer) reads exactly that
-// part, the same as a copy of it.
-TEST(RecordReader, ViewOfPartOfATextReadsLikeACopyOfIt) {
-  const std::string text = "h1,h2\na,b\nc,d\ne,f\n";
-  const std::string_view piece = std::string_view(text).substr(6, 8);  // "a,b\nc,d\n"
-  auto records = [](ByteSource& src) {
-    RecordReader r(src, RecordReader::Mode::kCsv);
-    std::vector<std::vector<std::string>> out;
-    Record rec;
-    Status err;
-    while (r.next(rec, err) == ReadResult::kRecord) out.emplace_back(rec.fields.begin(), rec.fields.end());
-    return out;
-  };
-  auto view = ByteSource::from_view(piece, "v.csv");
-  auto copy = ByteSource::from_string(std::string(piece), "v.csv");
-  EXPECT_EQ(view->size(), 8);
-  const auto a = records(*view);
-  EXPECT_EQ(a, records(*copy));
-  ASSERT_EQ(a.size(), 2u);
-  EXPECT_EQ(a[1], (std::vector<std::string>{"c", "d"}));
-}
-
 TEST(RecordReader, CrlfBomAndMissingFinalNewline) {
   auto r = read_all("\xEF\xBB\xBFid,x\r\n1,2\r\n3,4");
   ASSERT_EQ(r.records.size(), 3u);

@@ -24,8 +24,6 @@ class ByteSource {
   // "-" is standard input. Fails with IOError naming the path.
   static Result<std::unique_ptr<ByteSource>> open(const std::string& path);
   static std::unique_ptr<ByteSource> from_string(std::string data, std::string name);  // for tests
-  // Bytes the caller keeps alive (and unchanged) for the source's lifetime; not copied.
-  static std::unique_ptr<ByteSource> from_view(std::string_view data, std::string name);
   ~ByteSource();
   ByteSource(const ByteSource&) = delete;
   ByteSource& operator=(const ByteSource&) = delete;
@@ -41,8 +39,7 @@ class ByteSource {
   bool owns_ = false;
   std::string name_;
   std::int64_t size_ = -1;
-  std::string mem_;        // owned bytes (from_string)
-  std::string_view view_;  // the bytes read (mem_ or the caller's)
+  std::string mem_;
   std::size_t mem_pos_ = 0;
   bool in_memory_ = false;
   std::string error_;
