@@ -20,12 +20,6 @@ using detail::Meas;
 
 namespace {
 
-double wrap_pi(double a) {
-  a = std::fmod(a + detail::kPi, 2 * detail::kPi);
-  if (a < 0) a += 2 * detail::kPi;
-  return a - detail::kPi;
-}
-
 struct GeoEval {
   double chi2 = 0;
   double h[3] = {0, 0, 0};
@@ -60,7 +54,7 @@ void geo_evaluate(std::span<const Meas> m, double lat, double lon, GeoEval& e) {
     e.ue.push_back(ue);
     e.un.push_back(un);
     if (r.has_b) {
-      const double res = wrap_pi(r.b - azi1 * kDeg);
+      const double res = detail::wrap_pi(r.b - azi1 * kDeg);
       const double w = r.wb;
       const double je = un / m12, jn = -ue / m12;  // moving to the right of the line of sight turns azi1 clockwise
       e.chi2 += res * res * w;

@@ -20,11 +20,6 @@ constexpr std::array<std::uint32_t, 9> kNeighbourMask = {
     0b100000000u,  // other
 };
 
-double wrap_pi(double a) {
-  a = std::fmod(a + detail::kPi, 2 * detail::kPi);
-  if (a < 0) a += 2 * detail::kPi;
-  return a - detail::kPi;
-}
 }  // namespace
 
 bool kinds_neighbour(Kind a, Kind b) {
@@ -129,15 +124,7 @@ Meas make_meas(const Report& r, const Config& cfg) {
   m.located = m.has_b;
   if (m.has_b) {
     const double sd = std::max(0.05, r.bearing_sigma_deg);
-    // wrap_pi() without fmod for the usual [0, 360) (the subtraction is exact there: Sterbenz).
-    const double a = r.bearing_deg * kDeg;
-    if (a >= 0 && a < 2 * kPi) {
-      double x = a + kPi;
-      if (x >= 2 * kPi) x -= 2 * kPi;
-      m.b = x - kPi;
-    } else {
-      m.b = wrap_pi(a);
-    }
+    m.b = wrap_pi(r.bearing_deg * kDeg);
     m.sin_b = std::sin(m.b);
     m.cos_b = std::cos(m.b);
     m.sb = std::sqrt(sd * sd + cfg.bearing_bias_deg * cfg.bearing_bias_deg) * kDeg;

@@ -30,6 +30,18 @@ struct Plane {
   }
 };
 
+// An angle (radians) wrapped to [-pi, pi): fmod(a + pi, 2 pi) - pi, without fmod when a + pi lies in
+// [0, 4 pi) (bearings and bearing residuals): there the subtraction of 2 pi is exact (Sterbenz), so
+// the result is the same double.
+inline double wrap_pi(double a) {
+  const double x = a + kPi;
+  if (x >= 0 && x < 2 * kPi) return x - kPi;
+  if (x >= 2 * kPi && x < 4 * kPi) return (x - 2 * kPi) - kPi;
+  double r = std::fmod(x, 2 * kPi);
+  if (r < 0) r += 2 * kPi;
+  return r - kPi;
+}
+
 // Short geodesics on the WGS84 ellipsoid (up to ~50 km, the reach of a report) by Gauss's
 // mid-latitude formulas, ~20x cheaper than the general solution. GeographicLib stays the reference:
 // fusion_test checks these against GeographicLib::Geodesic (distance within 3e-5 relative + 1 cm,

@@ -252,21 +252,13 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
         io::RecordReader hreader(*hsrc, io::RecordReader::Mode::kCsv);
         auto map = read_header(hreader, path);
         if (!map.ok()) return map.status();
-        // Piece boundaries: just after a line end, never before a byte that could start a BOM.
+        // Piece boundaries: just after a line end.
         std::vector<std::size_t> cut{header_end + 1};
         for (int k = 1; k < threads; ++k) {
-          std::size_t c = header_end + 1 + (text.size() - header_end - 1) * static_cast<std::size_t>(k) /
-                                               static_cast<std::size_t>(threads);
-          while (c < text.size()) {
-            c = text.find('\n', c);
-            if (c == std::string::npos) {
-              c = text.size();
-              break;
-            }
-            ++c;
-            if (c >= text.size() || static_cast<unsigned char>(text[c]) != 0xEF) break;
-          }
-          cut.push_back(std::max(cut.back(), std::min(c, text.size())));
+          const std::size_t from = header_end + 1 + (text.size() - header_end - 1) * static_cast<std::size_t>(k) /
+                                                        static_cast<std::size_t>(threads);
+          const std::size_t nl = text.find('\n', from);
+          cut.push_back(std::max(cut.back(), nl == std::string::npos ? text.size() : nl + 1));
         }
         cut.push_back(text.size());
         const std::size_t parts = cut.size() - 1;

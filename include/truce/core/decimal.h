@@ -12,10 +12,15 @@
 
 namespace truce {
 
+namespace decimal_detail {
+// Powers of ten that doubles hold exactly.
+inline constexpr std::array<double, 16> kPow10 = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                                  1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+}  // namespace decimal_detail
+
 // v rounded to `decimals` places (clamped to [0, 15]); never negative zero.
 inline double round_decimals(double v, int decimals) {
-  static constexpr std::array<double, 16> kPow10 = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  using decimal_detail::kPow10;
   const double p = kPow10[static_cast<std::size_t>(decimals < 0 ? 0 : decimals > 15 ? 15 : decimals)];
   const double r = std::round(v * p) / p;
   return r == 0 ? 0.0 : r;
@@ -31,8 +36,7 @@ inline double round_to_grid(double v, double step) { return round_decimals(std::
 // to the same double from_chars gives. Anything else (exponents, long digit strings, junk) goes to
 // std::from_chars itself; the result, end pointer and error are always from_chars'.
 inline std::from_chars_result from_chars_double(const char* first, const char* last, double& value) {
-  static constexpr std::array<double, 16> kPow10 = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  using decimal_detail::kPow10;
   const char* p = first;
   const bool neg = p != last && *p == '-';
   if (neg) ++p;
@@ -64,7 +68,7 @@ inline std::from_chars_result from_chars_double(const char* first, const char* l
 // anything else (near-halves, huge values, NaN, infinities, more than 9 decimals) is printed by
 // std::to_chars itself.
 inline void append_fixed(std::string& out, double v, int decimals) {
-  static constexpr std::array<double, 10> kPow10 = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  using decimal_detail::kPow10;
   if (decimals >= 0 && decimals <= 9 && std::isfinite(v)) {
     const double a = std::fabs(v) * kPow10[static_cast<std::size_t>(decimals)];
     if (a < 4503599627370496.0) {  // 2^52: a - floor(a) is exact
