@@ -260,6 +260,13 @@ class ServerImpl final : public Server {
     svr_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
       send_error(res, 500, "internal", "internal error");
     });
+    // Requests are counted before the response goes out (the logger runs after it is written, so a
+    // client's next request could see its previous one not yet counted).
+    svr_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      const std::string route = req.method + " " + route_of(req.path);
+      std::lock_guard lk(log_mu_);
+      ++requests_[{route, res.status}];
+    });
     svr_.set_logger([this](const httplib::Request& req, const httplib::Response& res) { log(req, res); });
     return Status::Ok();
   }
@@ -303,7 +310,6 @@ class ServerImpl final : public Server {
     const std::string s = line.dump() + "\n";
     std::lock_guard lk(log_mu_);
     std::fwrite(s.data(), 1, s.size(), stderr);
-    ++requests_[{req.method + " " + route_of(req.path), res.status}];
   }
 
   std::string route_of(const std::string& path) const {
