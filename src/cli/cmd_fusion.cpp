@@ -138,14 +138,15 @@ void add_fusion_commands(Context& ctx) {
     for (const auto& p : in.problems) std::fprintf(stderr, "truce: %s (skipped)\n", p.c_str());
     phase("read");
     fusion::PhaseTimes steps;
-    auto incs = fusion::fuse(in.reports, cfg, a->timings ? &steps : nullptr);
+    const std::size_t observations = in.reports.size();
+    auto incs = fusion::fuse(std::move(in.reports), cfg, a->timings ? &steps : nullptr);
     phase("fuse");
     for (const auto& [name, secs] : steps) std::fprintf(stderr, "phase fuse.%s %.3f\n", name.c_str(), secs);
     fusion::attribute(incs, **geography, static_cast<unsigned>(cfg.threads));
     phase("attribute");
     if (Status st = pipeline::write_scorer_files(a->out, in.ids, incs, cfg.threads); !st.ok()) return ctx.fail(st);
     phase("write");
-    std::fprintf(stderr, "truce: %zu observations -> %zu incidents%s\n", in.reports.size(), incs.size(),
+    std::fprintf(stderr, "truce: %zu observations -> %zu incidents%s\n", observations, incs.size(),
                  in.bad ? (", " + std::to_string(in.bad) + " rows skipped").c_str() : "");
     if (in.bad) ctx.exit_code = kExitInputProblems;
   });

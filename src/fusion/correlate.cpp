@@ -27,6 +27,7 @@
 #include <type_traits>
 
 #include "fusion/model.h"
+#include "truce/core/prefault.h"
 
 namespace truce::fusion {
 
@@ -492,7 +493,9 @@ void parallel_for(std::size_t n, int threads, Fn fn) {
 
 }  // namespace
 
-std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, PhaseTimes* times) {
+namespace {
+std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<Report>* owned, const Config& cfg,
+                                   PhaseTimes* times) {
   auto t0 = std::chrono::steady_clock::now();
   const auto tick = [&](const char* what) {
     if (!times) return;
@@ -508,7 +511,10 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   const std::span<Meas> m(mbuf.get(), reports.size());
   parallel_for(reports.size(), cfg.threads,
                [&](std::size_t i, std::size_t) { new (&m[i]) Meas(detail::make_meas(reports[i], cfg)); });
-
+  if (owned) {
+    owned->clear();
+    owned->shrink_to_fit();
+  }
   tick("models");
   std::vector<std::uint32_t> order;
   order.reserve(m.size());
@@ -576,23 +582,26 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     }
   };
   tick("prepare");
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> edges;
+  // The pairs, in order: the pieces' lists one after the other.
+  const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
+  std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> edges(parts);
   {
-    const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
-    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> part_edges(parts);
     std::vector<std::thread> pool;
     for (std::size_t p = 1; p < parts; ++p) {
-      pool.emplace_back(sweep, rows.size() * p / parts, rows.size() * (p + 1) / parts, std::ref(part_edges[p]));
+      pool.emplace_back(sweep, rows.size() * p / parts, rows.size() * (p + 1) / parts, std::ref(edges[p]));
     }
-    sweep(0, rows.size() / parts, part_edges[0]);
+    sweep(0, rows.size() / parts, edges[0]);
     for (auto& t : pool) t.join();
-    for (auto& pe : part_edges) edges.insert(edges.end(), pe.begin(), pe.end());
   }
   tick("pairs");
   rows.clear();
   rows.shrink_to_fit();
   UnionFind uf(m.size());
-  for (auto [a, b] : edges) uf.unite(a, b);
+  std::size_t nedges = 0;
+  for (const auto& part : edges) {
+    nedges += part.size();
+    for (auto [a, b] : part) uf.unite(a, b);
+  }
 
   // 2. Components, numbered in order of their first report, each listed in (time, index) order,
   //    with their pairs in local indices: flat arrays with an offset per component.
@@ -619,15 +628,19 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     }
   }
   std::vector<std::uint32_t> edge_start(ncomp + 1, 0);
-  for (auto [a, b] : edges) ++edge_start[comp_of[a] + 1];
+  for (const auto& part : edges) {
+    for (auto [a, b] : part) ++edge_start[comp_of[a] + 1];
+  }
   for (std::size_t c = 0; c < ncomp; ++c) edge_start[c + 1] += edge_start[c];
-  std::vector<std::pair<std::uint32_t, std::uint32_t>> comp_edges(edges.size());
+  auto comp_edges = make_prefaulted<std::pair<std::uint32_t, std::uint32_t>>(nedges, cfg.threads);
   {
     std::vector<std::uint32_t> fill(edge_start.begin(), edge_start.end() - 1);
-    for (auto [a, b] : edges) comp_edges[fill[comp_of[a]]++] = {local[a], local[b]};
+    for (auto& part : edges) {
+      for (auto [a, b] : part) comp_edges[fill[comp_of[a]]++] = {local[a], local[b]};
+      part.clear();
+      part.shrink_to_fit();
+    }
   }
-  edges.clear();
-  edges.shrink_to_fit();
   const auto members_of = [&](std::size_t c) {
     return std::span<const std::uint32_t>(comp_mem.data() + comp_start[c], comp_start[c + 1] - comp_start[c]);
   };
@@ -652,6 +665,12 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   tick("clusters");
   std::vector<Group> clusters;
   std::vector<std::pair<std::int64_t, std::int64_t>> group_span;
+  {
+    std::size_t n = m.size() - order.size();  // the unlocated reports
+    for (const auto& cc : comp_clusters) n += cc.size();
+    reserve_prefaulted(clusters, n, cfg.threads);
+    reserve_prefaulted(group_span, n, cfg.threads);
+  }
   for (std::size_t c = 0; c < ncomp; ++c) {
     const auto mem = members_of(c);
     const std::pair<std::int64_t, std::int64_t> span(m[mem.front()].t, m[mem.back()].t);
@@ -668,7 +687,7 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
   }
 
   // 4. Locate every cluster on the ellipsoid.
-  std::vector<Incident> out(clusters.size());
+  auto out = make_prefaulted<Incident>(clusters.size(), cfg.threads);
   parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
     thread_local std::vector<Meas> group;
     group.clear();
@@ -678,11 +697,45 @@ std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, P
     out[c].group_last_s = group_span[c].second;
   });
   tick("locate");
-  std::sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
-    return std::pair(a.start_s, a.members.front()) < std::pair(b.start_s, b.members.front());
-  });
+  // Sorted by (start_s, first member): a total order (a report is in one incident only). The keys
+  // are sorted, then the incidents moved into place along the permutation's cycles.
+  {
+    struct Key {
+      std::int64_t start;
+      std::uint32_t first, at;
+    };
+    std::vector<Key> keys(out.size());
+    for (std::size_t c = 0; c < out.size(); ++c) {
+      keys[c] = {out[c].start_s, out[c].members.front(), static_cast<std::uint32_t>(c)};
+    }
+    std::sort(keys.begin(), keys.end(),
+              [](const Key& a, const Key& b) { return a.start < b.start || (a.start == b.start && a.first < b.first); });
+    // Position p takes the incident at keys[p].at.
+    for (std::size_t p = 0; p < keys.size(); ++p) {
+      if (keys[p].at == p || keys[p].at == UINT32_MAX) continue;
+      Incident held = std::move(out[p]);
+      std::size_t q = p;
+      while (keys[q].at != p) {
+        const std::size_t from = keys[q].at;
+        out[q] = std::move(out[from]);
+        keys[q].at = UINT32_MAX;
+        q = from;
+      }
+      out[q] = std::move(held);
+      keys[q].at = UINT32_MAX;
+    }
+  }
   tick("order");
   return out;
+}
+}  // namespace
+
+std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, PhaseTimes* times) {
+  return fuse_reports(reports, nullptr, cfg, times);
+}
+
+std::vector<Incident> fuse(std::vector<Report>&& reports, const Config& cfg, PhaseTimes* times) {
+  return fuse_reports(reports, &reports, cfg, times);
 }
 
 }  // namespace truce::fusion

@@ -1,6 +1,7 @@
 #include "truce/io/record_reader.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +59,41 @@ long ByteSource::read(char* buf, std::size_t n) {
     error_ = std::strerror(errno);
     return -1;
   }
+}
+
+Result<MappedFile> MappedFile::open(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::IOError("cannot map " + path + ": not a regular file");
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    return MappedFile(nullptr, 0);
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  // MAP_POPULATE: the whole file is read, so its pages are mapped in one call, not one fault each.
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  const int err = errno;
+  ::close(fd);
+  if (p == MAP_FAILED) return Status::IOError("cannot map " + path + ": " + std::strerror(err));
+  return MappedFile(p, size);
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    close();
+    data_ = o.data_, size_ = o.size_;
+    o.data_ = nullptr, o.size_ = 0;
+  }
+  return *this;
+}
+
+void MappedFile::close() {
+  if (data_) ::munmap(data_, size_);
+  data_ = nullptr, size_ = 0;
 }
 
 Result<std::string> read_all(const std::string& path, std::int64_t max_bytes) {

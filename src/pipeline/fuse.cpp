@@ -11,12 +11,14 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <thread>
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
 #include "truce/core/decimal.h"
+#include "truce/core/prefault.h"
 #include "truce/io/record_reader.h"
 #include "truce/io/tabular.h"
 
@@ -95,7 +97,9 @@ class RowParser {
     }
     auto [it, fresh] = interned_.try_emplace(o_.observer_id, static_cast<std::uint32_t>(out_.observers.size()));
     if (fresh) out_.observers.push_back(o_.observer_id);
-    out_.reports.push_back(fusion::make_report(o_, 0, it->second, o_.observer_pos, cfg_));
+    // Its index: its position (final for the first piece; append_rows renumbers the others).
+    const auto index = static_cast<std::uint32_t>(out_.reports.size());
+    out_.reports.push_back(fusion::make_report(o_, index, it->second, o_.observer_pos, cfg_));
     out_.ids.push_back(std::move(o_.id));
   }
   void complain(const std::string& msg) {
@@ -177,12 +181,39 @@ void parse_piece(std::string_view text, const io::ColumnMap& map, const std::str
   }
 }
 
-// Appends the pieces' rows in order. Observer identities get numbers in order of first appearance
-// in the file (the pieces' own lists, in piece order); the rows are copied on `threads` threads.
+// Runs fn(k) for k in [0, n), each on a thread of its own (k = 0 on the caller's).
+template <typename Fn>
+void run_parallel(std::size_t n, Fn fn) {
+  std::vector<std::thread> pool;
+  for (std::size_t k = 1; k < n; ++k) pool.emplace_back(fn, k);
+  if (n > 0) fn(0);
+  for (auto& t : pool) t.join();
+}
+
+// The first piece's rows go straight into the output's arrays (after any rows already there), with
+// room for `rows` more: only the later pieces are copied.
+void start_rows(FusionInput& out, std::size_t rows, ParsedRows& first) {
+  first.reports = std::move(out.reports);
+  first.ids = std::move(out.ids);
+  first.reports.reserve(first.reports.size() + rows);
+  first.ids.reserve(first.ids.size() + rows);
+}
+
+// Undoes start_rows(): the output gets back the `base` rows it had.
+void abandon_rows(FusionInput& out, std::size_t base, ParsedRows& first) {
+  out.reports = std::move(first.reports);
+  out.ids = std::move(first.ids);
+  out.reports.resize(base);
+  out.ids.resize(base);
+}
+
+// Appends the pieces' rows in order (the first piece's arrays, from start_rows(), become the
+// output's). Observer identities get numbers in order of first appearance in the file (the pieces'
+// own lists, in piece order); the later pieces' rows are renumbered on `threads` threads.
 Status append_rows(std::vector<ParsedRows>& parts, const std::string& path, int threads, FusionInput& out) {
   std::unordered_map<std::string, std::uint32_t> observers;
   std::vector<std::vector<std::uint32_t>> remap(parts.size());
-  std::size_t total = out.reports.size();
+  std::size_t total = 0;
   for (std::size_t k = 0; k < parts.size(); ++k) {
     ParsedRows& part = parts[k];
     out.bad += part.bad;
@@ -196,28 +227,32 @@ Status append_rows(std::vector<ParsedRows>& parts, const std::string& path, int 
     total += part.reports.size();
   }
   if (total >= UINT32_MAX - 1) return Status::Invalid(path + ": too many observations for one run");
-  const std::size_t base = out.reports.size();
-  out.reports.resize(total);
-  out.ids.resize(total);
-  std::vector<std::size_t> first(parts.size(), base);
-  for (std::size_t k = 1; k < parts.size(); ++k) first[k] = first[k - 1] + parts[k - 1].reports.size();
-  auto copy = [&](std::size_t k) {
-    ParsedRows& part = parts[k];
-    for (std::size_t i = 0; i < part.reports.size(); ++i) {
-      fusion::Report& r = out.reports[first[k] + i];
-      r = part.reports[i];
-      r.index = static_cast<std::uint32_t>(first[k] + i);
-      r.observer = remap[k][r.observer];
-      out.ids[first[k] + i] = std::move(part.ids[i]);
-    }
-    part = ParsedRows{};
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t k = 1; k < parts.size() && threads > 1; ++k) pool.emplace_back(copy, k);
-  for (std::size_t k = 0; k < parts.size(); ++k) {
-    if (k == 0 || threads <= 1) copy(k);
+  // The first piece numbers its observers first, in the same order: its numbers stand.
+  out.reports = std::move(parts[0].reports);
+  out.ids = std::move(parts[0].ids);
+  std::vector<std::size_t> first(parts.size() + 1, out.reports.size());
+  // The later pieces' room, faulted in on all threads (the copy below runs on one).
+  reserve_prefaulted(out.reports, total - out.reports.size(), threads);
+  reserve_prefaulted(out.ids, total - out.ids.size(), threads);
+  for (std::size_t k = 1; k < parts.size(); ++k) {
+    out.reports.insert(out.reports.end(), parts[k].reports.begin(), parts[k].reports.end());
+    out.ids.insert(out.ids.end(), std::make_move_iterator(parts[k].ids.begin()),
+                   std::make_move_iterator(parts[k].ids.end()));
+    first[k + 1] = out.reports.size();
+    parts[k] = ParsedRows{};
   }
-  for (auto& t : pool) t.join();
+  const auto renumber = [&](std::size_t from, std::size_t to) {
+    std::size_t k = 1;
+    for (std::size_t i = from; i < to; ++i) {
+      while (i >= first[k + 1]) ++k;
+      fusion::Report& r = out.reports[i];
+      r.index = static_cast<std::uint32_t>(i);
+      r.observer = remap[k][r.observer];
+    }
+  };
+  const std::size_t from = first[1], n = out.reports.size() - from;
+  const auto workers = static_cast<std::size_t>(n < (1u << 16) ? 1 : std::max(1, threads));
+  run_parallel(workers, [&](std::size_t w) { renumber(from + n * w / workers, from + n * (w + 1) / workers); });
   return Status::Ok();
 }
 
@@ -239,54 +274,64 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   // field may hold a line end, so a file with any quote is read in one piece); the result is the
   // same as reading it in one piece. Pieces that meet a malformed record fall back to that.
   const int threads = std::max(1, cfg.threads);
+  const std::size_t base = out.reports.size();
   struct stat st {};
   if (threads > 1 && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (1 << 20) &&
       st.st_size < (std::int64_t{2} << 30)) {
-    auto all = io::read_all(path, std::int64_t{2} << 30);
-    if (!all.ok()) return all.status();
-    std::string text = std::move(all).value();
-    if (text.find('"') == std::string::npos) {
-      const std::size_t header_end = text.find('\n');
-      if (header_end != std::string::npos) {
-        auto hsrc = io::ByteSource::from_string(text.substr(0, header_end + 1), path);
-        io::RecordReader hreader(*hsrc, io::RecordReader::Mode::kCsv);
-        auto map = read_header(hreader, path);
-        if (!map.ok()) return map.status();
-        // Piece boundaries: just after a line end.
-        std::vector<std::size_t> cut{header_end + 1};
-        for (int k = 1; k < threads; ++k) {
-          const std::size_t from = header_end + 1 + (text.size() - header_end - 1) * static_cast<std::size_t>(k) /
-                                                        static_cast<std::size_t>(threads);
-          const std::size_t nl = text.find('\n', from);
-          cut.push_back(std::max(cut.back(), nl == std::string::npos ? text.size() : nl + 1));
-        }
-        cut.push_back(text.size());
-        const std::size_t parts = cut.size() - 1;
-        std::vector<ParsedRows> parsed(parts);
-        std::vector<std::int64_t> offset(parts, 0);
-        offset[0] = 1;  // the header line
-        for (std::size_t k = 1; k < parts; ++k) {
-          offset[k] = offset[k - 1] +
-                      std::count(text.begin() + static_cast<std::ptrdiff_t>(cut[k - 1]),
-                                 text.begin() + static_cast<std::ptrdiff_t>(cut[k]), '\n');
-        }
-        auto work = [&](std::size_t k) {
-          parse_piece(std::string_view(text).substr(cut[k], cut[k + 1] - cut[k]), *map, path, offset[k] + 1, now, cfg,
-                      parsed[k]);
-        };
-        std::vector<std::thread> pool;
-        for (std::size_t k = 1; k < parts; ++k) pool.emplace_back(work, k);
-        work(0);
-        for (auto& t : pool) t.join();
-        text.clear();
-        text.shrink_to_fit();
-        bool fallback = false;
-        for (std::size_t k = 0; k < parts; ++k) fallback = fallback || parsed[k].bad_record;
-        if (!fallback) {
-          TRUCE_RETURN_IF_ERROR(append_rows(parsed, path, threads, out));
-          return Status::Ok();
-        }
+    const auto size = static_cast<std::size_t>(st.st_size);
+    const auto parts = static_cast<std::size_t>(threads);
+    auto mapped = io::MappedFile::open(path);
+    if (!mapped.ok()) return mapped.status();
+    const std::string_view text = mapped->text();
+    // 1. Each worker counts the line ends of one stretch of the file and looks for quotes.
+    std::vector<std::size_t> stretch(parts + 1), newlines(parts, 0);
+    for (std::size_t k = 0; k <= parts; ++k) stretch[k] = text.size() * k / parts;
+    std::vector<char> quoted(parts, 0);
+    run_parallel(parts, [&](std::size_t k) {
+      const char* const b = text.data() + stretch[k];
+      const std::size_t n = stretch[k + 1] - stretch[k];
+      newlines[k] = static_cast<std::size_t>(std::count(b, b + n, '\n'));
+      quoted[k] = std::memchr(b, '"', n) != nullptr;
+    });
+    // Line ends before `pos`: the whole stretches before it, then the rest counted.
+    const auto lines_before = [&](std::size_t pos) {
+      std::size_t k = 0, n = 0;
+      while (k < parts && stretch[k + 1] <= pos) n += newlines[k++];
+      if (k == parts) return n;
+      return n + static_cast<std::size_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(stretch[k]),
+                                                     text.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    };
+    const std::size_t header_end = text.find('\n');
+    if (std::find(quoted.begin(), quoted.end(), 1) == quoted.end() && header_end != std::string_view::npos) {
+      auto hsrc = io::ByteSource::from_string(std::string(text.substr(0, header_end + 1)), path);
+      io::RecordReader hreader(*hsrc, io::RecordReader::Mode::kCsv);
+      auto map = read_header(hreader, path);
+      if (!map.ok()) return map.status();
+      // 2. Pieces: from just after a line end to just after a line end; parsed in parallel.
+      std::vector<std::size_t> cut{header_end + 1};
+      for (std::size_t k = 1; k < parts; ++k) {
+        const std::size_t nl = text.find('\n', std::max(stretch[k], header_end + 1));
+        cut.push_back(std::max(cut.back(), nl == std::string_view::npos ? size : nl + 1));
       }
+      cut.push_back(size);
+      std::vector<ParsedRows> parsed(parts);
+      std::vector<std::size_t> offset(parts + 1);  // lines before each piece (the header's included)
+      for (std::size_t k = 0; k <= parts; ++k) offset[k] = lines_before(cut[k]);
+      // Rows: at most the piece's lines (one more for an unended last line).
+      start_rows(out, offset[parts] - offset[0] + 1, parsed[0]);
+      run_parallel(parts, [&](std::size_t k) {
+        if (k > 0) {
+          parsed[k].reports.reserve(offset[k + 1] - offset[k] + 1);
+          parsed[k].ids.reserve(offset[k + 1] - offset[k] + 1);
+        }
+        parse_piece(text.substr(cut[k], cut[k + 1] - cut[k]), *map, path, static_cast<std::int64_t>(offset[k]) + 1,
+                    now, cfg, parsed[k]);
+      });
+      mapped->close();  // the rows are parsed: the text goes
+      bool fallback = false;
+      for (std::size_t k = 0; k < parts; ++k) fallback = fallback || parsed[k].bad_record;
+      if (!fallback) return append_rows(parsed, path, threads, out);
+      abandon_rows(out, base, parsed[0]);
     }
   }
   // One piece, streamed.
@@ -296,7 +341,11 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   auto map = read_header(reader, path);
   if (!map.ok()) return map.status();
   std::vector<ParsedRows> rows(1);
-  TRUCE_RETURN_IF_ERROR(parse_rows(reader, *map, path, 0, now, cfg, rows[0]));
+  start_rows(out, 0, rows[0]);
+  if (Status read = parse_rows(reader, *map, path, 0, now, cfg, rows[0]); !read.ok()) {
+    abandon_rows(out, base, rows[0]);
+    return read;
+  }
   return append_rows(rows, path, 1, out);
 }
 

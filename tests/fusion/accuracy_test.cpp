@@ -140,7 +140,10 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"fields", header + body.substr(0, mid) + bad_field + body.substr(mid)},
       {"record", header + body.substr(0, mid) + bad_record + bad_field + body.substr(mid)},
-      {"crlf", header + odd}};
+      {"crlf", header + odd},
+      // A quote anywhere (here in the last stretch): the file is read in one piece.
+      {"quoted", header + body.substr(0, mid) + bad_field + body.substr(mid) +
+                     "\"q1\",2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n"}};
   for (const auto& [name, text] : cases) {
     const std::string csv = (dir / (name + ".csv")).string();
     FILE* f = std::fopen(csv.c_str(), "wb");
@@ -149,8 +152,10 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
     std::fclose(f);
     const std::string one = fuse(csv, 1, (dir / (name + "_1")).string());
     const std::string two = fuse(csv, 2, (dir / (name + "_2")).string());
+    const std::string three = fuse(csv, 3, (dir / (name + "_3")).string());
     EXPECT_NE(one.find("EXIT=1"), std::string::npos) << one;
     EXPECT_EQ(one, two) << name;
+    EXPECT_EQ(one, three) << name;
     // The skipped row is named by its line in the file.
     const auto line = 2 + std::count(text.begin() + static_cast<std::ptrdiff_t>(header.size()),
                                      text.begin() + static_cast<std::ptrdiff_t>(text.find("x1,not-a-time")), '\n');
@@ -159,6 +164,7 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
       const std::string a = slurp((dir / (name + "_1")).string() + file), b = slurp((dir / (name + "_2")).string() + file);
       EXPECT_GT(a.size(), 1000u);
       EXPECT_TRUE(a == b) << name << file;
+      EXPECT_TRUE(a == slurp((dir / (name + "_3")).string() + file)) << name << file;
     }
   }
   std::filesystem::remove_all(dir);

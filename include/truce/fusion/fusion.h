@@ -125,6 +125,9 @@ using PhaseTimes = std::vector<std::pair<std::string, double>>;
 // Thread-safe (no shared state); uses cfg.threads workers. `times`, when given, receives the steps'
 // wall times (models, prepare, pairs, components, clusters, locate, order).
 std::vector<Incident> fuse(std::span<const Report> reports, const Config& cfg, PhaseTimes* times = nullptr);
+// The same, freeing the reports as soon as their measurement models are built (a batch of a
+// million reports then needs ~100 MB less at its peak). `reports` is left empty.
+std::vector<Incident> fuse(std::vector<Report>&& reports, const Config& cfg, PhaseTimes* times = nullptr);
 
 // Locates one group of reports (all members must have a position) on the WGS84 ellipsoid:
 // least squares over bearings and log-distances with their sigmas, iterated with exact geodesic

@@ -88,6 +88,26 @@ class RecordReader {
   std::vector<std::pair<std::size_t, std::size_t>> spans_;
 };
 
+// A regular file mapped read-only into memory, whole: for parsing a large file in place, in pieces
+// on several threads, without copying it. Move-only; unmapped by close() or the destructor.
+class MappedFile {
+ public:
+  // Fails with IOError naming the path (not a regular file, or it cannot be mapped).
+  static Result<MappedFile> open(const std::string& path);
+  MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_) { o.data_ = nullptr, o.size_ = 0; }
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() { close(); }
+  std::string_view text() const { return {static_cast<const char*>(data_), size_}; }
+  void close();  // text() is empty after
+
+ private:
+  MappedFile(void* data, std::size_t size) : data_(data), size_(size) {}
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
 // Reads a whole file ("-" = stdin), refusing one larger than max_bytes (checked before reading
 // when the size is known, and while reading otherwise). For documents: GeoJSON, agreements.
 Result<std::string> read_all(const std::string& path, std::int64_t max_bytes);
