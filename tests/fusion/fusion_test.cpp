@@ -368,6 +368,20 @@ TEST(Correlate, ResultDoesNotDependOnInputOrderOrThreads) {
   EXPECT_EQ(member_sets(fuse(r, one)), base);
   EXPECT_EQ(member_sets(fuse(r, two)), base);
   EXPECT_GT(base.size(), 100u);
+  // Handing the reports over (they are freed once modelled) gives the same incidents, in order.
+  const auto kept = fuse(r, two);
+  std::vector<Report> handed = r;
+  const auto taken = fuse(std::move(handed), two);
+  EXPECT_TRUE(handed.empty());
+  ASSERT_EQ(taken.size(), kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_EQ(taken[i].members, kept[i].members);
+    EXPECT_EQ(taken[i].start_s, kept[i].start_s);
+    EXPECT_EQ(taken[i].origin.has_value(), kept[i].origin.has_value());
+    if (kept[i].origin) {
+      EXPECT_EQ(taken[i].origin->lat, kept[i].origin->lat);
+    }
+  }
 }
 
 }  // namespace
