@@ -133,7 +133,9 @@ struct Group {
   std::optional<LatLon> fit;
 };
 
-class Agglomerator {
+// Aligned to a cache line: the workers' agglomerators are neighbours in a vector, and each writes
+// its own buffers' sizes constantly.
+class alignas(64) Agglomerator {
  public:
   Agglomerator(std::span<const Meas> m, const Config& cfg) : m_(m), cfg_(cfg) {}
 
@@ -560,7 +562,10 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   // start after A's interval ends: A has no pair beyond it (this ends most sweeps well within
   // Config::pair_window_s(), which bounds the reported times of a pair).
   const double lead = cfg.delay_cap_s + cfg.time_slack_s;
-  auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& out) {
+  auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& result) {
+    // A list of its own, moved into place at the end (the workers' lists are neighbours in memory:
+    // appending to them in place would share cache lines between the threads).
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     for (std::size_t ai = from; ai < to; ++ai) {
       const SweepRow& A = rows[ai];
       const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
@@ -580,6 +585,7 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
         out.emplace_back(order[ai], order[bi]);
       }
     }
+    result = std::move(out);
   };
   tick("prepare");
   // The pairs, in order: the pieces' lists one after the other.

@@ -566,7 +566,10 @@ void Geography::attribute_batch(std::span<const LatLon> points, std::span<Compac
   for (unsigned t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       const std::size_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
-      run(lo, hi, part[t]);
+      // A list of its own, moved into place at the end (the parts are neighbours in memory).
+      std::vector<std::uint32_t> mine;
+      run(lo, hi, mine);
+      part[t] = std::move(mine);
     });
   }
   for (auto& th : pool) th.join();
