@@ -105,13 +105,16 @@ bool disjoint(const std::vector<std::uint32_t>& a, const std::vector<std::uint32
   return true;
 }
 
-// Event-time interval of the members of `c`, ranges taken from the origin `f`.
-void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>& mem, const Plane& pl, const double cov[3],
-                      const Config& cfg, double& lo, double& hi) {
+// Event-time interval of the members `mem` (indices into `members`, which index m), ranges taken
+// from the origin of the plane `pl`.
+void cluster_interval(std::span<const Meas> m, std::span<const std::uint32_t> members,
+                      const std::vector<std::uint32_t>& mem, const Plane& pl, const double cov[3], const Config& cfg,
+                      double& lo, double& hi) {
   lo = -1e300, hi = 1e300;
-  for (auto i : mem) {
+  for (auto local : mem) {
+    const Meas& rep = m[members[local]];
     double ox = 0, oy = 0;
-    pl.to_xy(m[i].lat, m[i].lon, ox, oy);
+    pl.to_xy(rep.lat, rep.lon, ox, oy);
     const double r = std::sqrt(ox * ox + oy * oy);
     double sr = 0;
     if (r > 1) {
@@ -120,7 +123,7 @@ void cluster_interval(std::span<const Meas> m, const std::vector<std::uint32_t>&
     }
     sr = std::min(sr, r);
     double a = 0, b = 0;
-    detail::event_interval(m[i], std::max(0.0, r - 2 * sr), r + 2 * sr, cfg, a, b);
+    detail::event_interval(rep, std::max(0.0, r - 2 * sr), r + 2 * sr, cfg, a, b);
     lo = std::max(lo, a);
     hi = std::min(hi, b);
   }
@@ -146,11 +149,12 @@ class alignas(64) Agglomerator {
                                               std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
 
-    lm_.resize(n);
-    for (std::uint32_t i = 0; i < n; ++i) lm_[i] = m_[members[i]];
+    members_ = members;
     if (cl_.size() < n) cl_.resize(n);
+    seen_.assign(n, 0);
+    stamp_ = 0;
     for (std::uint32_t i = 0; i < n; ++i) {
-      const Meas& r = lm_[i];
+      const Meas& r = m_[members[i]];
       Cluster& c = cl_[i];
       c.mem.assign(1, i);
       c.obs.assign(1, r.observer);
@@ -338,25 +342,34 @@ class alignas(64) Agglomerator {
     update(b);  // gone
     Cluster& A = cl_[a];
     Cluster& B = cl_[b];
+    // The clusters either touched, once each (in any order: a best partner is the least (key,
+    // partner), whatever the order of the links).
+    ++stamp_;
     nb_.clear();
     for (const auto& l : A.links) {
-      if (l.o != b) nb_.push_back(l.o);
+      if (l.o != b) seen_[l.o] = stamp_, nb_.push_back(l.o);
     }
     for (const auto& l : B.links) {
-      if (l.o != a) nb_.push_back(l.o);
+      if (l.o != a && seen_[l.o] != stamp_) seen_[l.o] = stamp_, nb_.push_back(l.o);
     }
     B.links.clear();
-    std::sort(nb_.begin(), nb_.end());
-    nb_.erase(std::unique(nb_.begin(), nb_.end()), nb_.end());
     A.links.clear();
     for (auto o : nb_) {
       const double k = price(a, o);
       Cluster& O = cl_[o];
-      std::erase_if(O.links, [&](const Link& l) { return l.o == a || l.o == b; });
-      if (k < kNever) {
-        A.links.push_back({o, kNoFit, k});
-        O.links.push_back({a, kNoFit, k});
+      // Its links to a and to b become one to the merged a (or none, refused for good).
+      bool placed = k >= kNever;
+      std::size_t w = 0;
+      for (const Link& l : O.links) {
+        if (l.o != a && l.o != b) {
+          O.links[w++] = l;
+        } else if (!placed) {
+          O.links[w++] = {a, kNoFit, k};
+          placed = true;
+        }
       }
+      O.links.resize(w);
+      if (k < kNever) A.links.push_back({o, kNoFit, k});
       const auto ob_lo = static_cast<std::uint32_t>(O.bab >> 32), ob_hi = static_cast<std::uint32_t>(O.bab);
       if (O.bkey < kInf && (ob_lo == a || ob_lo == b || ob_hi == a || ob_hi == b)) {
         rescan(o);  // its best partner changed
@@ -399,7 +412,9 @@ class alignas(64) Agglomerator {
     std::merge(a.mem.begin(), a.mem.end(), b.mem.begin(), b.mem.end(), std::back_inserter(scratch_));
     double slat = 0, slon = 0;
     merged_start(a, b, slat, slon);
-    Fit f = detail::fit_planar(lm_, scratch_, slat, slon, cfg_);
+    global_.resize(scratch_.size());
+    for (std::size_t k = 0; k < scratch_.size(); ++k) global_[k] = members_[scratch_[k]];
+    Fit f = detail::fit_planar(m_, global_, slat, slon, cfg_);
     const double dchi = std::max(0.0, f.chi2 - a.fit.chi2 - b.fit.chi2);
     if (dchi > cfg_.merge_gate) return kNo;
     // Time: the intervals of both sides, at the merged origin, must overlap.
@@ -409,8 +424,8 @@ class alignas(64) Agglomerator {
     double alo = 0, ahi = 0, blo = 0, bhi = 0;
     const Plane pl = Plane::at(f.lat, f.lon);
     f.kx = pl.kx, f.ky = pl.ky;  // the merged cluster's plane, if it merges
-    cluster_interval(lm_, a.mem, pl, cov, cfg_, alo, ahi);
-    cluster_interval(lm_, b.mem, pl, cov, cfg_, blo, bhi);
+    cluster_interval(m_, members_, a.mem, pl, cov, cfg_, alo, ahi);
+    cluster_interval(m_, members_, b.mem, pl, cov, cfg_, blo, bhi);
     const double lo = std::max(alo, blo), hi = std::min(ahi, bhi);
     if (hi < lo) return kNo;
     const double wmin = std::max(1.0, std::min(ahi - alo, bhi - blo));
@@ -463,11 +478,14 @@ class alignas(64) Agglomerator {
 
   std::span<const Meas> m_;
   const Config& cfg_;
-  std::vector<Meas> lm_;  // the component's measurements, by local index
+  std::span<const std::uint32_t> members_;  // the component's measurements (indices into m_), by local index
+  std::vector<std::uint32_t> global_;       // scratch: a merged member list in indices into m_
   std::vector<Cluster> cl_;
   std::vector<std::uint32_t> scratch_;
   std::vector<Fit> fits_;  // merged fits of the exactly priced links
   std::vector<std::uint32_t> nb_;  // scratch: the clusters a merged one touches
+  std::vector<std::uint32_t> seen_;  // stamp of the merge that last listed each cluster in nb_
+  std::uint32_t stamp_ = 0;
   std::vector<HeapEntry> heap_;    // best-partner records, cheapest on top
 };
 
