@@ -529,8 +529,18 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   const std::unique_ptr<Meas[], FreeRaw> mbuf(
       static_cast<Meas*>(::operator new(std::max<std::size_t>(1, reports.size()) * sizeof(Meas))));
   const std::span<Meas> m(mbuf.get(), reports.size());
-  parallel_for(reports.size(), cfg.threads,
-               [&](std::size_t i, std::size_t) { new (&m[i]) Meas(detail::make_meas(reports[i], cfg)); });
+  // What ordering reads of each model, compact (a pass over the models themselves would read ~200
+  // bytes a report, on one thread).
+  struct When {
+    std::int64_t t;
+    std::uint32_t index;
+    bool located;
+  };
+  std::vector<When> when(reports.size());
+  parallel_for(reports.size(), cfg.threads, [&](std::size_t i, std::size_t) {
+    new (&m[i]) Meas(detail::make_meas(reports[i], cfg));
+    when[i] = {m[i].t, m[i].index, m[i].located};
+  });
   if (owned) {
     owned->clear();
     owned->shrink_to_fit();
@@ -545,12 +555,17 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     // Files and stores mostly list reports in time order already (checked in the same pass).
     bool sorted = true;
     for (std::uint32_t i = 0; i < m.size(); ++i) {
-      if (!m[i].located) continue;
-      if (sorted && !order.empty() && by_time(i, order.back())) sorted = false;
+      if (!when[i].located) continue;
+      if (sorted && !order.empty()) {
+        const When& p = when[order.back()];
+        if (std::pair(when[i].t, when[i].index) < std::pair(p.t, p.index)) sorted = false;
+      }
       order.push_back(i);
     }
     if (!sorted) std::sort(order.begin(), order.end(), by_time);
   }
+  when.clear();
+  when.shrink_to_fit();
 
   // 1. Candidate pairs, swept over a compact time-ordered copy of what the pre-gate reads (the
   //    sweep visits every report within the window of each one: at high density this is the
@@ -711,7 +726,15 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   }
 
   // 4. Locate every cluster on the ellipsoid.
+  // The incidents are then sorted by (start_s, first member): a total order (a report is in one
+  // incident only). Each worker files its incidents' keys; the keys are sorted, then the incidents
+  // moved into place along the permutation's cycles.
+  struct Key {
+    std::int64_t start;
+    std::uint32_t first, at;
+  };
   auto out = make_prefaulted<Incident>(clusters.size(), cfg.threads);
+  std::vector<Key> keys(out.size());
   parallel_for(clusters.size(), cfg.threads, [&](std::size_t c, std::size_t) {
     thread_local std::vector<Meas> group;
     group.clear();
@@ -719,19 +742,10 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     out[c] = detail::locate(group, cfg, clusters[c].fit ? &*clusters[c].fit : nullptr);
     out[c].group_first_s = group_span[c].first;
     out[c].group_last_s = group_span[c].second;
+    keys[c] = {out[c].start_s, out[c].members.front(), static_cast<std::uint32_t>(c)};
   });
   tick("locate");
-  // Sorted by (start_s, first member): a total order (a report is in one incident only). The keys
-  // are sorted, then the incidents moved into place along the permutation's cycles.
   {
-    struct Key {
-      std::int64_t start;
-      std::uint32_t first, at;
-    };
-    std::vector<Key> keys(out.size());
-    for (std::size_t c = 0; c < out.size(); ++c) {
-      keys[c] = {out[c].start_s, out[c].members.front(), static_cast<std::uint32_t>(c)};
-    }
     std::sort(keys.begin(), keys.end(),
               [](const Key& a, const Key& b) { return a.start < b.start || (a.start == b.start && a.first < b.first); });
     // Position p takes the incident at keys[p].at.
