@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
+#include <limits>
 
 namespace truce::fusion {
 
@@ -149,10 +151,30 @@ Meas make_meas(const Report& r, const Config& cfg) {
   m.wd = 1.0 / (m.sl * m.sl);
   m.count = r.count;
   const double c = std::max(1, r.count);
-  m.ln_count = std::log(c);
+  {
+    // Round counts are small whole numbers: their logarithms are computed once per thread.
+    thread_local std::array<double, 128> ln_small = [] {
+      std::array<double, 128> t{};
+      for (std::size_t i = 1; i < t.size(); ++i) t[i] = std::log(static_cast<double>(i));
+      return t;
+    }();
+    m.ln_count = r.count >= 1 && static_cast<std::size_t>(r.count) < ln_small.size()
+                     ? ln_small[static_cast<std::size_t>(r.count)]
+                     : std::log(c);
+  }
   m.var_count = cfg.count_log_sigma * cfg.count_log_sigma + (0.29 / c) * (0.29 / c);
   if (m.located) {
-    const Plane pl = Plane::at(m.lat, m.lon);
+    // Observers report from a few hundred posts: the plane at each is kept per thread (a small
+    // direct-mapped cache on the exact position, so the plane is the one Plane::at gives).
+    struct Cached {
+      double lat = std::numeric_limits<double>::quiet_NaN(), lon = 0;
+      Plane plane;
+    };
+    thread_local std::array<Cached, 1024> planes;
+    const auto bits = std::bit_cast<std::uint64_t>(m.lat) * 0x9E3779B97F4A7C15ULL ^ std::bit_cast<std::uint64_t>(m.lon);
+    Cached& slot = planes[(bits * 0xC2B2AE3D27D4EB4FULL) >> 54];
+    if (!(slot.lat == m.lat && slot.lon == m.lon)) slot = {m.lat, m.lon, Plane::at(m.lat, m.lon)};
+    const Plane& pl = slot.plane;
     const double sb = m.sin_b, cb = m.cos_b;
     pl.to_ll(m.d * sb, m.d * cb, m.plat, m.plon);
     const Plane pp = Plane::at(m.plat, m.plon);
