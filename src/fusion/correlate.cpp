@@ -514,6 +514,25 @@ void parallel_for(std::size_t n, int threads, Fn fn) {
 }  // namespace
 
 namespace {
+// The pair sweep's lists. A pair's projected points are at most sqrt(pair_gate * (trace A + trace
+// B)) apart (d2 = D' C^-1 D >= |D|^2 / trace C), so at most the larger of their reaches
+// sqrt(2 * pair_gate * trace) apart. A report whose reach is within kStripM (with a margin for
+// rounding) goes to the strip of its projected point's latitude, kStripM wide at the smallest
+// metres per degree of latitude anywhere (so two such reports in strips two apart are farther
+// apart than either reach); the others (a larger reach, anything not finite) go to the wide list.
+constexpr double kStripM = 30000.0;
+constexpr std::uint32_t kWideList = 1024;  // strips 0..1023 cover every latitude: 180 / 0.2713
+std::uint16_t sweep_list(const Meas& r, const Config& cfg) {
+  constexpr double kStripDeg = kStripM / 110574.0;  // metres per degree of latitude at the equator, the least
+  const double reach2 = 2 * cfg.pair_gate * (r.ce + r.cn) * 1.01 + 1.0;
+  const double band = (r.plat + 90.0) / kStripDeg;
+  if (r.located && std::isfinite(reach2) && reach2 <= kStripM * kStripM && band >= 0 && band < kWideList &&
+      std::isfinite(r.plon) && std::isfinite(r.pkx) && std::isfinite(r.pky) && r.pky >= 110574.0) {
+    return static_cast<std::uint16_t>(band);
+  }
+  return static_cast<std::uint16_t>(kWideList);
+}
+
 std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<Report>* owned, const Config& cfg,
                                    PhaseTimes* times) {
   auto t0 = std::chrono::steady_clock::now();
@@ -531,15 +550,17 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   const std::span<Meas> m(mbuf.get(), reports.size());
   // What ordering reads of each model, compact (a pass over the models themselves would read ~200
   // bytes a report, on one thread).
+  // With it, the pair sweep's list of each located report (see 1. below).
   struct When {
     std::int64_t t;
     std::uint32_t index;
+    std::uint16_t list;
     bool located;
   };
   std::vector<When> when(reports.size());
   parallel_for(reports.size(), cfg.threads, [&](std::size_t i, std::size_t) {
     new (&m[i]) Meas(detail::make_meas(reports[i], cfg));
-    when[i] = {m[i].t, m[i].index, m[i].located};
+    when[i] = {m[i].t, m[i].index, sweep_list(m[i], cfg), m[i].located};
   });
   if (owned) {
     owned->clear();
@@ -564,32 +585,84 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     }
     if (!sorted) std::sort(order.begin(), order.end(), by_time);
   }
-  when.clear();
-  when.shrink_to_fit();
 
-  // 1. Candidate pairs, swept over a compact time-ordered copy of what the pre-gate reads (the
-  //    sweep visits every report within the window of each one: at high density this is the
-  //    largest serial cost). The reports are split into one contiguous time range per worker and
-  //    the ranges' pairs concatenated in order, so the pairs are the same for any thread count.
+  // 1. Candidate pairs, swept over a compact copy of what the pre-gate reads (the sweep visits every
+  //    report within the time window of each one: at high density the largest cost after
+  //    clustering). Reports are taken in time order, split into one contiguous range per worker and
+  //    the ranges' pairs concatenated in order, so the pairs are the same for any thread count. The
+  //    copy is kept list by list (sweep_list(): latitude strips, and the wide reports), each list in
+  //    time order; a report is checked against the reports of its own and the neighbouring strips
+  //    and against the wide ones (a wide one against all), and its pairs are listed in time order:
+  //    the same pairs, in the same order, as checking every report of the window.
   struct SweepRow {
     std::int64_t t;
     std::uint32_t observer;
     std::uint32_t kind_bit, compat;  // 1 << kind; the kinds one true kind explains together with this one
     double pre_lo, pre_hi, plat, plon, kx, ky, ce, cn, cen;  // kx, ky: the local plane at (plat, plon)
   };
+  static_assert(std::is_trivially_copyable_v<SweepRow>);
   std::array<std::uint32_t, 9> compat{};
   for (std::uint32_t k = 0; k < compat.size(); ++k) {
     for (std::uint32_t j = 0; j < compat.size(); ++j) {
       if (detail::kinds_explainable((1u << k) | (1u << j))) compat[k] |= 1u << j;
     }
   }
-  std::vector<SweepRow> rows(order.size());
-  parallel_for(order.size(), cfg.threads, [&](std::size_t i, std::size_t) {
-    const Meas& r = m[order[i]];
-    rows[i] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
-               r.pre_lo, r.pre_hi,   r.plat,       r.plon,
-               r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
-  });
+  const std::size_t nl = order.size();  // located reports
+  const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
+  const auto range = [&](std::size_t p) { return std::pair(nl * p / parts, nl * (p + 1) / parts); };
+  constexpr std::uint32_t kLists = kWideList + 1;
+  // Positions: list by list, and within a list worker range by worker range (time order).
+  std::vector<std::vector<std::size_t>> slot(parts, std::vector<std::size_t>(kLists, 0));
+  std::vector<std::size_t> list_start(kLists + 1, 0);
+  {
+    std::vector<std::thread> pool;
+    auto count = [&](std::size_t p) {
+      std::vector<std::size_t> c(kLists, 0);
+      for (std::size_t i = range(p).first; i < range(p).second; ++i) ++c[when[order[i]].list];
+      slot[p] = std::move(c);
+    };
+    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(count, p);
+    count(0);
+    for (auto& t : pool) t.join();
+    std::size_t at = 0;
+    for (std::uint32_t l = 0; l < kLists; ++l) {
+      list_start[l] = at;
+      for (std::size_t p = 0; p < parts; ++p) {
+        const std::size_t c = slot[p][l];
+        slot[p][l] = at, at += c;
+      }
+    }
+    list_start[kLists] = at;
+  }
+  // Not zeroed: the workers fill every row.
+  std::unique_ptr<SweepRow[]> rows(new SweepRow[std::max<std::size_t>(1, nl)]);
+  std::vector<std::uint32_t> row_of(nl), time_of(nl);  // time position <-> position in rows
+  {
+    std::vector<std::thread> pool;
+    auto place = [&](std::size_t p) {
+      auto& f = slot[p];
+      for (std::size_t i = range(p).first; i < range(p).second; ++i) {
+        const Meas& r = m[order[i]];
+        const std::size_t at = f[when[order[i]].list]++;
+        rows[at] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
+                    r.pre_lo, r.pre_hi,   r.plat,       r.plon,
+                    r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
+        row_of[i] = static_cast<std::uint32_t>(at);
+        time_of[at] = static_cast<std::uint32_t>(i);
+      }
+    };
+    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(place, p);
+    place(0);
+    for (auto& t : pool) t.join();
+  }
+  // Lists in use: the strips from the first to the last non-empty one.
+  std::uint32_t first_strip = 0, end_strip = 0;
+  for (std::uint32_t l = 0; l < kWideList; ++l) {
+    if (list_start[l + 1] > list_start[l]) {
+      if (end_strip == 0) first_strip = l;
+      end_strip = l + 1;
+    }
+  }
   // A report's pre-gate interval starts at most delay_cap + slack before its reported time, so once
   // a later report's time is that far past the end of A's interval, it and every later report
   // start after A's interval ends: A has no pair beyond it (this ends most sweeps well within
@@ -599,12 +672,16 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     // A list of its own, moved into place at the end (the workers' lists are neighbours in memory:
     // appending to them in place would share cache lines between the threads).
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
-    for (std::size_t ai = from; ai < to; ++ai) {
-      const SweepRow& A = rows[ai];
-      const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
-      const double last = A.pre_hi + lead;
-      for (std::size_t bi = ai + 1; bi < rows.size(); ++bi) {
-        const SweepRow& B = rows[bi];
+    std::vector<std::uint32_t> found;  // the current report's partners (time positions)
+    std::vector<std::size_t> next(list_start.begin(), list_start.end() - 1);  // per list: first entry after it
+    // The entries of list l after time position ai, within the window of A.
+    auto scan = [&](std::uint32_t l, const SweepRow& A, const Plane& pl, double last, std::size_t ai) {
+      std::size_t k = next[l];
+      const std::size_t end = list_start[l + 1];
+      while (k < end && time_of[k] <= ai) ++k;
+      next[l] = k;
+      for (; k < end; ++k) {
+        const SweepRow& B = rows[k];
         if (static_cast<double>(B.t) > last) break;
         if (A.observer == B.observer) continue;
         if (A.pre_hi < B.pre_lo || B.pre_hi < A.pre_lo) continue;
@@ -615,26 +692,43 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
         const double det = ce * cn - cen * cen;
         // d2 = q / det > gate, without the division (det > 0)
         if (!(det > 0) || cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy > cfg.pair_gate * det) continue;
-        out.emplace_back(order[ai], order[bi]);
+        found.push_back(time_of[k]);
       }
+    };
+    for (std::size_t ai = from; ai < to; ++ai) {
+      const SweepRow& A = rows[row_of[ai]];
+      const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
+      const double last = A.pre_hi + lead;
+      found.clear();
+      const std::uint32_t l = when[order[ai]].list;
+      const std::uint32_t lo = l == kWideList ? first_strip : std::max(first_strip, l == 0 ? 0 : l - 1);
+      const std::uint32_t hi = l == kWideList ? end_strip : std::min(end_strip, l + 2);
+      for (std::uint32_t o = lo; o < hi; ++o) scan(o, A, pl, last, ai);
+      scan(kWideList, A, pl, last, ai);
+      std::sort(found.begin(), found.end());
+      for (auto bi : found) out.emplace_back(order[ai], order[bi]);
     }
     result = std::move(out);
   };
   tick("prepare");
   // The pairs, in order: the pieces' lists one after the other.
-  const auto parts = static_cast<std::size_t>(std::max(1, cfg.threads));
   std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> edges(parts);
   {
     std::vector<std::thread> pool;
     for (std::size_t p = 1; p < parts; ++p) {
-      pool.emplace_back(sweep, rows.size() * p / parts, rows.size() * (p + 1) / parts, std::ref(edges[p]));
+      pool.emplace_back(sweep, range(p).first, range(p).second, std::ref(edges[p]));
     }
-    sweep(0, rows.size() / parts, edges[0]);
+    sweep(range(0).first, range(0).second, edges[0]);
     for (auto& t : pool) t.join();
   }
   tick("pairs");
-  rows.clear();
-  rows.shrink_to_fit();
+  rows.reset();
+  when.clear();
+  when.shrink_to_fit();
+  for (auto* v : {&row_of, &time_of}) {
+    v->clear();
+    v->shrink_to_fit();
+  }
   UnionFind uf(m.size());
   std::size_t nedges = 0;
   for (const auto& part : edges) {

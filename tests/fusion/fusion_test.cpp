@@ -342,6 +342,35 @@ TEST(Correlate, ReportsWithoutPositionStayAloneAndUnlocated) {
   EXPECT_FALSE(incs[0].sector.has_value());
 }
 
+// The pair sweep checks a report only against reports near it in latitude (and against every
+// report of large uncertainty): events at a hundred latitudes 1.1 km apart (whatever the strips'
+// edges, some lie between a pair's two projected points), one of them also reported from 20 km
+// away with a distance 60 % too long and a 25 % sigma (its projected point 12 km off, its reach
+// beyond any strip): each event must still be one incident of all its reports.
+TEST(Correlate, PairsAcrossLatitudeStripsAndFarUncertainReportsAreFound) {
+  std::vector<Report> r;
+  std::set<std::vector<std::uint32_t>> expected;
+  std::uint32_t k = 0;
+  for (int e = 0; e < 100; ++e) {
+    const LatLon src{kTarget.lat + 0.011 * e, kTarget.lon};
+    const std::int64_t t = kT0 + 600 * e;
+    std::vector<std::uint32_t> group;
+    for (double az : {0.0, 180.0}) {
+      group.push_back(k);
+      r.push_back(report_of(k++, static_cast<std::uint32_t>(az > 0), offset(src, az, 3000), src, t, 1.0, 1.1));
+    }
+    if (e == 50) {
+      group.push_back(k);
+      r.push_back(report_of(k++, 2, offset(src, 180, 20000), src, t, 0.5, 1.6));
+    }
+    expected.insert(group);
+  }
+  Config two;
+  two.threads = 2;
+  EXPECT_EQ(member_sets(fuse(r, single_threaded())), expected);
+  EXPECT_EQ(member_sets(fuse(r, two)), expected);
+}
+
 TEST(Correlate, ResultDoesNotDependOnInputOrderOrThreads) {
   // Random events along a line, random noise: fusing in any order, with 1 or 2 threads, gives the
   // same incidents.
