@@ -141,6 +141,9 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
       {"fields", header + body.substr(0, mid) + bad_field + body.substr(mid)},
       {"record", header + body.substr(0, mid) + bad_record + bad_field + body.substr(mid)},
       {"crlf", header + odd},
+      // Records the reader rejects, met by a piece: too many fields, invalid UTF-8.
+      {"wide", header + body.substr(0, mid) + bad_field + std::string(300, ',') + "\n" + body.substr(mid)},
+      {"utf8", header + body.substr(0, mid) + bad_field + "x3,\xff\xfe,A2\n" + body.substr(mid)},
       // A quote anywhere (here in the last stretch): the file is read in one piece.
       {"quoted", header + body.substr(0, mid) + bad_field + body.substr(mid) +
                      "\"q1\",2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n"}};
