@@ -89,7 +89,10 @@ class RecordReader {
 };
 
 // A regular file mapped read-only into memory, whole: for parsing a large file in place, in pieces
-// on several threads, without copying it. Move-only; unmapped by close() or the destructor.
+// on several threads, without copying it. Move-only; unmapped by close() or the destructor. For
+// batch reading of a file nobody rewrites meanwhile: if another process truncates it while it is
+// mapped, reading the lost pages raises SIGBUS (streamed reading through ByteSource has no such
+// limit).
 class MappedFile {
  public:
   // Fails with IOError naming the path (not a regular file, or it cannot be mapped).
