@@ -32,6 +32,19 @@ TEST(Prefault, MakesEveryPageOfAFreshMappingResident) {
   ::munmap(p, bytes);
 }
 
+TEST(Prefault, ARangeNotStartingOnAPageTouchesEveryPageItSpans) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  const std::size_t bytes = 600 * page;
+  auto* p = static_cast<unsigned char*>(
+      ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  ASSERT_NE(static_cast<void*>(p), MAP_FAILED);
+  // From 100 bytes before the end of page 0 to 100 bytes into page 300: pages 0..300.
+  prefault(p + page - 100, 299 * page + 200, 2);
+  EXPECT_EQ(resident_pages(p, 301 * page), 301u);
+  EXPECT_EQ(resident_pages(p + 301 * page, bytes - 301 * page), 0u);
+  ::munmap(p, bytes);
+}
+
 TEST(Prefault, SmallRangesAndNothingAreFine) {
   unsigned char b[10] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   prefault(b + 3, 1, 4);  // one byte: that byte only
