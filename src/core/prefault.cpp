@@ -1,10 +1,11 @@
 #include "truce/core/prefault.h"
 
+#include "truce/core/parallel.h"
+
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <thread>
 
 namespace truce {
 
@@ -24,10 +25,7 @@ void prefault(void* p, std::size_t bytes, int threads) {
     const std::size_t from = pages * w / workers, to = pages * (w + 1) / workers;
     for (std::size_t k = from; k < to; ++k) base[at(k)] = 0;
   };
-  std::vector<std::thread> pool;
-  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(touch, w);
-  touch(0);
-  for (auto& t : pool) t.join();
+  run_parallel(workers, touch);
 }
 
 }  // namespace truce

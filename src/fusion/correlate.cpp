@@ -23,10 +23,10 @@
 #include <memory>
 #include <numeric>
 #include <optional>
-#include <thread>
 #include <type_traits>
 
 #include "fusion/model.h"
+#include "truce/core/parallel.h"
 #include "truce/core/prefault.h"
 
 namespace truce::fusion {
@@ -505,10 +505,7 @@ void parallel_for(std::size_t n, int threads, Fn fn) {
       for (std::size_t i = start; i < std::min(n, start + 64); ++i) fn(i, w);
     }
   };
-  std::vector<std::thread> pool;
-  for (std::size_t w = 1; w < workers; ++w) pool.emplace_back(work, w);
-  work(0);
-  for (auto& t : pool) t.join();
+  run_parallel(workers, work);
 }
 
 }  // namespace
@@ -615,15 +612,11 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   std::vector<std::vector<std::size_t>> slot(parts, std::vector<std::size_t>(kLists, 0));
   std::vector<std::size_t> list_start(kLists + 1, 0);
   {
-    std::vector<std::thread> pool;
-    auto count = [&](std::size_t p) {
+    run_parallel(parts, [&](std::size_t p) {
       std::vector<std::size_t> c(kLists, 0);
       for (std::size_t i = range(p).first; i < range(p).second; ++i) ++c[when[order[i]].list];
       slot[p] = std::move(c);
-    };
-    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(count, p);
-    count(0);
-    for (auto& t : pool) t.join();
+    });
     std::size_t at = 0;
     for (std::uint32_t l = 0; l < kLists; ++l) {
       list_start[l] = at;
@@ -637,24 +630,18 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   // Not zeroed: the workers fill every row.
   std::unique_ptr<SweepRow[]> rows(new SweepRow[std::max<std::size_t>(1, nl)]);
   std::vector<std::uint32_t> row_of(nl), time_of(nl);  // time position <-> position in rows
-  {
-    std::vector<std::thread> pool;
-    auto place = [&](std::size_t p) {
-      auto& f = slot[p];
-      for (std::size_t i = range(p).first; i < range(p).second; ++i) {
-        const Meas& r = m[order[i]];
-        const std::size_t at = f[when[order[i]].list]++;
-        rows[at] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
-                    r.pre_lo, r.pre_hi,   r.plat,       r.plon,
-                    r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
-        row_of[i] = static_cast<std::uint32_t>(at);
-        time_of[at] = static_cast<std::uint32_t>(i);
-      }
-    };
-    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(place, p);
-    place(0);
-    for (auto& t : pool) t.join();
-  }
+  run_parallel(parts, [&](std::size_t p) {
+    auto& f = slot[p];
+    for (std::size_t i = range(p).first; i < range(p).second; ++i) {
+      const Meas& r = m[order[i]];
+      const std::size_t at = f[when[order[i]].list]++;
+      rows[at] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
+                  r.pre_lo, r.pre_hi,   r.plat,       r.plon,
+                  r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
+      row_of[i] = static_cast<std::uint32_t>(at);
+      time_of[at] = static_cast<std::uint32_t>(i);
+    }
+  });
   // Lists in use: the strips from the first to the last non-empty one.
   std::uint32_t first_strip = 0, end_strip = 0;
   for (std::uint32_t l = 0; l < kWideList; ++l) {
@@ -713,14 +700,7 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   tick("prepare");
   // The pairs, in order: the pieces' lists one after the other.
   std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> edges(parts);
-  {
-    std::vector<std::thread> pool;
-    for (std::size_t p = 1; p < parts; ++p) {
-      pool.emplace_back(sweep, range(p).first, range(p).second, std::ref(edges[p]));
-    }
-    sweep(range(0).first, range(0).second, edges[0]);
-    for (auto& t : pool) t.join();
-  }
+  run_parallel(parts, [&](std::size_t p) { sweep(range(p).first, range(p).second, edges[p]); });
   tick("pairs");
   rows.reset();
   when.clear();

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "geo/internal.h"
+#include "truce/core/parallel.h"
 
 namespace truce::geo {
 
@@ -561,18 +562,14 @@ void Geography::attribute_batch(std::span<const LatLon> points, std::span<Compac
     return;
   }
   std::vector<std::vector<std::uint32_t>> part(threads);
-  std::vector<std::thread> pool;
   const std::size_t chunk = (n + threads - 1) / threads;
-  for (unsigned t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      const std::size_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
-      // A list of its own, moved into place at the end (the parts are neighbours in memory).
-      std::vector<std::uint32_t> mine;
-      run(lo, hi, mine);
-      part[t] = std::move(mine);
-    });
-  }
-  for (auto& th : pool) th.join();
+  run_parallel(threads, [&](std::size_t t) {
+    const std::size_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);
+    // A list of its own, moved into place at the end (the parts are neighbours in memory).
+    std::vector<std::uint32_t> mine;
+    run(lo, hi, mine);
+    part[t] = std::move(mine);
+  });
   for (unsigned t = 0; t < threads; ++t) {
     const auto base = static_cast<std::uint32_t>(others.size());
     const std::size_t lo = std::min(n, t * chunk), hi = std::min(n, lo + chunk);

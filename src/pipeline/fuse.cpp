@@ -13,7 +13,6 @@
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <thread>
 #include <unordered_map>
 
 #if defined(__SSE2__)
@@ -23,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "truce/core/decimal.h"
+#include "truce/core/parallel.h"
 #include "truce/core/prefault.h"
 #include "truce/io/record_reader.h"
 #include "truce/io/tabular.h"
@@ -230,15 +230,6 @@ void parse_piece(std::string_view text, const io::ColumnMap& map, const std::str
     rec.raw = raw;
     parser.take(rec, this_line);
   }
-}
-
-// Runs fn(k) for k in [0, n), each on a thread of its own (k = 0 on the caller's).
-template <typename Fn>
-void run_parallel(std::size_t n, Fn fn) {
-  std::vector<std::thread> pool;
-  for (std::size_t k = 1; k < n; ++k) pool.emplace_back(fn, k);
-  if (n > 0) fn(0);
-  for (auto& t : pool) t.join();
 }
 
 // The first piece's rows go straight into the output's arrays (after any rows already there), with
@@ -506,10 +497,7 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
     format_incident_rows(incs, incs.size() * k / n, incs.size() * (k + 1) / n, r);
     assign[k] = std::move(a), rows[k] = std::move(r);
   };
-  std::vector<std::thread> pool;
-  for (std::size_t k = 1; k < n; ++k) pool.emplace_back(work, k);
-  work(0);
-  for (auto& t : pool) t.join();
+  run_parallel(n, work);
   TRUCE_RETURN_IF_ERROR(write_buffers(dir + "/assign.csv", assign));
   return write_buffers(dir + "/incidents.csv", rows);
 }
