@@ -1,5 +1,11 @@
 #include "truce/io/record_reader.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace truce::io {
@@ -104,6 +110,39 @@ TEST(Utf8, AcceptsValidAndRejectsInvalid) {
   EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
   EXPECT_FALSE(valid_utf8("abc\xE2\x82"));       // truncated
   EXPECT_FALSE(valid_utf8("\xF5\x80\x80\x80"));  // beyond U+10FFFF
+}
+
+TEST(MappedFile, MapsTheWholeFileAndFailsClearly) {
+  const auto dir = std::filesystem::temp_directory_path() / ("truce_mapped_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "a.csv").string(), empty = (dir / "empty.csv").string();
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "row," + std::to_string(i) + "\n";  // several pages
+  FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fwrite(text.data(), 1, text.size(), f);
+  std::fclose(f);
+  std::fclose(std::fopen(empty.c_str(), "wb"));
+
+  auto m = MappedFile::open(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->text(), text);
+  MappedFile moved = std::move(*m);
+  EXPECT_TRUE(m->text().empty());
+  EXPECT_EQ(moved.text(), text);
+  moved.close();
+  EXPECT_TRUE(moved.text().empty());
+
+  auto e = MappedFile::open(empty);
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->text().empty());
+  const auto missing = MappedFile::open((dir / "nope.csv").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().ToString().find("nope.csv"), std::string::npos);
+  const auto folder = MappedFile::open(dir.string());
+  ASSERT_FALSE(folder.ok());
+  EXPECT_NE(folder.status().ToString().find("not a regular file"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
