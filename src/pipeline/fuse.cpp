@@ -563,6 +563,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   if (range.from) lo = range.from->ms;
   if (range.to) hi = range.to->ms;
   const bool incremental = !range.from && !range.to;
+  // One fuser at a time per database (the live service and a CLI import may both fuse): what this
+  // one reads below is then not changed under it by another's incidents or cursor.
+  auto lock = store.lock_fusion();
+  if (!lock.ok()) return lock.status();
 
   std::int64_t cursor = 0, max_seq = 0;
   if (incremental) {

@@ -9,6 +9,7 @@
 #include <limits>
 #include <filesystem>
 #include <fstream>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -20,7 +21,9 @@
 #include <nlohmann/json.hpp>
 #include <pugixml.hpp>
 
+#include "server/events.h"
 #include "server/internal.h"
+#include "server/live_fusion.h"
 #include "truce/agreement/humanitarian.h"
 #include "truce/pipeline/mission.h"
 #include "truce/pipeline/report.h"
@@ -51,7 +54,14 @@ struct Route {
   std::vector<std::string> roles;  // who may call it; empty = anyone, even unauthenticated
   bool openrosa = false;           // answers 401 with a Digest challenge
   std::function<void(const httplib::Request&, httplib::Response&, const Caller&)> handler;
+  std::regex pattern{};  // the path as a regular expression, compiled once by ServerImpl::add
 };
+
+// "/api/v1/incidents/{id}" -> "/api/v1/incidents/([^/]+)"
+std::string path_pattern(const std::string& openapi_path) {
+  static const std::regex kParam("\\{[a-z_]+\\}");
+  return std::regex_replace(openapi_path, kParam, "([^/]+)");
+}
 
 std::string base64_decode(const std::string& in) {
   if (in.size() > 4096 || in.size() % 4 != 0) return "";
@@ -169,6 +179,7 @@ struct IncidentIndex {
     std::int64_t start_ms = 0, end_ms = 0;
     double lat = 0, lon = 0;
     bool located = false;
+    bool alive = true;  // false: retired since the index was built
     std::uint16_t kind = 0, party = 0, status = 0;
     std::uint32_t rules_begin = 0, rules_count = 0;  // into `rules`
   };
@@ -177,8 +188,7 @@ struct IncidentIndex {
   std::vector<std::string> names;               // interned kinds, parties, statuses and rules
   std::unordered_map<std::string, std::uint16_t> name_ids;
   std::unordered_map<std::string, std::uint32_t> row_of;  // incident id -> row
-  std::string stamp;                            // what the store looked like when built
-  std::chrono::steady_clock::time_point built;
+  IncidentCursor cursor;                        // the store's change cursor the rows are as of
 
   std::uint16_t intern(const std::string& s) {
     auto [it, fresh] = name_ids.try_emplace(s, static_cast<std::uint16_t>(names.size()));
@@ -209,16 +219,24 @@ class ServerImpl final : public Server {
   explicit ServerImpl(Options opts) : opts_(std::move(opts)) {}
   ~ServerImpl() override {
     closing_ = true;
+    events_.close();
+    if (live_) live_->stop();
     if (warm_.joinable()) warm_.join();
+  }
+
+  // Starts the live fuser: what the server accepts is fused on its own thread and connection.
+  Status start_live() {
+    LiveFusion::Options lo;
+    lo.db_path = opts_.db_path;
+    lo.clock = opts_.clock;
+    lo.fuse = opts_.live_fusion;
+    live_ = std::make_unique<LiveFusion>(lo, events_);
+    return live_->start();
   }
 
   // Builds the incident index in the background so the dashboard's first summary is quick.
   void warm_index() {
-    refreshing_ = true;
-    warm_ = std::thread([this] {
-      (void)current_index(true);
-      refreshing_ = false;
-    });
+    warm_ = std::thread([this] { (void)current_index(); });
   }
 
   Status init() {
@@ -235,6 +253,8 @@ class ServerImpl final : public Server {
     svr_.set_read_timeout(opts_.read_timeout_s, 0);
     svr_.set_write_timeout(opts_.read_timeout_s, 0);
     svr_.set_keep_alive_timeout(5);
+    // Small answers go out at once instead of waiting for the client's delayed ACK (Nagle).
+    svr_.set_tcp_nodelay(true);
     const int threads = opts_.threads;
     svr_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
     svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -263,7 +283,7 @@ class ServerImpl final : public Server {
     // Requests are counted before the response goes out (the logger runs after it is written, so a
     // client's next request could see its previous one not yet counted).
     svr_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      const std::string route = req.method + " " + route_of(req.path);
+      const std::string route = req.method + " " + route_of(req.method, req.path);
       std::lock_guard lk(log_mu_);
       ++requests_[{route, res.status}];
     });
@@ -307,24 +327,23 @@ class ServerImpl final : public Server {
   void log(const httplib::Request& req, const httplib::Response& res) {
     json line = {{"t", format_instant(now())}, {"method", req.method}, {"path", req.path}, {"status", res.status},
                  {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()}, {"remote", req.remote_addr}};
-    const std::string s = line.dump() + "\n";
+    // Paths and addresses are the client's bytes: invalid UTF-8 is written as U+FFFD, never thrown.
+    const std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     std::lock_guard lk(log_mu_);
     std::fwrite(s.data(), 1, s.size(), stderr);
   }
 
-  std::string route_of(const std::string& path) const {
+  std::string route_of(const std::string& method, const std::string& path) const {
     for (const auto& r : routes_) {
-      if (std::regex_match(path, regex_of(r.path))) return r.path;
+      if ((r.method == method || (method == "HEAD" && r.method == "GET")) && std::regex_match(path, r.pattern)) return r.path;
     }
     return "other";
   }
 
-  static std::regex regex_of(const std::string& openapi_path) {
-    return std::regex(std::regex_replace(openapi_path, std::regex("\\{[a-z_]+\\}"), "([^/]+)"));
-  }
-
   // --- authentication ---
-  Caller authenticate(const httplib::Request& req) {
+  // Bearer tokens everywhere; HTTP Digest (and Basic, when allowed) only on the OpenRosa routes,
+  // whose clients cannot send a Bearer token: a Digest HA1 unlocks nothing else.
+  Caller authenticate(const httplib::Request& req, const Route& route) {
     Caller c;
     const std::string auth = req.get_header_value("Authorization");
     auto with_store = [&](auto fn) {
@@ -334,14 +353,14 @@ class ServerImpl final : public Server {
     if (auth.rfind("Bearer ", 0) == 0) {
       auto u = with_store([&](Store& s) { return s.user_by_token(token_hash(auth.substr(7))); });
       if (u.ok() && *u) c.user = **u;
-    } else if (auth.rfind("Basic ", 0) == 0 && opts_.allow_basic_auth) {
+    } else if (auth.rfind("Basic ", 0) == 0 && opts_.allow_basic_auth && route.openrosa) {
       const std::string dec = base64_decode(auth.substr(6));
       const auto colon = dec.find(':');
       if (colon != std::string::npos) {
         auto u = with_store([&](Store& s) { return s.user_by_token(token_hash(dec.substr(colon + 1))); });
         if (u.ok() && *u && (*u)->name == dec.substr(0, colon)) c.user = **u;
       }
-    } else if (auth.rfind("Digest ", 0) == 0) {
+    } else if (auth.rfind("Digest ", 0) == 0 && route.openrosa) {
       c.user = check_digest(req, auth.substr(7));
     }
     if (c.user) {
@@ -354,18 +373,22 @@ class ServerImpl final : public Server {
     return c;
   }
 
+  // "<unix seconds>-<random>-<MAC>": fresh for every challenge (so that nonce counts can be
+  // tracked per nonce), checkable without storing it, and refused after 10 minutes.
   std::string make_nonce() {
-    const std::string ts = std::to_string(now().ms / 1000);
-    return ts + "-" + sha256_hex(nonce_secret_ + ts).substr(0, 32);
+    auto r = new_token();
+    const std::string head = std::to_string(now().ms / 1000) + "-" + (r.ok() ? r->substr(0, 16) : std::string("0"));
+    return head + "-" + sha256_hex(nonce_secret_ + head).substr(0, 32);
   }
 
   bool nonce_fresh(const std::string& nonce) {
-    const auto dash = nonce.find('-');
-    if (dash == std::string::npos) return false;
-    const std::string ts = nonce.substr(0, dash);
-    if (sha256_hex(nonce_secret_ + ts).substr(0, 32) != nonce.substr(dash + 1)) return false;
-    const long long t = std::atoll(ts.c_str());
-    return now().ms / 1000 - t <= 600;
+    const auto dash = nonce.rfind('-');
+    if (dash == std::string::npos || dash == 0) return false;
+    const std::string head = nonce.substr(0, dash);
+    if (sha256_hex(nonce_secret_ + head).substr(0, 32) != nonce.substr(dash + 1)) return false;
+    const long long t = std::atoll(head.c_str());
+    const long long age = now().ms / 1000 - t;
+    return age >= -60 && age <= 600;
   }
 
   std::optional<User> check_digest(const httplib::Request& req, const std::string& params) {
@@ -375,6 +398,13 @@ class ServerImpl final : public Server {
       p[(*it)[1]] = (*it)[2].matched ? (*it)[2].str() : (*it)[3].str();
     }
     if (p["realm"] != opts_.realm || !nonce_fresh(p["nonce"])) return std::nullopt;
+    // qop=auth only (RFC 7616: the client's nonce count and cnonce go into the hash), for the
+    // request it is sent with (the uri is the request target), and each nonce count used once.
+    if (p["qop"] != "auth" || p["cnonce"].empty() || p["nc"].size() != 8) return std::nullopt;
+    if (p["uri"] != req.target && p["uri"] != req.path) return std::nullopt;
+    char* nc_end = nullptr;
+    const unsigned long nc = std::strtoul(p["nc"].c_str(), &nc_end, 16);
+    if (*nc_end != '\0' || nc == 0) return std::nullopt;
     std::optional<User> u;
     {
       std::lock_guard lk(store_mu_);
@@ -383,11 +413,15 @@ class ServerImpl final : public Server {
       u = **r;
     }
     const std::string ha2 = md5_hex(req.method + ":" + p["uri"]);
-    const std::string expect = p["qop"].empty()
-                                   ? md5_hex(u->digest_ha1 + ":" + p["nonce"] + ":" + ha2)
-                                   : md5_hex(u->digest_ha1 + ":" + p["nonce"] + ":" + p["nc"] + ":" + p["cnonce"] + ":" +
-                                             p["qop"] + ":" + ha2);
+    const std::string expect =
+        md5_hex(u->digest_ha1 + ":" + p["nonce"] + ":" + p["nc"] + ":" + p["cnonce"] + ":" + p["qop"] + ":" + ha2);
     if (expect != p["response"]) return std::nullopt;
+    // A replayed request (same nonce, a count not above the last one seen) is refused.
+    std::lock_guard lk(nonce_mu_);
+    auto& last = nonce_counts_[p["nonce"]];
+    if (nc <= last) return std::nullopt;
+    last = nc;
+    if (nonce_counts_.size() > 100000) nonce_counts_.clear();  // bounded: old nonces expire anyway
     return u;
   }
 
@@ -402,12 +436,16 @@ class ServerImpl final : public Server {
     routes_.push_back(std::move(r));
     const Route* route = &routes_.back();
     auto wrapped = [this, route](const httplib::Request& req, httplib::Response& res) {
-      Caller c = authenticate(req);
+      Caller c = authenticate(req, *route);
       if (!route->roles.empty()) {
         const bool allowed = std::find(route->roles.begin(), route->roles.end(), c.role) != route->roles.end();
         if (!allowed) {
           if (c.bad_credentials || c.role.empty() || c.role == "public") {
-            if (route->openrosa || c.bad_credentials || c.role.empty()) challenge(res);
+            if (route->openrosa) {
+              challenge(res);
+            } else {
+              res.set_header("WWW-Authenticate", "Bearer realm=\"" + opts_.realm + "\"");
+            }
             send_error(res, 401, "unauthorized",
                        c.bad_credentials ? "the credentials are not valid" : "sign in: send Authorization: Bearer TOKEN");
           } else {
@@ -418,7 +456,8 @@ class ServerImpl final : public Server {
       }
       route->handler(req, res, c);
     };
-    const std::string pattern = std::regex_replace(route->path, std::regex("\\{[a-z_]+\\}"), "([^/]+)");
+    const std::string pattern = path_pattern(route->path);
+    routes_.back().pattern = std::regex(pattern);
     if (route->method == "GET") svr_.Get(pattern, wrapped);
     else if (route->method == "POST") svr_.Post(pattern, wrapped);
     else if (route->method == "PATCH") svr_.Patch(pattern, wrapped);
@@ -431,7 +470,6 @@ class ServerImpl final : public Server {
   }
 
   void define_routes() {
-    routes_.reserve(32);  // handlers keep pointers into routes_
     const std::vector<std::string> staff = {"analyst", "admin"};
     const std::vector<std::string> submitters = {"observer", "analyst", "admin"};
     add({"GET", "/healthz", "liveness: 200 when the server and its database answer", {}, false,
@@ -463,6 +501,11 @@ class ServerImpl final : public Server {
     add({"GET", "/api/v1/incidents/summary",
          "incidents aggregated for a map and a timeline: the filters of /incidents, cell_deg, bin_s", readers(), false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_summary(req, res, c); }});
+    add({"GET", "/api/v1/events",
+         "Server-Sent Events: incident.created|updated|retired|reviewed with the incident's id and version; "
+         "send Last-Event-ID to resume",
+         readers(), false,
+         [this](const httplib::Request& req, httplib::Response& res, const Caller&) { get_events(req, res); }});
     add({"GET", "/api/v1/incidents/{id}", "one incident with its observations, versions and reviews", readers(), false,
          [this](const httplib::Request& req, httplib::Response& res, const Caller& c) { get_incident(req, res, c); }});
     add({"PATCH", "/api/v1/incidents/{id}",
@@ -615,7 +658,6 @@ class ServerImpl final : public Server {
       std::lock_guard lk(store_mu_);
       r = ingest::submit_observations(*store_, std::move(subs), source, o);
     }
-    ++writes_;
     if (!r.ok()) return send_error(res, 500, "store_failed", r.status().message());
     using State = ingest::SubmissionResult::State;
     int counts[4] = {0, 0, 0, 0};
@@ -635,6 +677,7 @@ class ServerImpl final : public Server {
       results.push_back(item);
     }
     const int accepted = counts[0], dups = counts[1], conflicts = counts[2], rejected = counts[3];
+    if (accepted > 0 && live_) live_->notify();  // fused on the live fuser's thread; nobody waits here
     if (openrosa) {
       if (rejected) return openrosa_reply(res, 400, "The report was not accepted: " + first_error->field + ": " + first_error->reason);
       if (conflicts) return openrosa_reply(res, 409, "A different report with this instanceID was received before.");
@@ -856,6 +899,55 @@ class ServerImpl final : public Server {
     res.set_content(out->dump(), "application/json");
   }
 
+  // The change feed as text/event-stream. Each stream holds one worker thread while open (the
+  // HTTP engine is thread-per-connection), so at most half the workers may stream at once.
+  void get_events(const httplib::Request& req, httplib::Response& res) {
+    std::int64_t after = events_.last_id();
+    const std::string last = req.get_header_value("Last-Event-ID");
+    if (!last.empty()) {
+      char* end = nullptr;
+      const long long v = std::strtoll(last.c_str(), &end, 10);
+      if (*end != '\0' || v < 0) return send_error(res, 400, "invalid_argument", "Last-Event-ID: expected an event id", "Last-Event-ID");
+      after = v > events_.last_id() ? events_.last_id() : v;  // ids from before a restart start over
+    }
+    const int limit = std::max(1, opts_.threads / 2);
+    if (streams_.fetch_add(1) >= limit) {
+      --streams_;
+      res.set_header("Retry-After", "5");
+      return send_error(res, 503, "busy", "too many open event streams (" + std::to_string(limit) + "); retry later");
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("X-Accel-Buffering", "no");
+    auto cursor = std::make_shared<std::int64_t>(after);
+    auto first = std::make_shared<bool>(true);
+    res.set_chunked_content_provider(
+        "text/event-stream",
+        [this, cursor, first](std::size_t, httplib::DataSink& sink) {
+          if (*first) {
+            *first = false;
+            const std::string hello = "retry: 2000\n: truce events\n\n";
+            return sink.write(hello.data(), hello.size());
+          }
+          if (closing_ || events_.closed()) {
+            sink.done();
+            return true;
+          }
+          bool gap = false;
+          // At most a second between writes: a write is how a client that has gone is noticed
+          // (its worker is then free again within about two seconds).
+          auto batch = events_.wait_after(*cursor, std::chrono::seconds(1), 1000, &gap);
+          std::string out;
+          if (gap) out += "event: reset\ndata: {}\n\n";  // fell too far behind: reload everything
+          for (const auto& e : batch) {
+            out += sse_frame(e);
+            *cursor = e.id;
+          }
+          if (out.empty()) out = ":\n";  // a comment: nothing for the client to dispatch
+          return sink.write(out.data(), out.size()) && sink.is_writable();
+        },
+        [this](bool) { --streams_; });
+  }
+
   void patch_incident(const httplib::Request& req, httplib::Response& res, const Caller& c) {
     const std::string id = req.matches[1];
     auto body = parse_body(req, res);
@@ -901,124 +993,133 @@ class ServerImpl final : public Server {
       if (done.status().code() == Code::kConflict) return send_error(res, 409, "conflict", done.status().message(), "version");
       return send_error(res, 500, "store_failed", done.status().message());
     }
-    index_review(id, done->status);
     res.set_content(json({{"id", id}, {"review_version", done->version}, {"status", done->status},
                           {"notes", done->notes}, {"by", done->by}, {"at", format_instant(done->at)}})
                         .dump(),
                     "application/json");
   }
 
-  static constexpr auto kIndexMaxAge = std::chrono::seconds(30);
-
-  // What, in the store, says the incidents may have changed: the fusion cursor (every import
-  // fuses what it adds and moves it), the agreement (classification), and this server's writes.
-  Result<std::string> index_stamp(Store& store) {
-    std::string stamp = std::to_string(writes_.load());
-    for (const char* doc : {"fusion.cursor", "agreement"}) {
-      auto d = store.document(doc);
-      if (!d.ok()) return d.status();
-      stamp += "|" + (*d ? std::to_string(std::hash<std::string>{}(**d)) : std::string("-"));
-    }
-    return stamp;
-  }
-
-  // The index, rebuilt first if it may have changed; `async`: called from the background builder.
-  Result<std::shared_ptr<IncidentIndex>> current_index(bool async = false) {
-    std::string stamp;
+  // The index as the store is now. Exact: the store's change cursor says whether any incident or
+  // review changed (by anyone, in any process); what changed since the index was read is applied
+  // to it, and only a large change (or none built yet) reads every incident again.
+  Result<std::shared_ptr<IncidentIndex>> current_index() {
+    IncidentCursor now_at;
     {
       std::lock_guard lk(store_mu_);
-      auto st = index_stamp(*store_);
-      if (!st.ok()) return st.status();
-      stamp = *st;
+      auto c = store_->incident_cursor();
+      if (!c.ok()) return c.status();
+      now_at = *c;
     }
-    auto fresh = [&](const std::shared_ptr<IncidentIndex>& ix) {
-      return ix && ix->stamp == stamp && std::chrono::steady_clock::now() - ix->built < kIndexMaxAge;
-    };
     {
       std::shared_lock lk(index_mu_);
-      if (fresh(index_)) return index_;
-      // Only old (nothing says it changed): answer from it and rebuild in the background.
-      if (index_ && index_->stamp == stamp && !async) {
-        if (!refreshing_.exchange(true)) {
-          if (warm_.joinable()) warm_.join();
-          warm_ = std::thread([this] {
-            (void)current_index(true);
-            refreshing_ = false;
-          });
+      if (index_ && index_->cursor == now_at) return index_;
+    }
+    std::lock_guard build(index_build_mu_);  // one build or update at a time
+    std::shared_ptr<IncidentIndex> ix;
+    {
+      std::shared_lock lk(index_mu_);
+      if (index_ && index_->cursor == now_at) return index_;  // brought up to date meanwhile
+      ix = index_;
+    }
+    if (ix) {
+      auto updated = update_index(*ix);
+      if (!updated.ok()) return updated.status();
+      if (*updated) return ix;
+    }
+    return build_index();
+  }
+
+  // Applies what changed since ix was read; false when that is too much to apply row by row.
+  Result<bool> update_index(IncidentIndex& ix) {
+    static constexpr std::size_t kMaxDelta = 20000;
+    IncidentCursor c = ix.cursor;
+    std::vector<std::pair<std::optional<StoredIncident>, IncidentReview>> rows;
+    {
+      std::lock_guard lk(store_mu_);
+      auto changes = store_->incident_changes(c, kMaxDelta);
+      if (!changes.ok()) return changes.status();
+      if (changes->size() >= kMaxDelta) return false;
+      std::set<std::string> ids;
+      for (const auto& ch : *changes) ids.insert(ch.id);
+      for (const auto& id : ids) {
+        IncidentFilter f;
+        f.id = id;
+        std::optional<StoredIncident> found;
+        Status st = store_->scan_incidents(f, [&](const StoredIncident& si) {
+          found = si;
+          return false;
+        });
+        if (!st.ok()) return st;
+        auto rv = store_->incident_review(id);
+        IncidentReview review = rv.ok() ? *rv : IncidentReview{};
+        review.incident_id = id;
+        rows.emplace_back(std::move(found), std::move(review));
+      }
+    }
+    std::unique_lock lk(index_mu_);
+    for (auto& [si, rv] : rows) {
+      if (si) {
+        index_row(ix, *si, rv);
+      } else if (auto it = ix.row_of.find(rv.incident_id); it != ix.row_of.end()) {
+        ix.rows[it->second].alive = false;  // retired
+      }
+    }
+    ix.cursor = c;
+    return true;
+  }
+
+  // Sets (or adds) the index row of one current incident.
+  static void index_row(IncidentIndex& ix, const StoredIncident& si, const IncidentReview& rv) {
+    IncidentIndex::Row r;
+    r.start_ms = si.start.ms;
+    r.end_ms = si.end.ms;
+    if (si.lat && si.lon) r.lat = *si.lat, r.lon = *si.lon, r.located = true;
+    r.kind = ix.intern(si.kind);
+    r.party = ix.intern(si.party);
+    json j = json::parse(si.content, nullptr, false);
+    std::string status = j.is_object() ? j.value("status", std::string()) : std::string();
+    if (!rv.status.empty()) status = rv.status;
+    r.status = ix.intern(status);
+    r.rules_begin = static_cast<std::uint32_t>(ix.rules.size());
+    if (j.is_object()) {
+      if (auto v = j.find("violations"); v != j.end() && v->is_array()) {
+        for (const auto& x : *v) {
+          if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ix.rules.push_back(ix.intern(x["rule"].get<std::string>()));
         }
-        return index_;
       }
     }
-    std::lock_guard build(index_build_mu_);
-    {
-      std::shared_lock lk(index_mu_);
-      if (fresh(index_)) return index_;  // built by another request meanwhile
+    r.rules_count = static_cast<std::uint32_t>(ix.rules.size()) - r.rules_begin;
+    if (auto it = ix.row_of.find(si.id); it != ix.row_of.end()) {
+      ix.rows[it->second] = r;  // the old rules stay in `rules`, unreferenced, until the next build
+    } else {
+      ix.row_of[si.id] = static_cast<std::uint32_t>(ix.rows.size());
+      ix.rows.push_back(r);
     }
-    {
-      std::unique_lock lk(index_mu_);
-      building_ = true;
-      reviews_during_build_.clear();
-    }
-    struct Done {
-      ServerImpl* self;
-      ~Done() {
-        std::unique_lock lk(self->index_mu_);
-        self->building_ = false;
-      }
-    } done{this};
-    // A read connection of its own: API requests go on while the index is built.
+  }
+
+  // Reads every current incident, on a read connection of its own so that API requests go on.
+  Result<std::shared_ptr<IncidentIndex>> build_index() {
     SqliteOptions so;
     so.clock = opts_.clock;
     auto reader = open_sqlite_store(opts_.db_path, so);
     if (!reader.ok()) return reader.status();
     auto ix = std::make_shared<IncidentIndex>();
-    ix->built = std::chrono::steady_clock::now();
-    ix->stamp = stamp;
+    // Read in one transaction-free pass: a change made while it reads is after this cursor and is
+    // applied again by the next update (applying a change twice gives the same row).
+    auto c = (*reader)->incident_cursor();
+    if (!c.ok()) return c.status();
+    ix->cursor = *c;
     Status st = (*reader)->scan_incidents({}, [&](const StoredIncident& si) {
       if (closing_) return false;
       auto rv = (*reader)->incident_review(si.id);
-      IncidentIndex::Row r;
-      r.start_ms = si.start.ms;
-      r.end_ms = si.end.ms;
-      if (si.lat && si.lon) r.lat = *si.lat, r.lon = *si.lon, r.located = true;
-      r.kind = ix->intern(si.kind);
-      r.party = ix->intern(si.party);
-      json j = json::parse(si.content, nullptr, false);
-      std::string status = j.is_object() ? j.value("status", std::string()) : std::string();
-      if (rv.ok() && !rv->status.empty()) status = rv->status;
-      r.status = ix->intern(status);
-      r.rules_begin = static_cast<std::uint32_t>(ix->rules.size());
-      if (j.is_object()) {
-        if (auto v = j.find("violations"); v != j.end() && v->is_array()) {
-          for (const auto& x : *v) {
-            if (x.is_object() && x.contains("rule") && x["rule"].is_string()) ix->rules.push_back(ix->intern(x["rule"].get<std::string>()));
-          }
-        }
-      }
-      r.rules_count = static_cast<std::uint32_t>(ix->rules.size()) - r.rules_begin;
-      ix->row_of[si.id] = static_cast<std::uint32_t>(ix->rows.size());
-      ix->rows.push_back(r);
+      index_row(*ix, si, rv.ok() ? *rv : IncidentReview{});
       return ix->names.size() < 60000;  // name ids are 16-bit
     });
     if (!st.ok()) return st;
     if (closing_) return Status::Internal("the server is stopping");
     std::unique_lock lk(index_mu_);
-    // Reviews made here while the build was reading may be missing from what it read.
-    for (const auto& [id, status] : reviews_during_build_) {
-      if (const auto it = ix->row_of.find(id); it != ix->row_of.end()) ix->rows[it->second].status = ix->intern(status);
-    }
     index_ = ix;
     return ix;
-  }
-
-  // A review made here: the index follows at once instead of being rebuilt.
-  void index_review(const std::string& id, const std::string& status) {
-    std::unique_lock lk(index_mu_);
-    if (building_) reviews_during_build_.emplace_back(id, status);
-    if (!index_) return;
-    const auto it = index_->row_of.find(id);
-    if (it == index_->row_of.end()) return;
-    index_->rows[it->second].status = index_->intern(status);
   }
 
   // Parses the filters shared by /incidents and /incidents/summary; answers 400 itself on failure.
@@ -1098,6 +1199,7 @@ class ServerImpl final : public Server {
         n_rule(ix.names.size());
     const double g = opts_.public_grid_deg;
     for (const auto& r : ix.rows) {
+      if (!r.alive) continue;
       if (r.end_ms < from_ms || r.start_ms >= to_ms) continue;
       if (!any(kinds, r.kind) || !any(parties, r.party) || !any(statuses, r.status)) continue;
       if (!rules.empty()) {
@@ -1168,7 +1270,10 @@ class ServerImpl final : public Server {
     json timeline = nullptr;
     std::int64_t lo = q.f.from ? q.f.from->ms : 0, hi = q.f.to ? q.f.to->ms : 0;
     if (!rows.empty()) {
-      if (!q.f.from) lo = rows.front().t;
+      if (!q.f.from) {
+        lo = rows.front().t;
+        for (const auto& r : rows) lo = std::min(lo, r.t);
+      }
       if (!q.f.to) {
         hi = lo;
         for (const auto& r : rows) hi = std::max(hi, r.t + 1);
@@ -1199,9 +1304,9 @@ class ServerImpl final : public Server {
                  {"timeline", timeline}, {"by_kind", by_kind}, {"by_party", by_party}, {"by_status", by_status},
                  {"by_rule", by_rule}};
     if (!rows.empty()) {
-      body["first"] = format_instant(Instant{rows.front().t});
-      std::int64_t last = rows.front().t;
-      for (const auto& r : rows) last = std::max(last, r.t);
+      std::int64_t first = rows.front().t, last = rows.front().t;
+      for (const auto& r : rows) first = std::min(first, r.t), last = std::max(last, r.t);
+      body["first"] = format_instant(Instant{first});
       body["last"] = format_instant(Instant{last});
     }
     res.set_content(body.dump(), "application/json");
@@ -1378,23 +1483,23 @@ class ServerImpl final : public Server {
   Options opts_;
   httplib::Server svr_;
   std::unique_ptr<Store> store_;
-  // The incident index for summaries: rebuilt (on its own read connection, without holding
-  // store_mu_) when the store's fusion cursor or agreement changed, when this server changed
-  // incidents, or after kIndexMaxAge; reviews made here update it in place.
+  // The incident index for summaries: built once (on its own read connection, without holding
+  // store_mu_), then brought up to date from the store's change feed before each use.
   std::shared_ptr<IncidentIndex> index_;
-  std::shared_mutex index_mu_;   // guards index_ and its rows' statuses
-  std::mutex index_build_mu_;    // one build at a time
-  std::atomic<std::uint64_t> writes_{0};  // changes this server made that the index may not show
-  bool building_ = false;                 // under index_mu_: a build is reading the store
-  std::vector<std::pair<std::string, std::string>> reviews_during_build_;  // under index_mu_
+  std::shared_mutex index_mu_;   // guards index_ and its rows
+  std::mutex index_build_mu_;    // one build or update at a time
   std::atomic<bool> closing_{false};
-  std::atomic<bool> refreshing_{false};  // warm_ is building the index
   std::thread warm_;
+  EventLog events_;
+  std::unique_ptr<LiveFusion> live_;
+  std::atomic<int> streams_{0};  // open /api/v1/events streams
   std::mutex store_mu_;  // the Store is single-threaded; requests take turns
   std::mutex log_mu_;
   std::map<std::pair<std::string, int>, std::int64_t> requests_;
-  std::vector<Route> routes_;
+  std::deque<Route> routes_;  // a deque: handlers keep references to their route, which push_back never moves
   std::string nonce_secret_;
+  std::mutex nonce_mu_;
+  std::unordered_map<std::string, unsigned long> nonce_counts_;  // under nonce_mu_: last nc per nonce
   int port_ = -1;
   std::atomic<bool> listen_called_{false}, listen_returned_{false}, stop_requested_{false};
 };
@@ -1405,6 +1510,7 @@ Result<std::unique_ptr<Server>> Server::create(const Options& opts) {
   auto s = std::make_unique<ServerImpl>(opts);
   TRUCE_RETURN_IF_ERROR(s->init());
   TRUCE_RETURN_IF_ERROR(s->bind());
+  TRUCE_RETURN_IF_ERROR(s->start_live());
   s->warm_index();
   return std::unique_ptr<Server>(std::move(s));
 }

@@ -1,7 +1,10 @@
 // The embedded default store: one SQLite file in WAL mode, synchronous=FULL so that a commit that
 // returned is on disk.
 #include <sqlite3.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -9,6 +12,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <cerrno>
 #include <cstring>
 
 #include "store/sqlite_db.h"
@@ -149,7 +153,7 @@ class SqliteBatch final : public WriteBatch {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(sqlite3* db, const Clock* clock) : db_(db), clock_(clock) {}
+  SqliteStore(sqlite3* db, const Clock* clock, std::string path) : db_(db), clock_(clock), path_(std::move(path)) {}
   ~SqliteStore() override {
     if (ckpt_thread_.joinable()) {
       {
@@ -428,6 +432,60 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  Result<IncidentCursor> incident_cursor() override {
+    // Rows are only ever added to both tables, so their rowids only grow.
+    Stmt s(db_,
+           "SELECT (SELECT coalesce(max(rowid), 0) FROM incident_versions), "
+           "(SELECT coalesce(max(rowid), 0) FROM incident_reviews)");
+    if (s.step() != SQLITE_ROW) return sqlite::error(db_, "reading the incident change cursor");
+    return IncidentCursor{s.col_int(0), s.col_int(1)};
+  }
+
+  Result<std::vector<IncidentChange>> incident_changes(IncidentCursor& after, std::size_t max) override {
+    std::vector<IncidentChange> out;
+    Stmt v(db_, "SELECT rowid, incident_id, version, change FROM incident_versions WHERE rowid > ? ORDER BY rowid LIMIT ?");
+    v.bind(1, after.versions);
+    v.bind(2, static_cast<std::int64_t>(max));
+    int rc;
+    while ((rc = v.step()) == SQLITE_ROW) {
+      after.versions = v.col_int(0);
+      out.push_back({v.col_text(1), v.col_int(2), v.col_text(3)});
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading incident versions");
+    if (out.size() >= max) return out;
+    Stmt r(db_, "SELECT rowid, incident_id, version FROM incident_reviews WHERE rowid > ? ORDER BY rowid LIMIT ?");
+    r.bind(1, after.reviews);
+    r.bind(2, static_cast<std::int64_t>(max - out.size()));
+    while ((rc = r.step()) == SQLITE_ROW) {
+      after.reviews = r.col_int(0);
+      out.push_back({r.col_text(1), r.col_int(2), "reviewed"});
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading incident reviews");
+    return out;
+  }
+
+  Result<std::unique_ptr<Lock>> lock_fusion() override {
+    // An advisory lock on a file beside the database: held by one process (and one connection)
+    // at a time, released by the kernel if the holder dies.
+    if (path_.empty() || path_ == ":memory:") return std::unique_ptr<Lock>();  // a private database
+    const std::string lock_path = path_ + "-fusion.lock";
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
+    while (::flock(fd, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        const int e = errno;
+        ::close(fd);
+        return Status::IOError("cannot lock " + lock_path + ": " + std::strerror(e));
+      }
+    }
+    struct FileLock final : Lock {
+      explicit FileLock(int f) : fd(f) {}
+      ~FileLock() override { ::close(fd); }  // closing releases the lock
+      int fd;
+    };
+    return std::unique_ptr<Lock>(std::make_unique<FileLock>(fd));
+  }
+
   Result<std::int64_t> put_document(std::string_view name, std::string_view content) override {
     TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
     Stmt v(db_, "SELECT coalesce(max(version), 0) + 1 FROM documents WHERE name = ?");
@@ -690,6 +748,7 @@ class SqliteStore final : public Store {
   };
   sqlite3* db_;
   const Clock* clock_;
+  std::string path_;  // the database file (beside it: the fusion lock)
   Stmts stmts_;
   std::thread ckpt_thread_;
   std::mutex ckpt_mu_;
@@ -864,7 +923,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
     sqlite3_close_v2(db);
     return Status::IOError("cannot open " + path + ": " + m);
   }
-  auto store = std::make_unique<SqliteStore>(db, opts.clock);
+  auto store = std::make_unique<SqliteStore>(db, opts.clock, path);
   sqlite3_busy_timeout(db, 30000);
   TRUCE_RETURN_IF_ERROR(migrate(db, path));
   TRUCE_RETURN_IF_ERROR(sqlite::exec(db,

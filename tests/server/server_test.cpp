@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -178,6 +179,30 @@ TEST_F(ServerTest, RoleEndpointMatrix) {
       std::vector<std::string> roles = op["x-truce-roles"];
       for (const std::string caller : {"", "wrong", "observer", "analyst", "admin"}) {
         const std::string url = std::regex_replace(path, std::regex("\\{id\\}"), "inc-1");
+        if (path == "/api/v1/events") {
+          // A stream: only its status and first bytes are read.
+          int status = 0;
+          std::string body;
+          // A stream the previous caller closed holds its worker until the server's next write.
+          for (int tries = 0; tries < 50 && (status == 0 || status == 503); ++tries) {
+            if (status == 503) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            status = 0;
+            (void)client_->Get(
+                url.c_str(), auth(caller),
+                [&](const httplib::Response& res) {
+                  status = res.status;
+                  return true;
+                },
+                [&](const char* data, std::size_t n) {
+                  body.append(data, n);
+                  return status != 200;
+                });
+          }
+          const bool allowed = std::find(roles.begin(), roles.end(), caller) != roles.end();
+          EXPECT_EQ(status, allowed ? 200 : caller.empty() || caller == "wrong" ? 401 : 403) << path << " as " << caller;
+          ++checked;
+          continue;
+        }
         httplib::Result r = method == "get"     ? client_->Get(url.c_str(), auth(caller))
                             : method == "patch" ? client_->Patch(url.c_str(), auth(caller), "{}", "application/json")
                                                 : client_->Post(url.c_str(), auth(caller), "{}", "application/json");
@@ -266,6 +291,20 @@ TEST_F(ServerTest, MandateAnswersForAnInstant) {
 }
 
 // A raw TCP connection to the server on loopback, for bytes no HTTP client would send; -1 on failure.
+// MD5 as hex, what a Digest client computes.
+std::string md5_hex(const std::string& s) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(s.data(), s.size(), out, &n, EVP_md5(), nullptr);
+  std::string h;
+  char b[3];
+  for (unsigned int i = 0; i < n; ++i) {
+    std::snprintf(b, sizeof b, "%02x", out[i]);
+    h += b;
+  }
+  return h;
+}
+
 int connect_loopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return -1;
@@ -415,6 +454,86 @@ TEST_F(ServerTest, MalformedRequestsDoNotHurtTheServer) {
     return hs;
   }());
   EXPECT_EQ(many->status, 431);
+}
+
+// Regression: an invalid UTF-8 byte in the path reached the JSON access log, which threw, and the
+// process ended (std::terminate) on one unauthenticated request.
+TEST_F(ServerTest, InvalidUtf8InThePathDoesNotKillTheServer) {
+  for (const std::string path : {"/%ff", "/api/v1/%ff%fe", "/%c3%28?x=%ff", "/\xff\xfe"}) {
+    const int fd = connect_loopback(server_->port());
+    ASSERT_GE(fd, 0);
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    EXPECT_GT(n, 0) << path;
+    auto h = client_->Get("/healthz");
+    ASSERT_TRUE(h) << "the server died after GET " << path;
+    EXPECT_EQ(h->status, 200);
+  }
+}
+
+// The API asks for a Bearer token only; Digest (and Basic) are for the OpenRosa routes, and a
+// Digest HA1 unlocks nothing else.
+TEST_F(ServerTest, ApiChallengesBearerOnlyAndDigestUnlocksOnlyOpenRosa) {
+  auto r = client_->Get("/api/v1/stats");
+  ASSERT_EQ(r->status, 401);
+  EXPECT_EQ(r->get_header_value("WWW-Authenticate"), "Bearer realm=\"truce\"");
+  EXPECT_EQ(r->get_header_value_count("WWW-Authenticate"), 1u);
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_digest_auth("ana", tokens_["analyst"].c_str());
+  EXPECT_EQ(c.Get("/formList")->status, 200);
+  // The same Digest credentials on an API route: refused (the client has no Digest challenge to
+  // answer, so it is sent as a header computed for a fresh nonce of the OpenRosa realm).
+  auto head = c.Head("/submission");
+  ASSERT_EQ(head->status, 204);
+  httplib::Client raw("127.0.0.1", server_->port());
+  auto challenge = raw.Get("/formList");
+  ASSERT_EQ(challenge->status, 401);
+  const std::string www = challenge->get_header_value("WWW-Authenticate");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(www, m, std::regex("nonce=\"([^\"]+)\"")));
+  const std::string nonce = m[1];
+  auto digest_for = [&](const std::string& method, const std::string& uri, const std::string& nc) {
+    const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
+    const std::string resp = md5_hex(ha1 + ":" + nonce + ":" + nc + ":abc:auth:" +
+                                              md5_hex(method + ":" + uri));
+    return "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"" + uri +
+           "\", qop=auth, nc=" + nc + ", cnonce=\"abc\", response=\"" + resp + "\"";
+  };
+  EXPECT_EQ(raw.Get("/api/v1/stats", {{"Authorization", digest_for("GET", "/api/v1/stats", "00000001")}})->status, 401);
+  // On an OpenRosa route it works once per nonce count: a replay is refused.
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status, 200);
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status, 401);
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000003")}})->status, 200);
+  // For another request than the one it was computed for (the uri is checked): refused.
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/forms/truce_observation.xml", "00000004")}})->status,
+            401);
+  // Without qop (RFC 2069 style): refused.
+  const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
+  const std::string old = "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"/formList\", response=\"" +
+                          md5_hex(ha1 + ":" + nonce + ":" + md5_hex("GET:/formList")) + "\"";
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", old}})->status, 401);
+}
+
+// An expired nonce is refused however well the rest is computed.
+TEST_F(ServerTest, DigestNonceExpiresAfterTenMinutes) {
+  httplib::Client c("127.0.0.1", server_->port());
+  auto challenge = c.Get("/formList");
+  std::smatch m;
+  const std::string www = challenge->get_header_value("WWW-Authenticate");
+  ASSERT_TRUE(std::regex_search(www, m, std::regex("nonce=\"([^\"]+)\"")));
+  const std::string nonce = m[1];
+  const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
+  auto header = [&](const std::string& nc) {
+    return "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"/formList\", qop=auth, nc=" + nc +
+           ", cnonce=\"x\", response=\"" +
+           md5_hex(ha1 + ":" + nonce + ":" + nc + ":x:auth:" + md5_hex("GET:/formList")) + "\"";
+  };
+  EXPECT_EQ(c.Get("/formList", {{"Authorization", header("00000001")}})->status, 200);
+  clock_.advance_ms(11 * 60 * 1000);
+  EXPECT_EQ(c.Get("/formList", {{"Authorization", header("00000002")}})->status, 401);
 }
 
 // Regression: a stop() that came while listen() was starting was lost and the server ran on.

@@ -1,6 +1,7 @@
 // UTC instants. truce stores and compares times as milliseconds since 1970-01-01T00:00:00Z.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -39,11 +40,14 @@ class SystemClock final : public Clock {
 };
 class FixedClock final : public Clock {
  public:
-  explicit FixedClock(Instant t) : t_(t) {}
-  Instant now() const override { return t_; }
+  explicit FixedClock(Instant t) : ms_(t.ms) {}
+  Instant now() const override { return Instant{ms_.load(std::memory_order_relaxed)}; }
+  // Moves the clock (thread-safe: a server may be reading it).
+  void set(Instant t) { ms_.store(t.ms, std::memory_order_relaxed); }
+  void advance_ms(std::int64_t ms) { ms_.fetch_add(ms, std::memory_order_relaxed); }
 
  private:
-  Instant t_;
+  std::atomic<std::int64_t> ms_;
 };
 
 }  // namespace truce

@@ -25,6 +25,7 @@ struct Options {
   bool public_view = false;               // anonymous read-only, redacted
   double public_grid_deg = 0.05;          // public locations are rounded to this grid
   bool allow_basic_auth = false;          // only behind a TLS terminator
+  bool live_fusion = true;                // fuse what the server accepts at once (false: only `truce fuse` does)
   std::string realm = "truce";
   std::string web_dir;                    // the built dashboard (index.html, assets/) served at /; "" = none
   std::size_t summary_cells = 20000;      // at most this many grid cells in /api/v1/incidents/summary

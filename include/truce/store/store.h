@@ -125,6 +125,19 @@ struct IncidentVersion {
   std::string content;  // the content of that version ("" for retired)
   std::vector<std::string> observation_ids;
 };
+// Where a reader of the incident change feed has got to: the last incident version and the last
+// review it has seen (both only ever grow). Equal cursors mean the incidents and reviews are as
+// they were, whoever wrote them (this process or another).
+struct IncidentCursor {
+  std::int64_t versions = 0, reviews = 0;
+  bool operator==(const IncidentCursor&) const = default;
+};
+// One change in that feed: an incident created, updated or retired by fusion, or reviewed.
+struct IncidentChange {
+  std::string id;
+  std::int64_t version = 0;  // the incident version, or the review version for "reviewed"
+  std::string change;        // "created" | "updated" | "retired" | "reviewed"
+};
 struct IncidentSync {
   std::int64_t created = 0, updated = 0, unchanged = 0, retired = 0;
 };
@@ -161,6 +174,21 @@ class Store {
     (void)id;
     return Status::Unsupported("this store keeps no incidents");
   }
+  // The change feed: the cursor now, and the changes after `after` (at most `max`, incident
+  // versions before reviews), moving `after` past what was returned.
+  virtual Result<IncidentCursor> incident_cursor() { return Status::Unsupported("this store keeps no incidents"); }
+  virtual Result<std::vector<IncidentChange>> incident_changes(IncidentCursor& after, std::size_t max) {
+    (void)after;
+    (void)max;
+    return Status::Unsupported("this store keeps no incidents");
+  }
+  // Held while fusion writes incidents, so that one fuser at a time (in any process) works on a
+  // database; blocks until it is free. Released when the returned object is destroyed.
+  class Lock {
+   public:
+    virtual ~Lock() = default;
+  };
+  virtual Result<std::unique_ptr<Lock>> lock_fusion() { return std::unique_ptr<Lock>(); }
   virtual Result<std::unique_ptr<WriteBatch>> begin() = 0;
   virtual Result<std::vector<Observer>> observers() = 0;
   // Calls fn for each matching observation in seq order until fn returns false.

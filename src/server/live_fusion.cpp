@@ -1,0 +1,156 @@
+#include "server/live_fusion.h"
+
+#include <cstdio>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "truce/geo/geography.h"
+#include "truce/pipeline/fuse.h"
+#include "truce/store/store.h"
+
+namespace truce::server {
+
+namespace {
+// One JSON line on stderr, like the access log.
+void log_line(const std::string& what, const std::string& message) {
+  const nlohmann::json j = {{"component", "live_fusion"}, {"event", what}, {"message", message}};
+  const std::string s = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::fwrite(s.data(), 1, s.size(), stderr);
+}
+}  // namespace
+
+LiveFusion::LiveFusion(Options opts, EventLog& events) : opts_(std::move(opts)), events_(events) {}
+
+LiveFusion::~LiveFusion() { stop(); }
+
+Status LiveFusion::start() {
+  SqliteOptions so;
+  so.clock = opts_.clock;
+  auto s = open_sqlite_store(opts_.db_path, so);
+  if (!s.ok()) return s.status();
+  store_ = std::move(s).value();
+  // Events start from now: a client that wants what happened before reads the incidents.
+  auto c = store_->incident_cursor();
+  if (!c.ok()) return c.status();
+  cursor_versions_ = c->versions;
+  cursor_reviews_ = c->reviews;
+  thread_ = std::thread([this] { loop(); });
+  return Status::Ok();
+}
+
+void LiveFusion::notify() {
+  {
+    std::lock_guard lk(mu_);
+    pending_ = true;
+  }
+  cv_.notify_one();
+}
+
+void LiveFusion::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+LiveFusion::Figures LiveFusion::figures() const {
+  return {runs_.load(), failures_.load(), observations_.load(), published_.load(), last_run_ms_.load()};
+}
+
+void LiveFusion::loop() {
+  for (;;) {
+    bool fuse = false;
+    {
+      std::unique_lock lk(mu_);
+      cv_.wait_for(lk, opts_.poll, [&] { return stopping_ || pending_; });
+      if (stopping_) break;
+      fuse = pending_ && opts_.fuse;
+      pending_ = false;
+    }
+    if (fuse) fuse_pending(*store_);
+    follow_changes(*store_);
+  }
+  follow_changes(*store_);  // what the last run wrote is announced before the server stops
+}
+
+void LiveFusion::retry() {
+  // Tried again at the next poll; nothing accepted is lost (the fusion cursor did not move).
+  std::lock_guard lk(mu_);
+  pending_ = true;
+}
+
+void LiveFusion::log_failure(const std::string& message) {
+  if (message == last_failure_) return;  // once per distinct failure, not at every retry
+  last_failure_ = message;
+  log_line("failed", message);
+}
+
+void LiveFusion::fuse_pending(Store& store) {
+  const auto t0 = std::chrono::steady_clock::now();
+  // The mission's geography, parsed again only when its documents change.
+  auto z = store.document("zones");
+  auto l = store.document("loc");
+  if (!z.ok() || !l.ok()) {
+    ++failures_;
+    log_failure((!z.ok() ? z.status() : l.status()).ToString());
+    retry();
+    return;
+  }
+  if (!*z || !*l) {
+    // Without zones and a line of contact there is nothing to attribute against: observations
+    // wait, stored, until the mission imports them (the next accepted report fuses everything).
+    if (!geography_missing_logged_) {
+      log_line("waiting",
+               "the mission has no zones or line of contact yet: observations are stored, not fused");
+      geography_missing_logged_ = true;
+    }
+    return;
+  }
+  const std::size_t key = std::hash<std::string>{}(**z) ^ (std::hash<std::string>{}(**l) * 31);
+  if (!geography_ || key != geography_key_) {
+    auto g = geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
+    if (!g.ok()) {
+      ++failures_;
+      log_failure(g.status().ToString());
+      return;
+    }
+    geography_ = std::move(g).value();
+    geography_key_ = key;
+    geography_missing_logged_ = false;
+  }
+  const fusion::Config cfg;  // what `truce fuse` uses: live results equal a batch run's
+  auto r = pipeline::fuse_stored(store, *geography_, pipeline::FuseRange{}, cfg);
+  ++runs_;
+  last_run_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (!r.ok()) {
+    ++failures_;
+    log_failure(r.status().ToString());
+    retry();
+    return;
+  }
+  last_failure_.clear();
+  observations_ += static_cast<std::int64_t>(r->observations);
+}
+
+void LiveFusion::follow_changes(Store& store) {
+  IncidentCursor c{cursor_versions_, cursor_reviews_};
+  for (;;) {
+    auto changes = store.incident_changes(c, 5000);
+    if (!changes.ok()) {
+      log_failure(changes.status().ToString());
+      return;
+    }
+    if (changes->empty()) break;
+    std::vector<Event> out;
+    out.reserve(changes->size());
+    for (auto& ch : *changes) out.push_back({0, "incident." + ch.change, std::move(ch.id), ch.version});
+    published_ += static_cast<std::int64_t>(out.size());
+    events_.publish(std::move(out));
+  }
+  cursor_versions_ = c.versions;
+  cursor_reviews_ = c.reviews;
+}
+
+}  // namespace truce::server
