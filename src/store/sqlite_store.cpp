@@ -25,7 +25,7 @@ namespace {
 using sqlite::Stmt;
 
 // Schema migrations: entry i brings the schema from version i to i+1. Append only.
-constexpr std::array<std::string_view, 4> kMigrations = {
+constexpr std::array<std::string_view, 5> kMigrations = {
     R"sql(
 CREATE TABLE observers(
   id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
@@ -79,6 +79,11 @@ CREATE TABLE incident_versions(
 CREATE TABLE incident_reviews(
   incident_id TEXT NOT NULL, version INTEGER NOT NULL, status TEXT NOT NULL, notes TEXT NOT NULL,
   by_user TEXT NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY (incident_id, version));
+)sql",
+    // Users: an optional expiry and revocation. Existing users stay active and never expire.
+    R"sql(
+ALTER TABLE users ADD COLUMN expires_ms INTEGER;
+ALTER TABLE users ADD COLUMN revoked_ms INTEGER;
 )sql",
 };
 
@@ -518,31 +523,118 @@ class SqliteStore final : public Store {
     return sqlite::error(db_, "reading document");
   }
 
-  Status add_user(const User& u, const Digest& token_hash) override {
+  using Store::add_user;
+  Status add_user(const User& u, const Digest& token_hash, std::optional<Instant> expires) override {
     std::string observers;
     for (const auto& o : u.observers) observers += (observers.empty() ? "" : ",") + o;
-    Stmt s(db_, "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) VALUES (?,?,?,?,?,?)");
+    Stmt s(db_,
+           "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms, expires_ms) "
+           "VALUES (?,?,?,?,?,?,?)");
     s.bind(1, std::string_view(u.name));
     s.bind(2, std::string_view(u.role));
     s.bind(3, std::string_view(observers));
     s.bind_blob(4, token_hash.data(), static_cast<int>(token_hash.size()));
     s.bind(5, std::string_view(u.digest_ha1));
     s.bind(6, now().ms);
+    if (expires) s.bind(7, expires->ms);
     const int rc = s.step();
     if (rc == SQLITE_CONSTRAINT) return Status::Conflict("a user named " + u.name + " exists already");
     return rc == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "adding user");
   }
 
+  // Only users that are neither revoked nor expired at the store clock's now authenticate.
+  static constexpr std::string_view kActiveUser =
+      "SELECT name, role, observers, digest_ha1 FROM users "
+      "WHERE revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?2) AND ";
+
   Result<std::optional<User>> user_by_token(const Digest& token_hash) override {
-    Stmt s(db_, "SELECT name, role, observers, digest_ha1 FROM users WHERE token_sha256 = ?");
+    Stmt s(db_, std::string(kActiveUser) + "token_sha256 = ?1");
+    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
     s.bind_blob(1, token_hash.data(), static_cast<int>(token_hash.size()));
+    s.bind(2, now().ms);
     return read_user(s);
   }
 
   Result<std::optional<User>> user_by_name(std::string_view name) override {
-    Stmt s(db_, "SELECT name, role, observers, digest_ha1 FROM users WHERE name = ?");
+    Stmt s(db_, std::string(kActiveUser) + "name = ?1");
+    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
     s.bind(1, name);
+    s.bind(2, now().ms);
     return read_user(s);
+  }
+
+  Result<std::vector<UserAccount>> list_users() override {
+    Stmt s(db_, "SELECT name, role, observers, created_ms, expires_ms, revoked_ms FROM users ORDER BY name");
+    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
+    const Instant at = now();
+    std::vector<UserAccount> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) {
+      UserAccount a;
+      a.user.name = s.col_text(0);
+      a.user.role = s.col_text(1);
+      a.user.observers = split_commas(s.col_text(2));
+      a.created = Instant{s.col_int(3)};
+      if (!s.col_null(4)) a.expires = Instant{s.col_int(4)};
+      if (!s.col_null(5)) a.revoked = Instant{s.col_int(5)};
+      a.state = a.revoked ? "revoked" : a.expires && *a.expires <= at ? "expired" : "active";
+      out.push_back(std::move(a));
+    }
+    if (rc != SQLITE_DONE) return sqlite::error(db_, "reading users");
+    return out;
+  }
+
+  Status revoke_user(std::string_view name) override {
+    return in_transaction([&]() -> Status {
+      TRUCE_RETURN_IF_ERROR(check_revocable(name));
+      Stmt s(db_, "UPDATE users SET revoked_ms = ? WHERE name = ?");
+      s.bind(1, now().ms);
+      s.bind(2, name);
+      return s.step() == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "revoking user");
+    });
+  }
+
+  Status rotate_user(std::string_view name, const Digest& token_hash, std::string_view digest_ha1,
+                     std::optional<Instant> expires) override {
+    return in_transaction([&]() -> Status {
+      TRUCE_RETURN_IF_ERROR(check_revocable(name));
+      Stmt s(db_, "UPDATE users SET token_sha256 = ?, digest_ha1 = ?, expires_ms = ? WHERE name = ?");
+      s.bind_blob(1, token_hash.data(), static_cast<int>(token_hash.size()));
+      s.bind(2, digest_ha1);
+      if (expires) s.bind(3, expires->ms);
+      s.bind(4, name);
+      const int rc = s.step();
+      if (rc == SQLITE_CONSTRAINT) return Status::Conflict("another user has this token already");
+      return rc == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "rotating the user's token");
+    });
+  }
+
+  // OK when `name` is a user that is not revoked; kNotFound or kConflict (saying why) otherwise.
+  Status check_revocable(std::string_view name) {
+    Stmt s(db_, "SELECT revoked_ms FROM users WHERE name = ?");
+    s.bind(1, name);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE) {
+      return Status::NotFound("no user named " + std::string(name) + " (`truce user list` shows them)");
+    }
+    if (rc != SQLITE_ROW) return sqlite::error(db_, "reading users");
+    if (!s.col_null(0)) {
+      return Status::Conflict("user " + std::string(name) + " was revoked at " +
+                              format_instant(Instant{s.col_int(0)}) +
+                              "; a revocation is final: add a new user");
+    }
+    return Status::Ok();
+  }
+
+  // Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back when it fails.
+  Status in_transaction(const std::function<Status()>& fn) {
+    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    Status st = fn();
+    if (!st.ok()) {
+      sqlite::exec(db_, "ROLLBACK").ok();
+      return st;
+    }
+    return sqlite::exec(db_, "COMMIT");
   }
 
   Result<IncidentReview> incident_review(std::string_view id) override {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include "test_util.h"
@@ -189,6 +190,84 @@ TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_EQ(bad.status, 2);
   auto kind = run(truce("observations --kind tank 2>&1"));
   EXPECT_EQ(kind.status, 2);
+}
+
+TEST_F(Cli, UserListShowsEveryUserWithoutSecrets) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  auto ana = run(truce("user add ana --role analyst 2>/dev/null"));
+  ASSERT_EQ(ana.status, 0);
+  auto obs =
+      run(truce("user add obs --role observer --observer M001 --observer M002 --expires 2099-01-01T00:00:00Z "
+                "2>/dev/null"));
+  ASSERT_EQ(obs.status, 0);
+  auto table = run(truce("user list"));
+  EXPECT_EQ(table.status, 0);
+  EXPECT_EQ(table.out.substr(0, table.out.find('\n')).find("name"), 0u) << table.out;
+  auto csv = run(truce("user list --format csv"));
+  EXPECT_EQ(csv.status, 0);
+  const std::regex rows(
+      "name,role,observers,created,expires,state\n"
+      "ana,analyst,,[0-9T:.Z-]+,never,active\n"
+      "obs,observer,\"M001,M002\",[0-9T:.Z-]+,2099-01-01T00:00:00Z,active\n");
+  EXPECT_TRUE(std::regex_match(csv.out, rows)) << csv.out;
+  auto js = run(truce("user list --format json"));
+  EXPECT_EQ(js.status, 0);
+  EXPECT_NE(js.out.find(R"("name":"obs","role":"observer","observers":"M001,M002")"), std::string::npos)
+      << js.out;
+  for (const auto& out : {table.out, csv.out, js.out}) {
+    EXPECT_EQ(out.find(last_line(ana.out)), std::string::npos);
+    EXPECT_EQ(out.find(last_line(obs.out)), std::string::npos);
+    EXPECT_FALSE(std::regex_search(out, std::regex("[0-9a-f]{32}"))) << "a hash or token in: " << out;
+  }
+}
+
+TEST_F(Cli, UserRotatePrintsTheNewTokenLastAndRevokeIsShownInTheList) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  auto add = run(truce("user add ana --role analyst 2>/dev/null"));
+  ASSERT_EQ(add.status, 0);
+  auto rot = run(truce("user rotate ana --expires 30d"));
+  EXPECT_EQ(rot.status, 0);
+  const std::string fresh = last_line(rot.out);
+  EXPECT_TRUE(std::regex_match(fresh, std::regex("[0-9a-f]{64}"))) << rot.out;
+  EXPECT_NE(fresh, last_line(add.out));
+  auto note = run(truce("user rotate ana 2>&1 >/dev/null"));
+  EXPECT_EQ(note.status, 0);
+  EXPECT_NE(note.out.find("user ana has a new token, expires "), std::string::npos)
+      << note.out;  // the expiry is kept
+  EXPECT_NE(note.out.find("the old one no longer works"), std::string::npos) << note.out;
+  auto rev = run(truce("user revoke ana 2>&1"));
+  EXPECT_EQ(rev.status, 0);
+  EXPECT_EQ(rev.out, "user ana revoked; its token no longer works\n");
+  EXPECT_NE(run(truce("user list --format csv")).out.find(",revoked\n"), std::string::npos);
+  auto again = run(truce("user rotate ana 2>&1"));
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.out.find("a revocation is final: add a new user"), std::string::npos) << again.out;
+}
+
+TEST_F(Cli, UserRevokeOrRotateOfAnUnknownNameFails) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  for (const char* cmd : {"revoke", "rotate"}) {
+    auto r = run(truce(std::string("user ") + cmd + " nobody 2>&1"));
+    EXPECT_EQ(r.status, 1) << cmd;
+    EXPECT_EQ(r.out, "truce: no user named nobody (`truce user list` shows them)\n") << cmd;
+  }
+}
+
+TEST_F(Cli, UserExpiryMustBeInTheFutureAndReadable) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  auto past = run(truce("user add ana --role analyst --expires 2020-01-01T00:00:00Z 2>&1"));
+  EXPECT_EQ(past.status, 2);
+  EXPECT_EQ(past.out,
+            "truce: --expires 2020-01-01T00:00:00Z: 2020-01-01T00:00:00Z has passed already; give a later "
+            "instant or a duration such as 90d\n");
+  auto junk = run(truce("user add ana --role analyst --expires soon 2>&1"));
+  EXPECT_EQ(junk.status, 2);
+  EXPECT_EQ(junk.out.find(
+                "truce: --expires soon: expected an instant such as 2027-01-01T00:00:00Z, a duration such as "
+                "90d or 12h, or never"),
+            0u)
+      << junk.out;
+  EXPECT_EQ(run(truce("user list --format csv")).out, "name,role,observers,created,expires,state\n");
 }
 
 }  // namespace

@@ -140,5 +140,36 @@ TEST_F(ServeProcess, SigtermFinishesAndExitsCleanly) {
   EXPECT_EQ(run(kTruce + " --db " + db_ + " verify").status, 0);
 }
 
+// `truce user revoke` and `truce user rotate` beside a running `truce serve`: the next request
+// with the old token is refused, the rotated token (the last line of stdout) is accepted.
+TEST_F(ServeProcess, UserRevokeAndRotateTakeEffectOnARunningServer) {
+  auto b = run(kTruce + " --db " + db_ + " user add bob --role analyst 2>/dev/null");
+  ASSERT_EQ(b.status, 0);
+  const std::string bob = b.out.substr(0, b.out.find('\n'));
+  Process p = serve(db_);
+  ASSERT_GT(p.port, 0);
+  auto status = [&](const std::string& token) {
+    httplib::Client cli("127.0.0.1", p.port);
+    cli.set_read_timeout(5, 0);
+    auto r = cli.Get("/api/v1/stats", {{"Authorization", "Bearer " + token}});
+    return r ? r->status : -1;
+  };
+  EXPECT_EQ(status(token_), 200);
+  EXPECT_EQ(status(bob), 200);
+  auto rot = run(kTruce + " --db " + db_ + " user rotate ana 2>/dev/null");
+  ASSERT_EQ(rot.status, 0);
+  std::string fresh = rot.out;
+  while (!fresh.empty() && fresh.back() == '\n') fresh.pop_back();
+  fresh = fresh.substr(fresh.rfind('\n') == std::string::npos ? 0 : fresh.rfind('\n') + 1);
+  EXPECT_EQ(status(token_), 401);
+  EXPECT_EQ(status(fresh), 200);
+  ASSERT_EQ(run(kTruce + " --db " + db_ + " user revoke bob 2>/dev/null").status, 0);
+  EXPECT_EQ(status(bob), 401);
+  EXPECT_EQ(status(fresh), 200);
+  ::kill(p.pid, SIGTERM);
+  int st = 0;
+  ::waitpid(p.pid, &st, 0);
+}
+
 }  // namespace
 }  // namespace truce

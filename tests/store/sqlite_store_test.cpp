@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <atomic>
+
 #include "test_util.h"
 #include "truce/store/store.h"
 
@@ -220,6 +222,163 @@ TEST_F(StoreTest, DocumentsKeepEveryVersion) {
   EXPECT_EQ(*s->put_document("zones", "v1"), 1);
   EXPECT_EQ(*s->put_document("zones", "v2"), 2);
   EXPECT_EQ(**s->document("zones"), "v2");
+}
+
+// A clock the test moves forward.
+class SteppingClock final : public Clock {
+ public:
+  explicit SteppingClock(Instant t) : ms_(t.ms) {}
+  Instant now() const override { return Instant{ms_.load()}; }
+  void set(Instant t) { ms_ = t.ms; }
+
+ private:
+  std::atomic<std::int64_t> ms_;
+};
+
+class UserStoreTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    open(true);
+    store_ = open_at(path_);
+    ASSERT_NE(store_, nullptr);
+  }
+  std::unique_ptr<Store> open_at(const std::string& path, bool create = false) {
+    SqliteOptions so;
+    so.create = create;
+    so.clock = &clock_;
+    auto s = open_sqlite_store(path, so);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  }
+  static Digest token(const std::string& t) { return content_digest(t); }
+  SteppingClock clock_{Instant{1800000000000}};  // 2027-01-15T08:00:00Z
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(UserStoreTest, ListShowsEveryUserWithoutSecrets) {
+  ASSERT_TRUE(store_->add_user(User{"obs", "observer", {"M001", "M002"}, "ha1-obs"}, token("t-obs")).ok());
+  clock_.set(Instant{1800000060000});
+  ASSERT_TRUE(
+      store_->add_user(User{"ana", "analyst", {}, "ha1-ana"}, token("t-ana"), Instant{1900000000000}).ok());
+  auto users = store_->list_users();
+  ASSERT_TRUE(users.ok()) << users.status().ToString();
+  ASSERT_EQ(users->size(), 2u);
+  const UserAccount& ana = (*users)[0];  // by name
+  EXPECT_EQ(ana.user.name, "ana");
+  EXPECT_EQ(ana.user.role, "analyst");
+  EXPECT_TRUE(ana.user.observers.empty());
+  EXPECT_EQ(ana.user.digest_ha1, "");
+  EXPECT_EQ(ana.created, Instant{1800000060000});
+  EXPECT_EQ(ana.expires, Instant{1900000000000});
+  EXPECT_EQ(ana.revoked, std::nullopt);
+  EXPECT_EQ(ana.state, "active");
+  const UserAccount& obs = (*users)[1];
+  EXPECT_EQ(obs.user.name, "obs");
+  EXPECT_EQ(obs.user.observers, (std::vector<std::string>{"M001", "M002"}));
+  EXPECT_EQ(obs.user.digest_ha1, "");
+  EXPECT_EQ(obs.created, Instant{1800000000000});
+  EXPECT_EQ(obs.expires, std::nullopt);
+  EXPECT_EQ(obs.state, "active");
+}
+
+TEST_F(UserStoreTest, RevokedUserIsFoundNeitherByTokenNorByNameButStillListed) {
+  ASSERT_TRUE(store_->add_user(User{"ana", "analyst", {}, "ha1"}, token("t")).ok());
+  ASSERT_TRUE((*store_->user_by_token(token("t"))).has_value());
+  // Revoked through a second connection, as `truce user revoke` does beside a running server.
+  auto other = open_at(path_);
+  ASSERT_TRUE(other->revoke_user("ana").ok());
+  EXPECT_EQ(*store_->user_by_token(token("t")), std::nullopt);
+  EXPECT_EQ(*store_->user_by_name("ana"), std::nullopt);
+  auto users = store_->list_users();
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].state, "revoked");
+  EXPECT_EQ((*users)[0].revoked, clock_.now());
+  Status again = store_->revoke_user("ana");
+  EXPECT_EQ(again.code(), Code::kConflict);
+  EXPECT_EQ(again.message(),
+            "user ana was revoked at 2027-01-15T08:00:00Z; a revocation is final: add a new user");
+  EXPECT_EQ(store_->rotate_user("ana", token("t2"), "ha1-2", std::nullopt).code(), Code::kConflict);
+  EXPECT_EQ(*store_->user_by_token(token("t2")), std::nullopt);
+  EXPECT_EQ(store_->add_user(User{"ana", "analyst", {}, "ha1"}, token("t3")).code(), Code::kConflict);
+}
+
+TEST_F(UserStoreTest, RotateRefusesTheOldTokenAndAcceptsTheNew) {
+  ASSERT_TRUE(store_->add_user(User{"obs", "observer", {"M001"}, "ha1-old"}, token("old")).ok());
+  auto other = open_at(path_);
+  ASSERT_TRUE(other->rotate_user("obs", token("new"), "ha1-new", Instant{1900000000000}).ok());
+  EXPECT_EQ(*store_->user_by_token(token("old")), std::nullopt);
+  auto u = store_->user_by_token(token("new"));
+  ASSERT_TRUE(u.ok() && *u);
+  EXPECT_EQ((*u)->name, "obs");
+  EXPECT_EQ((*u)->observers, std::vector<std::string>{"M001"});
+  EXPECT_EQ((*u)->digest_ha1, "ha1-new");
+  EXPECT_EQ((**store_->user_by_name("obs")).digest_ha1, "ha1-new");
+  EXPECT_EQ((*store_->list_users())[0].expires, Instant{1900000000000});
+}
+
+TEST_F(UserStoreTest, ExpiredUserIsRefusedOnceTheClockReachesItsExpiry) {
+  const Instant expiry{1800000600000};
+  ASSERT_TRUE(store_->add_user(User{"ana", "analyst", {}, "ha1"}, token("t"), expiry).ok());
+  clock_.set(Instant{expiry.ms - 1});
+  EXPECT_TRUE((*store_->user_by_token(token("t"))).has_value());
+  EXPECT_TRUE((*store_->user_by_name("ana")).has_value());
+  EXPECT_EQ((*store_->list_users())[0].state, "active");
+  clock_.set(expiry);
+  EXPECT_EQ(*store_->user_by_token(token("t")), std::nullopt);
+  EXPECT_EQ(*store_->user_by_name("ana"), std::nullopt);
+  EXPECT_EQ((*store_->list_users())[0].state, "expired");
+  // A rotation with a later expiry (or none) brings the user back with its new token only.
+  ASSERT_TRUE(store_->rotate_user("ana", token("t2"), "ha1-2", std::nullopt).ok());
+  EXPECT_EQ(*store_->user_by_token(token("t")), std::nullopt);
+  EXPECT_TRUE((*store_->user_by_token(token("t2"))).has_value());
+  EXPECT_EQ((*store_->list_users())[0].expires, std::nullopt);
+  EXPECT_EQ((*store_->list_users())[0].state, "active");
+}
+
+TEST_F(UserStoreTest, UnknownNameIsNotFound) {
+  Status r = store_->revoke_user("nobody");
+  EXPECT_EQ(r.code(), Code::kNotFound);
+  EXPECT_EQ(r.message(), "no user named nobody (`truce user list` shows them)");
+  Status t = store_->rotate_user("nobody", token("t"), "ha1", std::nullopt);
+  EXPECT_EQ(t.code(), Code::kNotFound);
+  EXPECT_EQ(t.message(), "no user named nobody (`truce user list` shows them)");
+  EXPECT_EQ(*store_->user_by_token(token("t")), std::nullopt);
+}
+
+// A database written by the truce before expiry and revocation (schema version 4) keeps its users.
+TEST_F(UserStoreTest, SchemaFourDatabaseOpensAndKeepsItsUsers) {
+  store_.reset();
+  const std::string old = dir_.file("v4.db");
+  ASSERT_NE(open_at(old, true), nullptr);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(old.c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  // Back to the version-4 users table, then a user added the way that truce did.
+  const std::string sql =
+      "ALTER TABLE users DROP COLUMN expires_ms; ALTER TABLE users DROP COLUMN revoked_ms; "
+      "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
+      "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) "
+      "VALUES ('obs', 'observer', 'M001,M002', x'" +
+      to_hex(token("t-old")) + "', 'ha1-obs', 1700000000000);";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+
+  auto s = open_at(old);
+  ASSERT_NE(s, nullptr);
+  auto u = s->user_by_token(token("t-old"));
+  ASSERT_TRUE(u.ok() && *u) << (u.ok() ? "not found" : u.status().ToString());
+  EXPECT_EQ((*u)->name, "obs");
+  EXPECT_EQ((*u)->observers, (std::vector<std::string>{"M001", "M002"}));
+  EXPECT_EQ((*u)->digest_ha1, "ha1-obs");
+  auto users = s->list_users();
+  ASSERT_TRUE(users.ok());
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].created, Instant{1700000000000});
+  EXPECT_EQ((*users)[0].expires, std::nullopt);
+  EXPECT_EQ((*users)[0].state, "active");
+  ASSERT_TRUE(s->revoke_user("obs").ok());
+  EXPECT_EQ(*s->user_by_token(token("t-old")), std::nullopt);
 }
 
 }  // namespace

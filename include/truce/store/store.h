@@ -93,6 +93,16 @@ struct User {
   std::string digest_ha1;              // MD5(name:realm:token) for HTTP Digest (OpenRosa clients)
 };
 
+// A user as `truce user list` shows it: what the store keeps besides the credentials. A user is
+// active until it is revoked (final) or its expiry passes (the store's clock at the time of asking).
+struct UserAccount {
+  User user;  // digest_ha1 is left empty: a listing carries no secrets
+  Instant created;
+  std::optional<Instant> expires;  // nullopt: never
+  std::optional<Instant> revoked;  // when it was revoked; nullopt: not revoked
+  std::string state;               // "active" | "revoked" | "expired"
+};
+
 // An incident as stored: what fusion believes happened, with links to its observations. `content`
 // is the incident's canonical JSON (every fused field); a change of content makes a new version.
 struct StoredIncident {
@@ -201,10 +211,24 @@ class Store {
   // every earlier version. Returns the new version number.
   virtual Result<std::int64_t> put_document(std::string_view name, std::string_view content) = 0;
   virtual Result<std::optional<std::string>> document(std::string_view name) = 0;
-  // Users of the API. add_user fails with kConflict when the name exists.
-  virtual Status add_user(const User& u, const Digest& token_hash) = 0;
+  // Users of the API. add_user fails with kConflict when the name exists (revoked users keep
+  // their name). A user with `expires` is refused from that instant on (nullopt: never).
+  virtual Status add_user(const User& u, const Digest& token_hash, std::optional<Instant> expires) = 0;
+  Status add_user(const User& u, const Digest& token_hash) { return add_user(u, token_hash, std::nullopt); }
+  // The user a request authenticates as: nullopt when nobody has this token or name, and also
+  // when that user is revoked or expired (asked on every request, so a revocation, rotation or
+  // expiry takes effect at the next request of a running server).
   virtual Result<std::optional<User>> user_by_token(const Digest& token_hash) = 0;
   virtual Result<std::optional<User>> user_by_name(std::string_view name) = 0;
+  // Every user, revoked and expired ones too, by name. Never carries token hashes or digest_ha1.
+  virtual Result<std::vector<UserAccount>> list_users() = 0;
+  // Revokes a user for good: its token and digest stop working at once. kNotFound for an unknown
+  // name; kConflict when it is revoked already.
+  virtual Status revoke_user(std::string_view name) = 0;
+  // Replaces a user's token (its hash and digest_ha1) and sets its expiry (nullopt: never); the
+  // old token stops working at once. kNotFound for an unknown name; kConflict for a revoked user.
+  virtual Status rotate_user(std::string_view name, const Digest& token_hash, std::string_view digest_ha1,
+                             std::optional<Instant> expires) = 0;
   // The latest review of an incident (version 0 when there is none).
   virtual Result<IncidentReview> incident_review(std::string_view incident_id) = 0;
   // Records a review if the latest version is still `expected_version`; kConflict otherwise.
@@ -215,7 +239,7 @@ class Store {
 struct SqliteOptions {
   bool create = false;        // create a new database; fails if the file exists
   bool must_exist = true;     // open only an existing truce database
-  const Clock* clock = nullptr;  // for quarantine timestamps; SystemClock when null
+  const Clock* clock = nullptr;  // for timestamps and user expiry; SystemClock when null
   // Checkpoint the WAL on a background thread (bulk imports, the server): the writer does not
   // stop to copy pages. Costs a thread and a second connection.
   bool background_checkpoint = false;
