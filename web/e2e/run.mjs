@@ -271,6 +271,66 @@ test('the mandate view draws the terms, the notice deadline and today', async ()
   });
 });
 
+// Whether the server sends live updates: GET /api/v1/events answers 200 text/event-stream. The
+// body is not read (the stream does not end); a server that sends no headers within 5 s is taken
+// not to have it.
+async function hasLiveUpdates(base = BASE) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), 5000);
+  try {
+    const r = await fetch(base + '/api/v1/events', { headers: { Authorization: 'Bearer ' + token, Accept: 'text/event-stream' }, signal: ctl.signal });
+    const ok = r.status === 200 && /^text\/event-stream/i.test(r.headers.get('content-type') ?? '');
+    await r.body?.cancel().catch(() => {});
+    return ok;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    ctl.abort();
+  }
+}
+
+test('live updates: an observation posted through the API changes the counts without a reload', async (t) => {
+  if (!(await hasLiveUpdates())) return t.skip('the server does not serve GET /api/v1/events (text/event-stream)');
+  await withPage('live updates', async (page) => {
+    await page.goto(BASE + '/');
+    await ready(page);
+    await page.waitForSelector('#live[data-status="connected"]', { timeout: 15000 });
+    assert.equal(await page.locator('#live').getAttribute('aria-live'), 'polite');
+    assert.match(await page.locator('#live').innerText(), /connected/, 'the state is said in words');
+    await page.evaluate(() => (window.__e2eSameDocument = true)); // gone if the page reloads
+    const { from, to } = rangeOf(page);
+    const q = `from=${from}&to=${to}`;
+    const before = (await api(`/api/v1/incidents/summary?${q}`)).body.total;
+    assert.equal(await page.locator('#map').getAttribute('data-total'), String(before));
+    // An observation in the shown day, at the minute farthest from its incidents (so that fusion
+    // makes a new incident rather than joining one), from a post of the mission.
+    const post = (await api('/api/v1/observers')).body.features.find((f) => f.geometry);
+    const items = (await api(`/api/v1/incidents?${q}&limit=100000`)).body.items;
+    const times = items.flatMap((i) => [Date.parse(i.start), Date.parse(i.end)]);
+    let best = Date.parse(from) + 60000, bestGap = -1;
+    for (let m = Date.parse(from) + 60000; m < Date.parse(to) - 60000; m += 60000) {
+      const gap = Math.min(Infinity, ...times.map((x) => Math.abs(x - m)));
+      if (gap > bestGap) [best, bestGap] = [m, gap];
+    }
+    const obs = { observation_id: 'e2e-live-' + Date.now(), time: new Date(best).toISOString().replace('.000Z', 'Z'), observer_id: post.properties.id, kind: 'explosion', bearing_deg: 90, distance_m: 3000 };
+    const r = await fetch(BASE + '/api/v1/observations', { method: 'POST', headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' }, body: JSON.stringify(obs) });
+    assert.equal(r.status, 201, await r.text());
+    let after = before;
+    for (let i = 0; i < 50 && after === before; i++) {
+      await new Promise((res) => setTimeout(res, 200));
+      after = (await api(`/api/v1/incidents/summary?${q}`)).body.total;
+    }
+    assert.notEqual(after, before, 'the observation made a new incident in the shown day');
+    const t0 = Date.now();
+    await page.waitForFunction((want) => document.querySelector('#map').dataset.total === want, String(after), { timeout: 15000 });
+    console.log(`# the page followed the new incident ${Date.now() - t0} ms after the API did`);
+    assert.equal(await page.evaluate(() => window.__e2eSameDocument), true, 'no reload');
+    assert.deepEqual(rangeOf(page), { from, to }, 'the range is kept');
+    assert.ok(Number(await page.locator('#map').getAttribute('data-live-refreshes')) >= 1, 'a live refresh redrew the map');
+  });
+});
+
 test('the public view is anonymous, redacted and read-only', async () => {
   await withPage(
     'public view',

@@ -114,9 +114,18 @@ export class Api {
     private readonly base = '',
   ) {}
 
+  // The caller's credentials as headers: what every request sends (and the live updates, events.ts).
+  authHeaders(): Record<string, string> {
+    return this.token ? { Authorization: 'Bearer ' + this.token } : {};
+  }
+
+  // Where a path of the API is (the live updates fetch it themselves).
+  url(path: string): string {
+    return this.base + path;
+  }
+
   private headers(json: boolean): HeadersInit {
-    const h: Record<string, string> = {};
-    if (this.token) h['Authorization'] = 'Bearer ' + this.token;
+    const h: Record<string, string> = this.authHeaders();
     if (json) h['Content-Type'] = 'application/json';
     return h;
   }

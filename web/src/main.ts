@@ -6,6 +6,7 @@ import { canReview, checkToken, storeToken, storedToken } from './auth';
 import { cellDegForZoom } from './cluster';
 import { legend } from './colors';
 import { $, fmtNum, h } from './dom';
+import { changesOf, Coalescer, EventStreamClient, liveStatusText, mergeChanges, type Changes, type StatusInfo } from './events';
 import { IncidentMap } from './map';
 import { dayOf, dayRange, incidentQuery, isWholeDay, parseState, shiftDay, stateToSearch, type ViewState } from './state';
 import { TimelineChart } from './timeline_chart';
@@ -106,6 +107,10 @@ $('#signin-form').addEventListener('submit', async (e) => {
 
 // --- the filter form ---
 function checks(container: HTMLElement, name: string, values: string[], selected: string[]): void {
+  // Unchanged: left as it is, so that a refresh (live updates) does not take the focus away.
+  const key = JSON.stringify([values, selected]);
+  if (container.dataset.key === key) return;
+  container.dataset.key = key;
   container.textContent = '';
   if (!values.length) {
     container.append(h('em', {}, 'none in range'));
@@ -122,17 +127,22 @@ const fromLocalInput = (v: string) => (v ? new Date(v + ':00Z').toISOString().re
 function syncForm(): void {
   const f = $('#filters') as HTMLFormElement;
   const el = (n: string) => f.elements.namedItem(n) as HTMLInputElement;
-  el('from').value = localInput(state.from);
-  el('to').value = localInput(state.to);
-  el('day').value = isWholeDay(state.from, state.to) ? state.from!.slice(0, 10) : '';
-  (f.elements.namedItem('color') as HTMLSelectElement).value = state.color;
+  // What the user is typing in is not overwritten (a live refresh may come meanwhile).
+  const put = (n: string, v: string) => {
+    const e = el(n);
+    if (e !== document.activeElement && e.value !== v) e.value = v;
+  };
+  put('from', localInput(state.from));
+  put('to', localInput(state.to));
+  put('day', isWholeDay(state.from, state.to) ? state.from!.slice(0, 10) : '');
+  put('color', state.color);
   checks($('#f-kind'), 'kind', [...KINDS], state.kinds);
   checks($('#f-status'), 'status', [...STATUSES], state.statuses);
   const parties = new Set([...Object.keys(spanSummary?.by_party ?? {}), ...state.parties]);
   checks($('#f-party'), 'party', [...parties].sort(), state.parties);
   const rules = new Set([...Object.keys(spanSummary?.by_rule ?? {}), ...state.rules]);
   checks($('#f-rule'), 'rule', [...rules].sort(), state.rules);
-  el('tiles').value = localStorage.getItem('truce.tiles') ?? '';
+  put('tiles', localStorage.getItem('truce.tiles') ?? '');
 }
 
 function readChecks(name: string): string[] {
@@ -191,32 +201,43 @@ function ensureMap(): IncidentMap {
 }
 
 // The timeline's summary covers the whole span of the non-time filters; it is fetched again only
-// when they change.
-async function refreshSpan(): Promise<void> {
+// when they change (or live updates say incidents changed: spanKey is cleared).
+async function refreshSpan(live = false): Promise<void> {
   const q = incidentQuery(state, false);
   const key = q.toString();
   if (key === spanKey && spanSummary) return;
   spanKey = key;
+  const before = spanSummary;
   try {
     spanSummary = await api.summary(q);
   } catch (e) {
+    if (live && before) {
+      spanSummary = before; // keep showing what was there: the next event tries again
+      spanKey = '';
+      return;
+    }
     spanSummary = null;
     if (!(e instanceof ApiError && e.status === 401)) banner('Cannot load incidents: ' + (e as Error).message, 'error');
   }
-  timeline!.setData(spanSummary);
-  // First visit without a range: the last day with incidents.
-  if (!state.from && !state.to && spanSummary?.last && !location.search.includes('from=')) {
+  // Redrawn only when it changed (a redraw would interrupt a brush).
+  if (!live || JSON.stringify(before?.timeline ?? null) !== JSON.stringify(spanSummary?.timeline ?? null)) timeline!.setData(spanSummary);
+  // First visit without a range: the last day with incidents (never on a live refresh: the range
+  // the user chose, "whole span" included, stays).
+  if (!live && !state.from && !state.to && spanSummary?.last && !location.search.includes('from=')) {
     state = { ...state, ...dayRange(spanSummary.last.slice(0, 10)) };
     writeUrl();
   }
 }
 
-async function refreshMap(): Promise<void> {
+// `live`: a refresh after live updates: the map is redrawn in place (no "loading" state, the view
+// and the selection kept) and the detail panel is reloaded only when `detail` says its incident changed.
+async function refreshMap(opts: { live?: boolean; detail?: boolean } = {}): Promise<void> {
+  const live = !!opts.live;
   const m = ensureMap();
   const seq = ++mapSeq;
   const mapEl = $('#map');
-  mapEl.dataset.state = 'loading';
-  await refreshSpan();
+  if (!live) mapEl.dataset.state = 'loading';
+  await refreshSpan(live);
   if (seq !== mapSeq) return;
   syncForm();
   timeline!.setRange(state.from, state.to);
@@ -237,12 +258,12 @@ async function refreshMap(): Promise<void> {
       m.setIncidents(singles, state.color, state.incident);
       drawnSingles = singles.filter((i) => (i.lat != null && i.lon != null) || i.sector).length;
       mapEl.dataset.mode = 'single';
-      count.textContent = `${fmtNum(singles.length)} incident(s) in range · ${fmtNum(drawnSingles)} on the map` + (singles.length > drawnSingles ? ` · ${fmtNum(singles.length - drawnSingles)} not located` : '');
+      setText(count, `${fmtNum(singles.length)} incident(s) in range · ${fmtNum(drawnSingles)} on the map` + (singles.length > drawnSingles ? ` · ${fmtNum(singles.length - drawnSingles)} not located` : ''));
     } else {
       singles = [];
       m.setCells(summary.cells, state.color);
       mapEl.dataset.mode = 'aggregated';
-      count.textContent = `${fmtNum(summary.total)} incidents in range · aggregated on a ${summary.cell_deg}° grid (${fmtNum(summary.cells.length)} cells); narrow the range or the filters to see single incidents`;
+      setText(count, `${fmtNum(summary.total)} incidents in range · aggregated on a ${summary.cell_deg}° grid (${fmtNum(summary.cells.length)} cells); narrow the range or the filters to see single incidents`);
     }
     mapEl.dataset.total = String(summary.total);
     mapEl.dataset.shown = String(m.shownCount());
@@ -252,15 +273,24 @@ async function refreshMap(): Promise<void> {
     lg.textContent = '';
     for (const l of legend(state.color, values)) lg.append(h('span', { class: 'lg' }, h('i', { style: `background:${l.color}` }), l.value || '(none)'));
     mapEl.dataset.state = 'ready';
+    if (live) mapEl.dataset.liveRefreshes = String(Number(mapEl.dataset.liveRefreshes ?? 0) + 1);
   } catch (e) {
     if (seq !== mapSeq) return;
+    if (live && mapEl.dataset.state === 'ready') return; // keep what is drawn: the next event tries again
     mapEl.dataset.state = 'error';
-    count.textContent = e instanceof ApiError && e.status === 401 ? 'Sign in to see incidents.' : 'Cannot load incidents: ' + (e as Error).message;
+    setText(count, e instanceof ApiError && e.status === 401 ? 'Sign in to see incidents.' : 'Cannot load incidents: ' + (e as Error).message);
   }
-  await refreshDetail();
+  if (!live || opts.detail) await refreshDetail(live);
 }
 
-async function refreshDetail(): Promise<void> {
+// #count and the status lines are aria-live: written only when they say something new.
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+// `live`: the panel is re-drawn in place: the note being written, its focus and the panel's
+// scroll are kept, and the map does not pan.
+async function refreshDetail(live = false): Promise<void> {
   const el = $('#detail');
   if (!state.incident) {
     el.hidden = true;
@@ -268,8 +298,13 @@ async function refreshDetail(): Promise<void> {
     map?.showBearings(null, []);
     return;
   }
+  const shown = state.incident;
   try {
     const inc = await api.incident(state.incident);
+    if (live && state.incident !== shown) return; // the user chose another meanwhile
+    const noteBefore = el.querySelector<HTMLTextAreaElement>('#detail-note');
+    const kept = live && noteBefore ? { value: noteBefore.value, focused: document.activeElement === noteBefore, start: noteBefore.selectionStart, end: noteBefore.selectionEnd } : null;
+    const scroll = el.scrollTop;
     renderDetail(el, inc, {
       api: () => api,
       me: () => me,
@@ -279,9 +314,21 @@ async function refreshDetail(): Promise<void> {
         void refreshMap();
       },
     });
+    if (live) {
+      const note = el.querySelector<HTMLTextAreaElement>('#detail-note');
+      if (note && kept) {
+        note.value = kept.value;
+        if (kept.focused) {
+          note.focus();
+          note.setSelectionRange(kept.start, kept.end);
+        }
+      }
+      el.scrollTop = scroll;
+    }
     map?.invalidate(); // the panel took room from the map: size it before panning
-    map?.showBearings(inc, inc.observation_details ?? []);
+    map?.showBearings(inc, inc.observation_details ?? [], !live);
   } catch (e) {
+    if (live) return; // (a retired incident: the panel keeps what it showed)
     el.hidden = false;
     el.textContent = '';
     el.append(h('p', { class: 'error' }, `Incident ${state.incident}: ${(e as Error).message}`));
@@ -335,10 +382,76 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && state.view === 'map' && state.incident && !(e.target instanceof HTMLTextAreaElement)) setState({ incident: null });
 });
 
+// --- live updates (GET /api/v1/events) ---
+// Bursts of events are coalesced into one refresh of what is shown: the map, its counts and the
+// timeline, or the review queue. The other views do not list incidents. A view not shown is
+// brought up to date when it is shown (spanKey cleared: the timeline is fetched again).
+let live: EventStreamClient | null = null;
+let liveLost = false; // a connection was lost (or never made) since the last refresh
+
+async function refreshLive(c: Changes): Promise<void> {
+  spanKey = '';
+  if (state.view === 'map') await refreshMap({ live: true, detail: c.all || (!!state.incident && c.ids.has(state.incident)) });
+  else if (state.view === 'queue') await queue.load({ live: true });
+  document.body.dataset.liveRefreshes = String(Number(document.body.dataset.liveRefreshes ?? 0) + 1);
+}
+const liveRefresh = new Coalescer<Changes>(refreshLive, mergeChanges, 500, 3000);
+const everything = (): Changes => ({ all: true, ids: new Set(), types: new Set(['reconnect']) });
+
+function showLive(s: StatusInfo): void {
+  const el = $('#live');
+  el.dataset.status = s.status;
+  if (s.reason) el.dataset.reason = s.reason;
+  else delete el.dataset.reason;
+  const text = liveStatusText(s, !!api.token);
+  const label = $('#live-text');
+  if (label.textContent !== text) label.textContent = text;
+  el.title = s.status === 'reconnecting' && s.retryInMs ? `next attempt in ${Math.round(s.retryInMs / 1000)} s` : '';
+}
+
+function startLive(): void {
+  if (!me?.role) {
+    // Anonymous on a server without the public view: there is nothing to follow.
+    showLive({ status: 'offline', reason: 'unauthorized' });
+    return;
+  }
+  const token = api.token;
+  const client = new EventStreamClient({ url: api.url('/api/v1/events'), headers: () => api.authHeaders() });
+  live = client;
+  client.onStatus((s) => {
+    showLive(s);
+    if (s.status === 'reconnecting') liveLost = true;
+    if (s.status === 'connected') {
+      // Not resumed after a loss: what changed meanwhile is unknown, so everything is refreshed.
+      if (liveLost && !s.resumed) liveRefresh.trigger(everything());
+      liveLost = false;
+    }
+    if (s.status === 'offline' && s.reason === 'unauthorized' && token) void liveUnauthorized();
+  });
+  client.subscribe((e) => liveRefresh.trigger(changesOf(e)));
+  client.start();
+}
+
+// The server refused the token on the event stream: the same as when it refuses it on start
+// (whoAmI signs out and says so); on a public-view server the anonymous stream is then followed.
+async function liveUnauthorized(): Promise<void> {
+  const before = api.token;
+  await whoAmI();
+  if (api.token === before) {
+    banner('Live updates stopped: the server refused the token (401). Sign in again.', 'error');
+    return;
+  }
+  liveRefresh.trigger(everything());
+  startLive();
+}
+
+window.addEventListener('online', () => live?.reconnectNow());
+
 async function start(): Promise<void> {
   await whoAmI();
   wireForm();
   writeUrl();
   await render(null);
+  startLive();
 }
 void start();

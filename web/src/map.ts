@@ -260,8 +260,8 @@ export class IncidentMap {
     if (el) el.setAttribute('data-id', inc.id);
   }
 
-  // The bearings of an incident's observations, drawn from their observers.
-  showBearings(inc: Incident | null, obs: ObservationDetail[]): void {
+  // The bearings of an incident's observations, drawn from their observers; `pan`: to the origin.
+  showBearings(inc: Incident | null, obs: ObservationDetail[], pan = true): void {
     this.bearings.clearLayers();
     if (!inc) return;
     const origin: LatLon | null = inc.lat != null && inc.lon != null ? [inc.lat, inc.lon] : null;
@@ -274,7 +274,7 @@ export class IncidentMap {
         .addTo(this.bearings);
       L.circleMarker(line[0], { radius: 4, color: '#111', weight: 2, fillColor: '#fff', fillOpacity: 1, className: 'bearing-observer' }).addTo(this.bearings);
     }
-    if (origin) this.map.panTo(origin);
+    if (origin && pan) this.map.panTo(origin);
   }
 
   invalidate(): void {

@@ -35,6 +35,9 @@ export class ReviewQueue {
   private items: Incident[] = [];
   private index = 0;
   private busy = false;
+  private loadSeq = 0;
+  private reloadAfterDecision = false;
+  private failed = false; // the last load failed
   private readonly body = $('#queue-table tbody');
   private readonly note = $('#queue-note') as HTMLTextAreaElement;
   private readonly status = $('#queue-status');
@@ -51,29 +54,54 @@ export class ReviewQueue {
 
   active = false;
 
-  async load(): Promise<void> {
+  // Loads the queue for the dashboard's filters. `live`: a refresh after live updates (events.ts),
+  // which keeps the selected incident selected (by id, wherever it moved), the scroll and the note,
+  // and does not say "Loading…"; while a decision is being saved it waits for it.
+  async load(opts: { live?: boolean } = {}): Promise<void> {
+    if (opts.live && this.busy) {
+      this.reloadAfterDecision = true;
+      return;
+    }
+    const seq = ++this.loadSeq;
     if (!this.host.canReview()) {
       this.items = [];
       this.render();
-      this.status.textContent = 'Sign in as an analyst to review incidents.';
+      this.setStatus('Sign in as an analyst to review incidents.');
       return;
     }
     const q = this.host.query();
     if (!q.has('status')) q.set('status', OPEN_STATUSES.join(','));
     q.set('limit', '500');
-    this.status.textContent = 'Loading…';
+    const selected = this.items[this.index]?.id;
+    if (!opts.live) this.setStatus('Loading…');
     try {
-      this.items = (await this.host.api().incidents(q)).items;
-      this.index = Math.min(this.index, Math.max(0, this.items.length - 1));
-      this.status.textContent = this.items.length ? `${this.items.length} incident(s) to review${this.items.length === 500 ? ' (first 500)' : ''}.` : 'Nothing to review in this range.';
+      const items = (await this.host.api().incidents(q)).items;
+      if (seq !== this.loadSeq) return; // a newer load (other filters) won
+      const before = this.items.length;
+      this.items = items;
+      const at = selected ? items.findIndex((i) => i.id === selected) : -1;
+      this.index = at >= 0 ? at : Math.min(this.index, Math.max(0, this.items.length - 1));
+      // A live refresh that changes nothing keeps what the line said (e.g. "inc-1 verified. 3 left.").
+      if (!opts.live || before !== items.length || this.failed)
+        this.setStatus(this.items.length ? `${this.items.length} incident(s) to review${this.items.length === 500 ? ' (first 500)' : ''}.` : 'Nothing to review in this range.');
+      this.failed = false;
     } catch (e) {
+      if (seq !== this.loadSeq) return;
       this.items = [];
-      this.status.textContent = 'Cannot load the queue: ' + (e as Error).message;
+      this.failed = true;
+      this.setStatus('Cannot load the queue: ' + (e as Error).message);
     }
-    this.render();
+    this.render(!opts.live);
   }
 
-  private render(): void {
+  // The status line is aria-live: it is written only when it says something new.
+  private setStatus(text: string): void {
+    if (this.status.textContent !== text) this.status.textContent = text;
+  }
+
+  // `scroll`: bring the selected row into view (not on a live refresh: the analyst may have
+  // scrolled away on purpose).
+  private render(scroll = true): void {
     this.body.textContent = '';
     this.items.forEach((inc, i) => {
       const tr = h(
@@ -94,7 +122,7 @@ export class ReviewQueue {
     });
     const cur = this.items[this.index];
     $('#queue-current').textContent = cur ? `Selected: ${cur.id} (${cur.kind}, ${fmtTime(cur.start)})` : '';
-    this.body.querySelector('tr.current')?.scrollIntoView({ block: 'nearest' });
+    if (scroll) this.body.querySelector('tr.current')?.scrollIntoView({ block: 'nearest' });
   }
 
   private onKey(e: KeyboardEvent): void {
@@ -124,7 +152,12 @@ export class ReviewQueue {
     this.busy = true;
     try {
       const r = await this.host.api().review(inc.id, inc.review_version, status, this.note.value);
-      this.items.splice(this.index, 1);
+      // By id: a live refresh may have reloaded the list meanwhile.
+      const at = this.items.findIndex((i) => i.id === inc.id);
+      if (at >= 0) {
+        this.items.splice(at, 1);
+        if (at < this.index) this.index--;
+      }
       this.index = Math.min(this.index, Math.max(0, this.items.length - 1));
       this.note.value = '';
       this.status.textContent = `${inc.id} ${r.status}. ${this.items.length} left.`;
@@ -138,6 +171,10 @@ export class ReviewQueue {
       }
     } finally {
       this.busy = false;
+    }
+    if (this.reloadAfterDecision) {
+      this.reloadAfterDecision = false;
+      await this.load({ live: true });
     }
   }
 }
