@@ -24,9 +24,7 @@ LiveFusion::LiveFusion(Options opts, EventLog& events) : opts_(std::move(opts)),
 LiveFusion::~LiveFusion() { stop(); }
 
 Status LiveFusion::start() {
-  SqliteOptions so;
-  so.clock = opts_.clock;
-  auto s = open_sqlite_store(opts_.db_path, so);
+  auto s = opts_.open_store();
   if (!s.ok()) return s.status();
   store_ = std::move(s).value();
   // Events start from now: a client that wants what happened before reads the incidents.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,8 +31,7 @@ namespace truce::server {
 class LiveFusion {
  public:
   struct Options {
-    std::string db_path;
-    const Clock* clock = nullptr;
+    std::function<Result<std::unique_ptr<Store>>()> open_store;  // the fuser's own connection
     std::chrono::milliseconds poll{250};  // how often the change feed is read without a notify()
     bool fuse = true;                     // false: only follow the change feed
   };

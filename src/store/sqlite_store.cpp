@@ -382,7 +382,8 @@ class SqliteStore final : public Store {
                (f.with_content ? "content" : "''") +
                " FROM incidents "
            "WHERE (?1 IS NULL OR end_ms >= ?1) AND (?2 IS NULL OR start_ms < ?2) AND (?3 IS NULL OR party = ?3) "
-           "AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id = ?5) ORDER BY start_ms, id");
+           "AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id = ?5) "
+           "AND (?6 IS NULL OR start_ms >= ?6) ORDER BY start_ms, id");
     Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
     if (!s.ok() || !links.ok()) return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
     if (f.from) s.bind(1, f.from->ms);
@@ -390,6 +391,7 @@ class SqliteStore final : public Store {
     if (f.party) s.bind(3, std::string_view(*f.party));
     if (f.kind) s.bind(4, std::string_view(*f.kind));
     if (f.id) s.bind(5, std::string_view(*f.id));
+    if (f.starting_at) s.bind(6, f.starting_at->ms);
     StoredIncident inc;
     for (;;) {
       const int rc = s.step();

@@ -277,9 +277,155 @@ TEST_F(ServerTest, PublicIncidentsAreRoundedAndCarryNoObservations) {
   EXPECT_FALSE(it.contains("notes"));
   EXPECT_NEAR(it["lat"].get<double>(), 39.90, 1e-9);
   EXPECT_NEAR(it["lon"].get<double>(), 46.85, 1e-9);
-  auto one = json::parse(client_->Get("/api/v1/incidents/inc-1")->body);
+  // Ids are opaque: not made of observation ids, and the real id finds nothing.
+  const std::string pub = it["id"];
+  EXPECT_EQ(pub.rfind("pub-", 0), 0u) << pub;
+  EXPECT_EQ(pub.find("inc-1"), std::string::npos);
+  EXPECT_EQ(client_->Get("/api/v1/incidents/inc-1")->status, 404);
+  auto one = json::parse(client_->Get(("/api/v1/incidents/" + pub).c_str())->body);
+  EXPECT_EQ(one["id"], pub);
   EXPECT_FALSE(one.contains("observation_details"));
   EXPECT_FALSE(one.contains("reviews"));
+}
+
+// Regression: the public view published distance_to_loc_m to 0.1 m, exact times, the rules'
+// explanations and ids made of observation ids. It shows whole kilometres, minutes, rule titles.
+TEST_F(ServerTest, PublicViewIsNoFinerThanItsGrid) {
+  {
+    SqliteOptions so;
+    auto s = open_sqlite_store(db_, so);
+    StoredIncident inc;
+    inc.id = "inc-obs-77";
+    inc.start = *parse_instant("2023-09-02T10:15:41Z");
+    inc.end = *parse_instant("2023-09-02T10:16:09Z");
+    inc.kind = "artillery";
+    inc.party = "B";
+    inc.observation_ids = {"obs-77"};
+    inc.content = R"({"id":"inc-obs-77","kind":"artillery","start":"2023-09-02T10:15:41Z","end":"2023-09-02T10:16:09Z",)"
+                  R"("distance_to_loc_m":2843.7,"sector":{"apex_lat":39.9,"apex_lon":46.8},)"
+                  R"("violations":[{"rule":"R1","explanation":"artillery at 10:15:41 from B"}]})";
+    ASSERT_TRUE((*s)->replace_incidents({"obs-77"}, {inc}).ok());
+  }
+  stop();
+  start(true);
+  auto list = json::parse(client_->Get("/api/v1/incidents?kind=artillery")->body)["items"];
+  ASSERT_EQ(list.size(), 1u);
+  const auto& j = list[0];
+  EXPECT_FALSE(j.contains("distance_to_loc_m"));
+  EXPECT_EQ(j["distance_to_loc_km"], 2);
+  EXPECT_EQ(j["start"], "2023-09-02T10:15:00Z");
+  EXPECT_EQ(j["end"], "2023-09-02T10:16:00Z");
+  EXPECT_FALSE(j.contains("sector"));
+  ASSERT_EQ(j["violations"].size(), 1u);
+  EXPECT_EQ(j["violations"][0]["rule"], "R1");
+  EXPECT_EQ(j["violations"][0]["title"], "ceasefire: no fire of any kind");
+  EXPECT_FALSE(j["violations"][0].contains("explanation"));
+  EXPECT_EQ(j.dump().find("obs-77"), std::string::npos) << j.dump();
+  // The same id on every read (and after a restart).
+  const std::string id = j["id"];
+  stop();
+  start(true);
+  EXPECT_EQ(json::parse(client_->Get("/api/v1/incidents?kind=artillery")->body)["items"][0]["id"], id);
+}
+
+// Regression: an observer saw every post's position and bearings through /incidents/{id} and
+// /reports/daily, and the analysts' notes. It sees its own posts' reports only, and no notes.
+TEST_F(ServerTest, ObserverSeesItsOwnPostsOnlyAndNoNotes) {
+  ASSERT_EQ(post("/api/v1/observations", obs("mine"), "observer")->status, 201);
+  ASSERT_EQ(post("/api/v1/observations",
+                 R"({"observation_id":"theirs","time":"2023-09-01T21:38:50Z","observer_id":"A0001","kind":"mortar","bearing_deg":80})",
+                 "analyst")
+                ->status,
+            201);
+  {
+    SqliteOptions so;
+    auto s = open_sqlite_store(db_, so);
+    StoredIncident inc;
+    ASSERT_TRUE((*s)->replace_incidents({"o1", "o2"}, {}).ok());  // the fixture's incident has no reports stored
+    for (const char* d : {"zones", "loc"}) {  // the report draws the mission's map
+      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" + d +
+                                                           ".geojson")).ok());
+    }
+    inc.id = "inc-mine";
+    inc.start = *parse_instant("2023-09-01T21:38:41Z");
+    inc.end = *parse_instant("2023-09-01T21:38:50Z");
+    inc.kind = "mortar";
+    inc.party = "A";
+    inc.observation_ids = {"mine", "theirs"};
+    inc.content = R"({"id":"inc-mine","kind":"mortar","party":"A","status":"corroborated","start":"2023-09-01T21:38:41Z",)"
+                  R"("end":"2023-09-01T21:38:50Z","reports":2,"sector":{"apex_lat":39.9,"apex_lon":46.8}})";
+    ASSERT_TRUE((*s)->replace_incidents({"mine", "theirs"}, {inc}).ok());
+  }
+  ASSERT_EQ(client_->Patch("/api/v1/incidents/inc-mine", auth("analyst"),
+                           R"({"status":"disputed","notes":"source B unreliable","version":0})", "application/json")
+                ->status,
+            200);
+  auto as_observer = json::parse(client_->Get("/api/v1/incidents/inc-mine", auth("observer"))->body);
+  ASSERT_EQ(as_observer["observation_details"].size(), 1u);
+  EXPECT_EQ(as_observer["observation_details"][0]["observation_id"], "mine");
+  EXPECT_FALSE(as_observer.contains("notes"));
+  EXPECT_FALSE(as_observer.contains("sector"));
+  EXPECT_FALSE(as_observer["reviews"][0].contains("notes"));
+  EXPECT_EQ(as_observer.dump().find("unreliable"), std::string::npos);
+  auto listed = json::parse(client_->Get("/api/v1/incidents", auth("observer"))->body);
+  EXPECT_EQ(listed.dump().find("unreliable"), std::string::npos);
+  // Staff see everything.
+  auto as_analyst = json::parse(client_->Get("/api/v1/incidents/inc-mine", auth("analyst"))->body);
+  EXPECT_EQ(as_analyst["observation_details"].size(), 2u);
+  EXPECT_EQ(as_analyst["notes"], "source B unreliable");
+  // The daily report an observer gets is the edition without posts or notes.
+  auto report_r = client_->Get("/api/v1/reports/daily?date=2023-09-01", auth("observer"));
+  ASSERT_EQ(report_r->status, 200) << report_r->body;
+  auto report = json::parse(report_r->body);
+  EXPECT_EQ(report["public"], true);
+  EXPECT_EQ(json::parse(client_->Get("/api/v1/reports/daily?date=2023-09-01", auth("analyst"))->body)["public"], false);
+}
+
+// Regression: limit=10abc was read as 10 and date=%ff gave 500. Parameters are parsed strictly
+// and a bad one is a 400 that names it.
+TEST_F(ServerTest, QueryParametersAreParsedStrictly) {
+  struct Case {
+    const char* url;
+    const char* field;
+  };
+  for (const Case& c : {Case{"/api/v1/incidents?limit=10abc", "limit"}, Case{"/api/v1/incidents?limit=0", "limit"},
+                        Case{"/api/v1/incidents?limit=100000", "limit"}, Case{"/api/v1/incidents?limit=", "limit"},
+                        Case{"/api/v1/incidents?limit=5&limit=6", "limit"}, Case{"/api/v1/incidents?colour=red", "colour"},
+                        Case{"/api/v1/incidents?cursor=abc", "cursor"}, Case{"/api/v1/incidents?kind=%ff", "kind"},
+                        Case{"/api/v1/reports/daily?date=%ff", "date"}, Case{"/api/v1/incidents/summary?bin_s=60s", "bin_s"},
+                        Case{"/api/v1/incidents/summary?cell_deg=0.1x", "cell_deg"},
+                        Case{"/api/v1/observations?limit=1e3", "limit"}, Case{"/api/v1/rejects?limit=-1", "limit"},
+                        Case{"/api/v1/stats?x=1", "x"}}) {
+    auto r = client_->Get(c.url, auth("analyst"));
+    ASSERT_TRUE(r) << c.url;
+    EXPECT_EQ(r->status, 400) << c.url << " " << r->body;
+    auto j = json::parse(r->body);
+    EXPECT_EQ(j["error"]["field"], c.field) << c.url;
+  }
+  EXPECT_EQ(client_->Get("/api/v1/incidents?limit=5000", auth("analyst"))->status, 200);
+}
+
+// Regression: --web followed symbolic links (a link to /etc/passwd was served).
+TEST_F(ServerTest, DashboardNeverFollowsASymbolicLink) {
+  stop();
+  web_dir_ = dir_.file("web");
+  std::filesystem::create_directories(web_dir_);
+  testing::write_file(web_dir_ + "/index.html", "<!doctype html>");
+  testing::write_file(dir_.file("outside.txt"), "not for the web");
+  std::filesystem::create_directories(dir_.file("outside-dir"));
+  testing::write_file(dir_.file("outside-dir/x.js"), "not for the web");
+  std::filesystem::create_symlink(dir_.file("outside.txt"), web_dir_ + "/link.txt");
+  std::filesystem::create_symlink("/etc/passwd", web_dir_ + "/passwd");
+  std::filesystem::create_directory_symlink(dir_.file("outside-dir"), web_dir_ + "/assets");
+  start(false);
+  EXPECT_EQ(client_->Get("/")->status, 200);
+  for (const char* path : {"/link.txt", "/passwd", "/assets/x.js"}) {
+    auto r = client_->Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 404) << path;
+    EXPECT_EQ(r->body.find("not for the web"), std::string::npos) << path;
+    EXPECT_EQ(r->body.find("root:"), std::string::npos) << path;
+  }
 }
 
 TEST_F(ServerTest, MandateAnswersForAnInstant) {

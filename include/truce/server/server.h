@@ -2,6 +2,7 @@
 // and the web dashboard's static files at /.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -10,12 +11,19 @@
 #include "truce/core/time.h"
 #include "truce/store/audit.h"
 
+namespace truce {
+class Store;
+}
+
 namespace truce::server {
 
 struct Options {
   std::string host = "127.0.0.1";
   int port = 8080;                        // 0 = any free port (see Server::port())
-  std::string db_path;                    // the mission database (SQLite file)
+  std::string db_path;                    // the mission database (SQLite file), when open_store is not given
+  // Opens a connection to the mission database; the server opens several (requests, the live
+  // fuser, the incident index, readers of large pages). Default: the SQLite file db_path.
+  std::function<Result<std::unique_ptr<Store>>()> open_store;
   std::size_t max_body_bytes = 8u << 20;  // larger requests get 413
   std::size_t max_batch = 10000;          // observations in one POST
   std::size_t max_headers = 64;           // more get 431

@@ -121,6 +121,7 @@ struct IncidentFilter {
   std::optional<std::string> party;
   std::optional<std::string> kind;
   std::optional<std::string> id;  // just this incident
+  std::optional<Instant> starting_at;  // incidents starting at or after this instant (paging)
   // What to read besides the indexed columns: a caller that only counts (by day, kind, party)
   // skips the content and the observation links, which are most of the cost.
   bool with_content = true;

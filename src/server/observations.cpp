@@ -1,0 +1,228 @@
+// Observations in (the JSON API) and out (lists for analysts), observers and rejects.
+#include "server/server_impl.h"
+
+namespace truce::server {
+
+std::optional<json> ServerImpl::parse_body(const httplib::Request& req, httplib::Response& res) {
+  if (io::json_depth(req.body) > opts_.max_json_depth) {
+    send_error(res, 400, "invalid_json",
+               "JSON nested deeper than " + std::to_string(opts_.max_json_depth) + " levels");
+    return std::nullopt;
+  }
+  json j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    send_error(res, 400, "invalid_json", "the body is not valid JSON");
+    return std::nullopt;
+  }
+  return j;
+}
+
+void ServerImpl::post_observations(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+  auto body = parse_body(req, res);
+  if (!body) return;
+  json items = body->is_array()                                      ? *body
+               : body->is_object() && body->contains("observations") ? (*body)["observations"]
+                                                                     : json::array({*body});
+  if (!items.is_array() || items.empty()) {
+    return send_error(res, 422, "invalid_argument",
+                      "expected an observation object or a non-empty array of them");
+  }
+  if (items.size() > opts_.max_batch) {
+    return send_error(res, 413, "too_large",
+                      "at most " + std::to_string(opts_.max_batch) + " observations per request");
+  }
+  std::vector<ingest::Submission> subs(items.size());
+  io::Row row;
+  std::vector<std::string> storage, ignored;
+  const Instant t = now();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    subs[i].raw = items[i].dump();
+    if (auto e = io::pick_json_value(io::observation_schema(), items[i], row, storage, ignored)) {
+      subs[i].error = *e;
+      continue;
+    }
+    Observation o;
+    if (auto e = io::parse_observation(row, t, o)) {
+      subs[i].error = *e;
+      continue;
+    }
+    if (c.role == "observer" && std::find(c.user->observers.begin(), c.user->observers.end(),
+                                          o.observer_id) == c.user->observers.end()) {
+      return send_error(res, 403, "forbidden",
+                        "user " + c.user->name + " may not submit for observer " + o.observer_id + " (item " +
+                            std::to_string(i) + ")",
+                        "observer_id");
+    }
+    o.channel = "api";
+    o.submitted_by = c.user ? c.user->name : "";
+    subs[i].obs = std::move(o);
+  }
+  store_submissions(std::move(subs), "api", res, false);
+}
+
+void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const std::string& source,
+                                   httplib::Response& res, bool openrosa) {
+  std::vector<std::string> ids;
+  for (const auto& s : subs) ids.push_back(s.obs ? s.obs->id : "");
+  ingest::Options o;
+  o.clock = opts_.clock;
+  Result<std::vector<ingest::SubmissionResult>> r = Status::Internal("not run");
+  {
+    std::lock_guard lk(store_mu_);
+    r = ingest::submit_observations(*store_, std::move(subs), source, o);
+  }
+  if (!r.ok()) return send_status(res, r.status());
+  using State = ingest::SubmissionResult::State;
+  int counts[4] = {0, 0, 0, 0};
+  json results = json::array();
+  const FieldError* first_error = nullptr;
+  for (std::size_t i = 0; i < r->size(); ++i) {
+    const auto& sr = (*r)[i];
+    ++counts[static_cast<int>(sr.state)];
+    static constexpr const char* kNames[] = {"accepted", "duplicate", "conflict", "rejected"};
+    json item = {{"index", i}, {"observation_id", ids[i]}, {"status", kNames[static_cast<int>(sr.state)]}};
+    if (sr.state == State::kConflict || sr.state == State::kRejected) {
+      item["error"] = {
+          {"code", sr.state == State::kConflict ? "conflict" : "invalid_argument"},
+          {"message", sr.error.reason + (sr.error.value.empty() ? "" : " (got \"" + sr.error.value + "\")")},
+          {"field", sr.error.field}};
+      if (!first_error || sr.state == State::kRejected) first_error = &sr.error;
+    }
+    results.push_back(item);
+  }
+  const int accepted = counts[0], dups = counts[1], conflicts = counts[2], rejected = counts[3];
+  if (accepted > 0 && live_) live_->notify();  // fused on the live fuser's thread; nobody waits here
+  if (openrosa) {
+    if (rejected)
+      return openrosa_reply(
+          res, 400, "The report was not accepted: " + first_error->field + ": " + first_error->reason);
+    if (conflicts)
+      return openrosa_reply(res, 409, "A different report with this instanceID was received before.");
+    return openrosa_reply(res, 201, dups ? "Already received: thank you." : "Report received: thank you.");
+  }
+  json body = {{"accepted", accepted},
+               {"duplicates", dups},
+               {"conflicts", conflicts},
+               {"rejected", rejected},
+               {"results", results}};
+  if (rejected) {
+    body["error"] = {
+        {"code", "invalid_argument"}, {"message", first_error->reason}, {"field", first_error->field}};
+    res.status = 422;
+  } else if (conflicts) {
+    body["error"] = {{"code", "conflict"}, {"message", first_error->reason}, {"field", first_error->field}};
+    res.status = 409;
+  } else {
+    res.status = accepted ? 201 : 200;
+  }
+  res.set_content(body.dump(), "application/json");
+}
+
+void ServerImpl::get_observations(const httplib::Request& req, httplib::Response& res) {
+  ObservationFilter f;
+  for (const char* name : {"from", "to"}) {
+    if (!req.has_param(name)) continue;
+    auto t = parse_instant(req.get_param_value(name));
+    if (!t.ok()) return send_error(res, 400, "invalid_argument", t.status().message(), name);
+    (std::string_view(name) == "from" ? f.from : f.to) = *t;
+  }
+  if (req.has_param("observer")) f.observer_id = req.get_param_value("observer");
+  if (req.has_param("kind")) {
+    auto k = kind_from_string(req.get_param_value("kind"));
+    if (!k) return send_error(res, 400, "invalid_argument", "expected one of " + kind_list(), "kind");
+    f.kind = *k;
+  }
+  f.limit = 100;
+  if (!int_param(req, res, "limit", 1, 1000, f.limit)) return;
+  if (req.has_param("cursor")) {
+    const std::string c = req.get_param_value("cursor");
+    const auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), f.after_seq);
+    if (c.empty() || ec != std::errc() || end != c.data() + c.size() || f.after_seq < 0) {
+      return send_error(res, 400, "invalid_argument", "expected the next_cursor of an earlier page",
+                        "cursor");
+    }
+  }
+  json items = json::array();
+  std::int64_t last = 0;
+  Status st;
+  {
+    std::lock_guard lk(store_mu_);
+    st = store_->scan_observations(f, [&](const StoredObservation& so) {
+      items.push_back(observation_json(so));
+      last = so.seq;
+      return true;
+    });
+  }
+  if (!st.ok()) return send_status(res, st);
+  json body = {{"items", items},
+               {"next_cursor", static_cast<std::int64_t>(items.size()) == f.limit ? json(std::to_string(last))
+                                                                                  : json(nullptr)}};
+  res.set_content(body.dump(), "application/json");
+}
+
+void ServerImpl::get_observers(httplib::Response& res) {
+  Result<std::vector<Observer>> obs = Status::Internal("");
+  {
+    std::lock_guard lk(store_mu_);
+    obs = store_->observers();
+  }
+  if (!obs.ok()) return send_status(res, obs.status());
+  json features = json::array();
+  for (const auto& o : *obs) {
+    json f = {{"type", "Feature"},
+              {"properties", {{"id", o.id}, {"party", o.party}, {"type", to_string(o.type)}}},
+              {"geometry", nullptr}};
+    if (o.position) f["geometry"] = {{"type", "Point"}, {"coordinates", {o.position->lon, o.position->lat}}};
+    features.push_back(f);
+  }
+  res.set_content(json({{"type", "FeatureCollection"}, {"features", features}}).dump(),
+                  "application/geo+json");
+}
+
+void ServerImpl::get_rejects(const httplib::Request& req, httplib::Response& res) {
+  std::int64_t limit = 100;
+  if (!int_param(req, res, "limit", 1, 1000, limit)) return;
+  json items = json::array();
+  Status st;
+  {
+    std::lock_guard lk(store_mu_);
+    st = store_->scan_rejects([&](const Reject& r) {
+      items.push_back({{"seq", r.seq},
+                       {"what", r.what},
+                       {"disposition", r.disposition},
+                       {"source", r.source},
+                       {"line", r.line},
+                       {"field", r.field},
+                       {"value", r.value},
+                       {"reason", r.reason},
+                       {"record_id", r.record_id},
+                       {"at", format_instant(r.at)}});
+      return static_cast<std::int64_t>(items.size()) < limit;
+    });
+  }
+  if (!st.ok()) return send_status(res, st);
+  res.set_content(json({{"items", items}}).dump(), "application/json");
+}
+
+json observation_json(const StoredObservation& so) {
+  const Observation& o = so.obs;
+  json j = {{"seq", so.seq},
+            {"observation_id", o.id},
+            {"time", format_instant(o.time)},
+            {"observer_id", o.observer_id},
+            {"kind", to_string(o.kind)},
+            {"count", o.count},
+            {"channel", o.channel}};
+  j["observer_lat"] = o.observer_pos ? json(o.observer_pos->lat) : json(nullptr);
+  j["observer_lon"] = o.observer_pos ? json(o.observer_pos->lon) : json(nullptr);
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  j["bearing_deg"] = opt(o.bearing_deg);
+  j["bearing_sigma_deg"] = opt(o.bearing_sigma_deg);
+  j["distance_m"] = opt(o.distance_m);
+  j["distance_sigma_m"] = opt(o.distance_sigma_m);
+  j["direction"] = o.direction == Direction::kUnknown ? json(nullptr) : json(to_string(o.direction));
+  j["notes"] = o.notes;
+  return j;
+}
+
+}  // namespace truce::server
