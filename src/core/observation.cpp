@@ -16,7 +16,10 @@ std::optional<E> lookup(const std::array<std::string_view, N>& names, std::strin
   return std::nullopt;
 }
 
+// Shortest round-trip form: one spelling per value. -0 is written as 0: the two compare equal, and
+// SQLite gives -0.0 back as 0.0, so a link made from "-0" could never be verified.
 void append_number(std::string& out, double v) {
+  if (v == 0) v = 0;
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);

@@ -159,7 +159,7 @@ std::optional<FieldError> parse_double(std::string_view field, std::string_view 
   if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(v)) {
     return FieldError{std::string(field), std::string(text.substr(0, 60)), "expected a number"};
   }
-  out = v;
+  out = v == 0 ? 0.0 : v;  // -0 is stored and shown as 0
   return std::nullopt;
 }
 

@@ -177,6 +177,34 @@ TEST_F(StoreTest, StoredObservationRoundTrips) {
   EXPECT_EQ(*back, o);
 }
 
+// SQLite keeps a REAL with no fraction as an integer, so -0.0 comes back as 0.0: the audit link made
+// from the submitted value must be the one verify recomputes from the stored one.
+TEST_F(StoreTest, MinusZeroBreaksVerify) {
+  auto s = open(true);
+  Observation o = obs(1);
+  o.bearing_deg = -0.0;
+  o.observer_pos = LatLon{-0.0, -0.0};
+  Observation p = obs(2);
+  p.bearing_deg = 0.0;
+  p.bearing_sigma_deg = 5e-324;  // the smallest subnormal keeps its one spelling too
+  auto b = s->begin();
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(*(*b)->append(o), Outcome::kAccepted);
+  ASSERT_EQ(*(*b)->append(p), Outcome::kAccepted);
+  ASSERT_TRUE((*b)->commit().ok());
+  auto rep = *s->verify_chain();
+  EXPECT_TRUE(rep.ok) << rep.problem;
+  EXPECT_EQ(rep.records, 2);
+  // And -0 resubmitted as 0 is the same report, not a conflict.
+  Observation plus = o;
+  plus.bearing_deg = 0.0;
+  plus.observer_pos = LatLon{0.0, 0.0};
+  auto again = s->begin();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->append(plus), Outcome::kDuplicate);
+  ASSERT_TRUE((*again)->commit().ok());
+}
+
 TEST_F(StoreTest, VerifyNamesAnEditedRecord) {
   {
     auto s = open(true);
