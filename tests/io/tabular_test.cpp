@@ -75,6 +75,29 @@ TEST(Parse, MinusZeroBreaksVerify) {
   EXPECT_EQ(e->value, "0");
 }
 
+// Whatever the channel, a field that is not UTF-8 is refused by name before it is parsed as anything.
+TEST(Parse, InvalidUtf8ViaOpenRosa) {
+  Row row(observation_schema().columns.size());
+  row[0] = "1";
+  row[1] = "2023-09-01T21:38:41Z";
+  row[2] = "M001";
+  row[5] = "mortar";
+  row[6] = "9\xff";
+  Observation o;
+  auto e = parse_observation(row, Instant{1800000000000}, o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->field, "bearing_deg");
+  EXPECT_EQ(e->value, "9");
+  EXPECT_EQ(e->reason, "expected UTF-8 text; byte 1 (0xff) is not part of a UTF-8 character");
+  row[6] = "";
+  row[12] = "\x80";
+  EXPECT_EQ(parse_observation(row, Instant{1800000000000}, o)->field, "notes");
+  Row orow(observer_schema().columns.size());
+  orow[0] = "M\xfe";
+  Observer ob;
+  EXPECT_EQ(parse_observer(orow, ob)->reason, "expected UTF-8 text; byte 1 (0xfe) is not part of a UTF-8 character");
+}
+
 TEST(Parse, ObserverTypeMustBeKnown) {
   Row row(observer_schema().columns.size());
   row[0] = "M1";
