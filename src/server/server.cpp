@@ -88,43 +88,6 @@ json observation_json(const StoredObservation& so) {
   return j;
 }
 
-// Parses one OpenRosa submission instance into a row of the observation schema.
-std::optional<FieldError> xform_row(const std::string& xml, io::Row& row, std::vector<std::string>& storage) {
-  pugi::xml_document doc;
-  // Entities and DTDs are not expanded by pugixml; the size is bounded by the request limit.
-  auto parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);
-  if (!parsed) return FieldError{"xml_submission_file", "", std::string("not well-formed XML: ") + parsed.description()};
-  pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.attribute("id").value()) != kFormId) {
-    return FieldError{"xml_submission_file", root.attribute("id").value(),
-                      "expected a submission of form " + std::string(kFormId)};
-  }
-  const auto& cols = io::observation_schema().columns;
-  storage.assign(cols.size(), std::string());
-  auto set = [&](std::string_view col, std::string v) {
-    for (std::size_t c = 0; c < cols.size(); ++c) {
-      if (cols[c] == col) storage[c] = std::move(v);
-    }
-  };
-  set("observation_id", root.child("meta").child_value("instanceID"));
-  for (auto col : {"observer_id", "time", "kind", "bearing_deg", "bearing_sigma_deg", "distance_m",
-                   "distance_sigma_m", "count", "direction", "notes"}) {
-    set(col, root.child_value(col));
-  }
-  // geopoint: "lat lon [altitude [accuracy]]"
-  const std::string loc = root.child_value("location");
-  if (!loc.empty()) {
-    const auto sp = loc.find(' ');
-    if (sp == std::string::npos) return FieldError{"location", loc, "expected a geopoint \"lat lon [alt acc]\""};
-    const auto sp2 = loc.find(' ', sp + 1);
-    set("observer_lat", loc.substr(0, sp));
-    set("observer_lon", loc.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
-  }
-  row.assign(cols.size(), std::string_view());
-  for (std::size_t c = 0; c < cols.size(); ++c) row[c] = storage[c];
-  return std::nullopt;
-}
-
 // Splits "a,b,c" into its non-empty parts.
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -1354,7 +1317,8 @@ class ServerImpl final : public Server {
     sub.raw = file.content.substr(0, 4096);
     io::Row row;
     std::vector<std::string> storage;
-    if (auto e = xform_row(file.content, row, storage)) {
+    io::XformMeta meta;
+    if (auto e = io::parse_xform_submission(file.content, row, storage, meta)) {
       sub.error = *e;
     } else {
       Observation o;
