@@ -51,8 +51,8 @@ std::optional<ObserverType> observer_type_from_string(std::string_view s) {
 
 std::string canonical_content(const Observation& o) {
   std::string out;
-  out.reserve(128 + o.notes.size());
-  out += "obs1\x1f";
+  out.reserve(128 + o.notes.size() + o.supersedes.size());
+  out += o.supersedes.empty() ? "obs1\x1f" : "obs2\x1f";
   out += o.id;
   out += '\x1f';
   out += std::to_string(o.time.ms);
@@ -75,6 +75,10 @@ std::string canonical_content(const Observation& o) {
   out += '\x1f';
   out += to_string(o.direction);
   out += '\x1f';
+  if (!o.supersedes.empty()) {
+    out += o.supersedes;  // an id: no control characters, so no \x1f
+    out += '\x1f';
+  }
   out += o.notes;
   return out;
 }

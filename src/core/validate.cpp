@@ -118,6 +118,10 @@ std::optional<FieldError> validate(const Observation& o, Instant now) {
     return FieldError{"distance_sigma_m", num(*o.distance_sigma_m), "expected a number > 0 and <= 1000000 metres"};
   }
   if (o.count < 1) return FieldError{"count", std::to_string(o.count), "expected a whole number >= 1"};
+  if (!o.supersedes.empty()) {
+    if (auto e = check_id("supersedes", o.supersedes)) return e;
+    if (o.supersedes == o.id) return FieldError{"supersedes", o.supersedes, "expected the id of another report, not its own"};
+  }
   if (auto e = check_utf8("notes", o.notes)) return e;
   if (o.notes.size() > kMaxNotesBytes) {
     return FieldError{"notes", utf8_prefix(o.notes, 40) + "...", "expected at most " + std::to_string(kMaxNotesBytes) + " bytes"};

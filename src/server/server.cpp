@@ -1330,6 +1330,7 @@ class ServerImpl final : public Server {
           return openrosa_reply(res, 403, "You may not submit reports for observer " + o.observer_id + ".");
         }
         o.channel = "openrosa";
+        o.supersedes = meta.deprecated_id;
         o.submitted_by = c.user ? c.user->name : "";
         sub.obs = std::move(o);
       }

@@ -205,6 +205,61 @@ TEST_F(StoreTest, MinusZeroBreaksVerify) {
   ASSERT_TRUE((*again)->commit().ok());
 }
 
+// An edited field report supersedes the original: both are kept in the chain, the original is
+// listed with who superseded it, and a scan of current observations (fusion's) leaves it out.
+TEST_F(StoreTest, SupersededObservationIsKeptButNotCurrent) {
+  auto s = open(true);
+  fill(*s, 3);
+  Observation edited = obs(2);
+  edited.id = "o2-edit";
+  edited.count = 4;
+  edited.supersedes = "o2";
+  {
+    auto b = s->begin();
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(*(*b)->append(edited), Outcome::kAccepted);
+    EXPECT_EQ(*(*b)->append(edited), Outcome::kDuplicate);
+    Observation other = edited;
+    other.supersedes = "o3";  // the same id correcting another report is a different report
+    EXPECT_EQ(*(*b)->append(other), Outcome::kConflict);
+    ASSERT_TRUE((*b)->commit().ok());
+  }
+  auto scan = [&](const ObservationFilter& f) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(s->scan_observations(f, [&](const StoredObservation& so) {
+                   out.push_back(so.obs.id + (so.superseded_by.empty() ? "" : ">" + so.superseded_by));
+                   return true;
+                 }).ok());
+    return out;
+  };
+  EXPECT_EQ(scan({}), (std::vector<std::string>{"o1", "o2>o2-edit", "o3", "o2-edit"}));
+  ObservationFilter current;
+  current.current_only = true;
+  EXPECT_EQ(scan(current), (std::vector<std::string>{"o1", "o3", "o2-edit"}));
+  ObservationFilter one;
+  one.id = "o2";
+  EXPECT_EQ(scan(one), (std::vector<std::string>{"o2>o2-edit"}));
+  std::optional<Observation> back;
+  one.id = "o2-edit";
+  ASSERT_TRUE(s->scan_observations(one, [&](const StoredObservation& so) {
+                   back = so.obs;
+                   return true;
+                 }).ok());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, edited);
+  EXPECT_EQ(canonical_content(edited).substr(0, 5), "obs2\x1f");
+  EXPECT_EQ(canonical_content(obs(2)).substr(0, 5), "obs1\x1f");
+  auto rep = *s->verify_chain();
+  EXPECT_TRUE(rep.ok) << rep.problem;
+  EXPECT_EQ(rep.records, 4);
+  s.reset();
+  // The supersedes column is part of the audited content.
+  tamper("UPDATE observations SET supersedes = 'o1' WHERE id = 'o2-edit'");
+  auto bad = *open(false)->verify_chain();
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.first_bad_id, "o2-edit");
+}
+
 TEST_F(StoreTest, VerifyNamesAnEditedRecord) {
   {
     auto s = open(true);
