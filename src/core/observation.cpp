@@ -16,7 +16,10 @@ std::optional<E> lookup(const std::array<std::string_view, N>& names, std::strin
   return std::nullopt;
 }
 
+// Shortest round-trip form: one spelling per value. -0 is written as 0: the two compare equal, and
+// SQLite gives -0.0 back as 0.0, so a link made from "-0" could never be verified.
 void append_number(std::string& out, double v) {
+  if (v == 0) v = 0;
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
@@ -48,8 +51,8 @@ std::optional<ObserverType> observer_type_from_string(std::string_view s) {
 
 std::string canonical_content(const Observation& o) {
   std::string out;
-  out.reserve(128 + o.notes.size());
-  out += "obs1\x1f";
+  out.reserve(128 + o.notes.size() + o.supersedes.size());
+  out += o.supersedes.empty() ? "obs1\x1f" : "obs2\x1f";
   out += o.id;
   out += '\x1f';
   out += std::to_string(o.time.ms);
@@ -72,6 +75,10 @@ std::string canonical_content(const Observation& o) {
   out += '\x1f';
   out += to_string(o.direction);
   out += '\x1f';
+  if (!o.supersedes.empty()) {
+    out += o.supersedes;  // an id: no control characters, so no \x1f
+    out += '\x1f';
+  }
   out += o.notes;
   return out;
 }

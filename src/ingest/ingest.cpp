@@ -399,6 +399,25 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
   return imp.run(paths, parse, store_fn);
 }
 
+namespace {
+// A report may correct only a report that was received, and only one of the same observer: else a
+// submitter could take another observer's report out of fusion.
+Result<std::optional<FieldError>> check_supersedes(WriteBatch& batch, const Observation& o) {
+  auto old = batch.find_observation(o.supersedes);
+  if (!old.ok()) return old.status();
+  if (!*old) {
+    return std::optional<FieldError>(FieldError{"supersedes", o.supersedes,
+                                                "expected the id of a report received before; there is none with this id"});
+  }
+  if ((*old)->observer_id != o.observer_id) {
+    return std::optional<FieldError>(FieldError{"supersedes", o.supersedes,
+                                                "expected a report of observer " + o.observer_id + "; it is a report of observer " +
+                                                    (*old)->observer_id});
+  }
+  return std::optional<FieldError>();
+}
+}  // namespace
+
 Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
                                                           const std::string& source, const Options& opts) {
   using State = SubmissionResult::State;
@@ -418,6 +437,11 @@ Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vec
     } else {
       fe = validate(*it.obs, now);
       if (!fe) fe = check_observer(*known, *it.obs);
+      if (!fe && !it.obs->supersedes.empty()) {
+        auto e = check_supersedes(batch, *it.obs);
+        if (!e.ok()) return e.status();
+        fe = *e;
+      }
     }
     if (!fe) {
       auto res = batch.append(*it.obs);

@@ -100,14 +100,14 @@ std::optional<FieldError> pick_json(const Schema& schema, std::string_view line,
     return FieldError{"", "", "JSON nested deeper than " + std::to_string(max_depth) + " levels"};
   }
   auto j = nlohmann::json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return FieldError{"", std::string(line.substr(0, 60)), "expected one JSON object per line"};
+  if (j.is_discarded()) return FieldError{"", utf8_prefix(line, 60), "expected one JSON object per line"};
   return pick_json_value(schema, j, out, storage, ignored);
 }
 
 std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
                                           std::vector<std::string>& storage, std::vector<std::string>& ignored) {
   if (!j.is_object()) {
-    return FieldError{"", j.dump().substr(0, 60), "expected a JSON object, got " + std::string(j.type_name())};
+    return FieldError{"", utf8_prefix(j.dump(), 60), "expected a JSON object, got " + std::string(j.type_name())};
   }
   storage.assign(schema.columns.size(), std::string());
   out.assign(schema.columns.size(), std::string_view());
@@ -126,7 +126,7 @@ std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::
     } else if (v.is_number()) {
       storage[c] = v.dump();
     } else if (!v.is_null()) {
-      return FieldError{it.key(), v.dump().substr(0, 60), "expected a string or a number, got " + std::string(v.type_name())};
+      return FieldError{it.key(), utf8_prefix(v.dump(), 60), "expected a string or a number, got " + std::string(v.type_name())};
     }
   }
   for (std::size_t c = 0; c < schema.columns.size(); ++c) out[c] = storage[c];
@@ -157,9 +157,9 @@ std::optional<FieldError> parse_double(std::string_view field, std::string_view 
   if (*b == '+') ++b;
   auto r = from_chars_double(b, text.data() + text.size(), v);
   if (r.ec != std::errc() || r.ptr != text.data() + text.size() || !std::isfinite(v)) {
-    return FieldError{std::string(field), std::string(text.substr(0, 60)), "expected a number"};
+    return FieldError{std::string(field), utf8_prefix(text, 60), "expected a number"};
   }
-  out = v;
+  out = v == 0 ? 0.0 : v;  // -0 is stored and shown as 0
   return std::nullopt;
 }
 
@@ -176,21 +176,30 @@ std::optional<FieldError> parse_position(std::string_view lat_f, std::string_vie
   return std::nullopt;
 }
 
+// Every field of a row is text before it is anything else: one check, whatever the channel.
+std::optional<FieldError> check_row_utf8(const Schema& schema, const Row& row) {
+  for (std::size_t c = 0; c < row.size() && c < schema.columns.size(); ++c) {
+    if (auto e = check_utf8(schema.columns[c], row[c])) return e;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<FieldError> parse_observation(const Row& row, Instant now, Observation& o) {
+  if (auto e = check_row_utf8(observation_schema(), row)) return e;
   o.id.assign(trim(row[kId]));
   if (o.id.empty()) return FieldError{"observation_id", "", "required; expected a non-empty id"};
   const std::string_view t = trim(row[kTime]);
   if (t.empty()) return FieldError{"time", "", "required; expected an ISO 8601 time with a zone"};
   auto inst = parse_instant(t);
-  if (!inst.ok()) return FieldError{"time", std::string(t.substr(0, 60)), inst.status().message()};
+  if (!inst.ok()) return FieldError{"time", utf8_prefix(t, 60), inst.status().message()};
   o.time = *inst;
   o.observer_id.assign(trim(row[kObserver]));
   if (auto e = parse_position("observer_lat", "observer_lon", row[kObsLat], row[kObsLon], o.observer_pos)) return e;
   const std::string_view k = trim(row[kKind]);
   auto kind = kind_from_string(k);
-  if (!kind) return FieldError{"kind", std::string(k.substr(0, 60)), "expected one of " + kind_list()};
+  if (!kind) return FieldError{"kind", utf8_prefix(k, 60), "expected one of " + kind_list()};
   o.kind = *kind;
   if (auto e = parse_double("bearing_deg", row[kBearing], o.bearing_deg)) return e;
   if (o.bearing_deg && *o.bearing_deg == 360.0) o.bearing_deg = 0.0;  // compass notation: 360 is north
@@ -204,19 +213,20 @@ std::optional<FieldError> parse_observation(const Row& row, Instant now, Observa
     std::int32_t n = 0;
     auto r = std::from_chars(c.data(), c.data() + c.size(), n);
     if (r.ec != std::errc() || r.ptr != c.data() + c.size()) {
-      return FieldError{"count", std::string(c.substr(0, 60)), "expected a whole number >= 1"};
+      return FieldError{"count", utf8_prefix(c, 60), "expected a whole number >= 1"};
     }
     o.count = n;
   }
   const std::string_view d = trim(row[kDirection]);
   auto dir = direction_from_string(d);
-  if (!dir) return FieldError{"direction", std::string(d.substr(0, 60)), "expected incoming, outgoing or empty"};
+  if (!dir) return FieldError{"direction", utf8_prefix(d, 60), "expected incoming, outgoing or empty"};
   o.direction = *dir;
   o.notes.assign(row[kNotes]);
   return validate(o, now);
 }
 
 std::optional<FieldError> parse_observer(const Row& row, Observer& o) {
+  if (auto e = check_row_utf8(observer_schema(), row)) return e;
   o.id.assign(trim(row[kOId]));
   if (auto e = parse_position("lat", "lon", row[kOLat], row[kOLon], o.position)) return e;
   o.party.assign(trim(row[kOParty]));
@@ -225,7 +235,7 @@ std::optional<FieldError> parse_observer(const Row& row, Observer& o) {
     o.type = ObserverType::kPost;
   } else {
     auto ty = observer_type_from_string(t);
-    if (!ty) return FieldError{"type", std::string(t.substr(0, 60)), "expected post, patrol, camera, acoustic, uav or other"};
+    if (!ty) return FieldError{"type", utf8_prefix(t, 60), "expected post, patrol, camera, acoustic, uav or other"};
     o.type = *ty;
   }
   return validate(o);

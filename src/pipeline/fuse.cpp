@@ -576,15 +576,28 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     ObservationFilter nf;
     nf.after_seq = cursor;
     std::int64_t tmin = kMax, tmax = kMin;
+    std::vector<std::string> corrected;  // superseded by a new observation
     TRUCE_RETURN_IF_ERROR(store.scan_observations(nf, [&](const StoredObservation& so) {
       tmin = std::min(tmin, so.obs.time.ms);
       tmax = std::max(tmax, so.obs.time.ms);
       max_seq = std::max(max_seq, so.seq);
+      if (!so.obs.supersedes.empty()) corrected.push_back(so.obs.supersedes);
       return true;
     }));
     if (max_seq == 0) {
       sum.nothing_new = true;
       return sum;
+    }
+    // A correction may move a report in time: its old time is touched too, so that the incident
+    // it leaves is fused again without it.
+    for (const auto& id : corrected) {
+      ObservationFilter one;
+      one.id = id;
+      TRUCE_RETURN_IF_ERROR(store.scan_observations(one, [&](const StoredObservation& so) {
+        tmin = std::min(tmin, so.obs.time.ms);
+        tmax = std::max(tmax, so.obs.time.ms);
+        return true;
+      }));
     }
     lo = tmin, hi = tmax + 1;
   }
@@ -601,6 +614,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   const auto margin_ms = static_cast<std::int64_t>(std::ceil(cfg.pair_window_s() * 1000.0)) + 1000;
   std::int64_t pad = 20 * 60 * 1000;
   std::vector<Observation> obs;
+  std::vector<std::string> superseded;  // in the window: fused by nothing, so their incidents are replaced
   std::vector<fusion::Incident> keep;
   for (;;) {
     const std::int64_t wlo = lo <= kMin ? kMin : lo - pad, whi = hi >= kMax ? kMax : hi + pad;
@@ -608,8 +622,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     if (wlo > kMin) f.from = Instant{wlo};
     if (whi < kMax) f.to = Instant{whi};
     obs.clear();
+    superseded.clear();
     TRUCE_RETURN_IF_ERROR(store.scan_observations(f, [&](const StoredObservation& so) {
-      obs.push_back(so.obs);
+      if (so.superseded_by.empty()) obs.push_back(so.obs);
+      else superseded.push_back(so.obs.id);
       return true;
     }));
     // A fixed order (time, then id) makes the result independent of arrival order.
@@ -668,13 +684,14 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     }
     stored.push_back(std::move(si));
   }
+  sum.observations = scope.size();
+  scope.insert(scope.end(), superseded.begin(), superseded.end());
   auto sync = store.replace_incidents(scope, stored);
   if (!sync.ok()) return sync.status();
   if (incremental) {
     auto v = store.put_document("fusion.cursor", std::to_string(max_seq));
     if (!v.ok()) return v.status();
   }
-  sum.observations = scope.size();
   sum.incidents = stored.size();
   sum.sync = *sync;
   return sum;
@@ -683,7 +700,9 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
 Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents) {
     std::vector<std::string> ids;
     std::unordered_map<std::string, std::uint32_t> index;
-    Status st = store.scan_observations(ObservationFilter{}, [&](const StoredObservation& so) {
+    ObservationFilter current;  // what fusion uses: superseded reports are in no incident
+    current.current_only = true;
+    Status st = store.scan_observations(current, [&](const StoredObservation& so) {
       index.emplace(so.obs.id, static_cast<std::uint32_t>(ids.size()));
       ids.push_back(so.obs.id);
       return true;

@@ -42,7 +42,8 @@ void ServerImpl::submission(const httplib::Request& req, httplib::Response& res,
   sub.raw = file.content.substr(0, 4096);
   io::Row row;
   std::vector<std::string> storage;
-  if (auto e = xform_row(file.content, row, storage)) {
+  io::XformMeta meta;
+  if (auto e = io::parse_xform_submission(file.content, row, storage, meta)) {
     sub.error = *e;
   } else {
     Observation o;
@@ -54,6 +55,7 @@ void ServerImpl::submission(const httplib::Request& req, httplib::Response& res,
         return openrosa_reply(res, 403, "You may not submit reports for observer " + o.observer_id + ".");
       }
       o.channel = "openrosa";
+      o.supersedes = meta.deprecated_id;  // ODK's edit and resend: this report replaces that one
       o.submitted_by = c.user ? c.user->name : "";
       sub.obs = std::move(o);
     }
@@ -61,44 +63,6 @@ void ServerImpl::submission(const httplib::Request& req, httplib::Response& res,
   std::vector<ingest::Submission> subs;
   subs.push_back(std::move(sub));
   store_submissions(std::move(subs), "openrosa", res, true);
-}
-
-std::optional<FieldError> xform_row(const std::string& xml, io::Row& row, std::vector<std::string>& storage) {
-  pugi::xml_document doc;
-  // Entities and DTDs are not expanded by pugixml; the size is bounded by the request limit.
-  auto parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);
-  if (!parsed)
-    return FieldError{"xml_submission_file", "", std::string("not well-formed XML: ") + parsed.description()};
-  pugi::xml_node root = doc.document_element();
-  if (std::string_view(root.attribute("id").value()) != kFormId) {
-    return FieldError{"xml_submission_file", root.attribute("id").value(),
-                      "expected a submission of form " + std::string(kFormId)};
-  }
-  const auto& cols = io::observation_schema().columns;
-  storage.assign(cols.size(), std::string());
-  auto set = [&](std::string_view col, std::string v) {
-    for (std::size_t c = 0; c < cols.size(); ++c) {
-      if (cols[c] == col) storage[c] = std::move(v);
-    }
-  };
-  set("observation_id", root.child("meta").child_value("instanceID"));
-  for (auto col : {"observer_id", "time", "kind", "bearing_deg", "bearing_sigma_deg", "distance_m",
-                   "distance_sigma_m", "count", "direction", "notes"}) {
-    set(col, root.child_value(col));
-  }
-  // geopoint: "lat lon [altitude [accuracy]]"
-  const std::string loc = root.child_value("location");
-  if (!loc.empty()) {
-    const auto sp = loc.find(' ');
-    if (sp == std::string::npos)
-      return FieldError{"location", loc, "expected a geopoint \"lat lon [alt acc]\""};
-    const auto sp2 = loc.find(' ', sp + 1);
-    set("observer_lat", loc.substr(0, sp));
-    set("observer_lon", loc.substr(sp + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp - 1));
-  }
-  row.assign(cols.size(), std::string_view());
-  for (std::size_t c = 0; c < cols.size(); ++c) row[c] = storage[c];
-  return std::nullopt;
 }
 
 }  // namespace truce::server

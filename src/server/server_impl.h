@@ -33,6 +33,7 @@
 #include "truce/core/decimal.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/ingest/ingest.h"
+#include "truce/io/openrosa.h"
 #include "truce/io/tabular.h"
 #include "truce/pipeline/mission.h"
 #include "truce/pipeline/report.h"
@@ -85,8 +86,6 @@ void send_status(httplib::Response& res, const Status& st, const std::string& fi
 
 json observation_json(const StoredObservation& so);
 
-// Parses one OpenRosa submission instance into a row of the observation schema.
-std::optional<FieldError> xform_row(const std::string& xml, io::Row& row, std::vector<std::string>& storage);
 
 // Splits "a,b,c" into its non-empty parts.
 std::vector<std::string> split_list(const std::string& s);

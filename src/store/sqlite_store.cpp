@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 #include <cerrno>
+#include <unordered_map>
 #include <cstring>
 
 #include "store/sqlite_db.h"
@@ -25,7 +26,7 @@ namespace {
 using sqlite::Stmt;
 
 // Schema migrations: entry i brings the schema from version i to i+1. Append only.
-constexpr std::array<std::string_view, 5> kMigrations = {
+constexpr std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE observers(
   id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
@@ -85,11 +86,17 @@ CREATE TABLE incident_reviews(
 ALTER TABLE users ADD COLUMN expires_ms INTEGER;
 ALTER TABLE users ADD COLUMN revoked_ms INTEGER;
 )sql",
+    // An observation may supersede an earlier one (an edited field report). Set when it is
+    // appended, so observations stay append-only; the index holds only the few that supersede.
+    R"sql(
+ALTER TABLE observations ADD COLUMN supersedes TEXT NOT NULL DEFAULT '';
+CREATE INDEX observations_supersedes ON observations(supersedes) WHERE supersedes <> '';
+)sql",
 };
 
 constexpr std::string_view kObsColumns =
     "seq, id, time_ms, observer_id, observer_lat, observer_lon, kind, bearing_deg, bearing_sigma_deg, "
-    "distance_m, distance_sigma_m, count, direction, notes, channel, submitted_by";
+    "distance_m, distance_sigma_m, count, direction, notes, channel, submitted_by, supersedes";
 
 // A stored comma-separated list of ids ("" is none).
 std::vector<std::string> split_commas(const std::string& text) {
@@ -118,6 +125,7 @@ Observation read_observation(const Stmt& s, int c0) {
   o.notes = s.col_text(c0 + 13);
   o.channel = s.col_text(c0 + 14);
   o.submitted_by = s.col_text(c0 + 15);
+  o.supersedes = s.col_text(c0 + 16);
   return o;
 }
 
@@ -204,7 +212,7 @@ class SqliteStore final : public Store {
     TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_obs,
                                "INSERT INTO observations(seq, id, time_ms, observer_id, observer_lat, observer_lon, "
                                "kind, bearing_deg, bearing_sigma_deg, distance_m, distance_sigma_m, count, direction, "
-                               "notes, channel, submitted_by, link) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                               "notes, channel, submitted_by, link, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                                "ON CONFLICT(id) DO NOTHING"));
     TRUCE_RETURN_IF_ERROR(prep(stmts_.find_obs, "SELECT " + std::string(kObsColumns) + " FROM observations WHERE id = ?"));
     TRUCE_RETURN_IF_ERROR(prep(stmts_.find_observer, "SELECT id, lat, lon, party, type FROM observers WHERE id = ?"));
@@ -240,11 +248,24 @@ class SqliteStore final : public Store {
   }
 
   Status scan_observations(const ObservationFilter& f, const std::function<bool(const StoredObservation&)>& fn) override {
+    // Who supersedes whom: few rows, read once from the partial index, so a scan of millions
+    // pays nothing per row when nothing was superseded.
+    std::unordered_map<std::string, std::string> superseded_by;
+    {
+      Stmt sup(db_, "SELECT supersedes, id FROM observations WHERE supersedes <> '' ORDER BY seq");
+      int src;
+      while ((src = sup.step()) == SQLITE_ROW) superseded_by[sup.col_text(0)] = sup.col_text(1);
+      if (src != SQLITE_DONE) return sqlite::error(db_, "reading superseded observations");
+    }
     std::string sql = "SELECT " + std::string(kObsColumns) + " FROM observations WHERE seq > ?1";
     if (f.from) sql += " AND time_ms >= ?2";
     if (f.to) sql += " AND time_ms < ?3";
     if (f.observer_id) sql += " AND observer_id = ?4";
     if (f.kind) sql += " AND kind = ?5";
+    if (f.id) sql += " AND id = ?7";
+    if (f.current_only && !superseded_by.empty()) {
+      sql += " AND id NOT IN (SELECT supersedes FROM observations WHERE supersedes <> '')";
+    }
     sql += " ORDER BY seq";
     if (f.limit > 0) sql += " LIMIT ?6";
     Stmt s(db_, sql);
@@ -255,11 +276,16 @@ class SqliteStore final : public Store {
     if (f.observer_id) s.bind(4, std::string_view(*f.observer_id));
     if (f.kind) s.bind(5, to_string(*f.kind));
     if (f.limit > 0) s.bind(6, f.limit);
+    if (f.id) s.bind(7, std::string_view(*f.id));
     int rc;
     StoredObservation so;
     while ((rc = s.step()) == SQLITE_ROW) {
       so.seq = s.col_int(0);
       so.obs = read_observation(s, 0);
+      so.superseded_by.clear();
+      if (!superseded_by.empty()) {
+        if (auto it = superseded_by.find(so.obs.id); it != superseded_by.end()) so.superseded_by = it->second;
+      }
       if (!fn(so)) return Status::Ok();
     }
     if (rc != SQLITE_DONE) return sqlite::error(db_, "reading observations");
@@ -333,7 +359,7 @@ class SqliteStore final : public Store {
         return rep;
       }
       link = chain_link(link, content_digest(canonical_content(o)));
-      auto stored = s.col_blob(16);
+      auto stored = s.col_blob(17);
       if (stored.size() != link.size() || std::memcmp(stored.data(), link.data(), link.size()) != 0) {
         rep.ok = false;
         rep.first_bad_seq = seq;
@@ -875,6 +901,7 @@ Result<Outcome> SqliteBatch::append(const Observation& o, const Digest& content)
   s.bind_static(15, o.channel);
   s.bind_static(16, o.submitted_by);
   s.bind_blob(17, next.data(), static_cast<int>(next.size()));
+  s.bind_static(18, o.supersedes);
   const int rc = s.step();
   sqlite3_reset(s.get());  // every parameter is bound each time: no need to clear bindings
   if (rc != SQLITE_DONE) return sqlite::error(db_, "inserting observation " + o.id);

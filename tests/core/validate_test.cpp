@@ -29,6 +29,46 @@ std::string field_of(const Observation& o) {
 
 TEST(Validate, AGoodObservationPasses) { EXPECT_FALSE(validate(good(), kNow)); }
 
+// A field app (OpenRosa's XML is not checked for encoding) sends bytes that are not UTF-8: they are
+// refused with the field and the byte, and the error quotes only valid text.
+TEST(Validate, InvalidUtf8ViaOpenRosa) {
+  Observation o = good();
+  o.notes = "two rounds \xff\xfe then silence";
+  auto e = validate(o, kNow);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->field, "notes");
+  EXPECT_EQ(e->value, "two rounds ");
+  EXPECT_EQ(e->reason, "expected UTF-8 text; byte 11 (0xff) is not part of a UTF-8 character");
+  o = good();
+  o.observer_id = "M\xC0\xAF" "1";  // overlong '/'
+  EXPECT_EQ(field_of(o), "observer_id");
+  o = good();
+  o.id = "uuid:\xED\xA0\x80";  // a surrogate
+  EXPECT_EQ(field_of(o), "observation_id");
+  EXPECT_EQ(validate(o, kNow)->reason, "expected UTF-8 text; byte 5 (0xed) is not part of a UTF-8 character");
+  o = good();
+  o.notes = "Ստեփանակերտ Xankəndi";
+  EXPECT_FALSE(validate(o, kNow));
+  Observer ob;
+  ob.id = "M1";
+  ob.party = "AZ\xE2\x82";  // truncated
+  ASSERT_TRUE(validate(ob));
+  EXPECT_EQ(validate(ob)->field, "party");
+}
+
+TEST(Validate, ErrorValuesAreCutAtACharacterBoundary) {
+  Observation o = good();
+  o.notes = std::string(39, 'x') + "ə" + std::string(4096, 'x');
+  auto e = validate(o, kNow);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->reason, "expected at most 4096 bytes");
+  EXPECT_EQ(e->value, std::string(39, 'x') + "...");
+  EXPECT_EQ(utf8_prefix("abəc", 3), "ab");
+  EXPECT_EQ(utf8_prefix("a\xff" "b", 10), "ab");
+  o.notes = std::string(50, 'y') + "\xff";
+  EXPECT_EQ(validate(o, kNow)->value, "..." + std::string(40, 'y'));
+}
+
 TEST(Validate, EachRangeIsChecked) {
   auto o = good();
   o.bearing_deg = 360;

@@ -122,6 +122,19 @@ TEST_F(Cli, TamperingWithTheSqliteShellIsDetected) {
             "it was changed after it was accepted\n");
 }
 
+// Regression: a bearing or position of -0 was hashed as "-0" but read back from SQLite as 0.
+TEST_F(Cli, MinusZeroBreaksVerify) {
+  run(truce("init"));
+  const auto f = dir_.file("zero.csv");
+  testing::write_file(f, kHeader + "z1,2023-09-01T12:00:00Z,M1,-0,-0.0,mortar,-0,4,1500,300,1\n"
+                                   "z2,2023-09-01T12:01:00Z,M1,39.85,46.8,mortar,-0.0e0,4,1.5e3,300,1\n");
+  auto r = run(truce("import observations " + f + " --format json"));
+  EXPECT_EQ(last_line(r.out), "{\"read\":2,\"accepted\":2,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+  auto v = run(truce("verify 2>&1"));
+  EXPECT_EQ(v.status, 0) << v.out;
+  EXPECT_EQ(v.out, "audit chain holds: 2 observations verified\n");
+}
+
 TEST_F(Cli, DeletionWithTheSqliteShellIsDetected) {
   run(truce("init"));
   run(truce("import observers " + kExample + "/observers.csv"));

@@ -130,6 +130,26 @@ TEST_F(IngestTest, SeveralFilesAndAMissingOneInOneImport) {
 
 // A gigabyte on one line arrives through a pipe: it is rejected and skipped without being held in
 // memory, and the good row after it is accepted.
+// A submission built by a channel that skipped the parser is still checked, and quarantined.
+TEST_F(IngestTest, InvalidUtf8ViaOpenRosaIsRejectedAndQuarantined) {
+  Observation o;
+  o.id = "uuid:1";
+  o.time = *parse_instant("2023-09-01T21:38:41Z");
+  o.observer_id = "M001";
+  o.kind = Kind::kMortar;
+  o.notes = "bad \xC3";
+  std::vector<ingest::Submission> subs(1);
+  subs[0].raw = "<data/>";
+  subs[0].obs = o;
+  auto r = ingest::submit_observations(*store_, std::move(subs), "openrosa", opts_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0].state, ingest::SubmissionResult::State::kRejected);
+  EXPECT_EQ((*r)[0].error.field, "notes");
+  EXPECT_EQ((*r)[0].error.reason, "expected UTF-8 text; byte 4 (0xc3) is not part of a UTF-8 character");
+  EXPECT_EQ(stored(), 0);
+  EXPECT_EQ((*store_->stats()).rejected, 1);
+}
+
 TEST_F(IngestTest, AGigabyteSingleLineIsSkippedNotBuffered) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace truce::io {
 namespace {
 
@@ -32,6 +34,68 @@ TEST(Parse, BearingOf360IsNorth) {
   EXPECT_FALSE(parse_observation(row, Instant{1800000000000}, o));
   EXPECT_EQ(o.bearing_deg, 0.0);
   EXPECT_EQ(o.count, 1);  // count defaults to one report
+}
+
+// Every spelling of one number parses to one value with one canonical encoding (the audit chain
+// hashes it), -0 included.
+TEST(Parse, MinusZeroBreaksVerify) {
+  auto parse = [](std::string_view bearing, std::string_view lat, std::string_view dist) {
+    Row row(observation_schema().columns.size());
+    row[0] = "1";
+    row[1] = "2023-09-01T21:38:41Z";
+    row[2] = "M001";
+    row[3] = lat;
+    row[4] = "46.8";
+    row[5] = "mortar";
+    row[6] = bearing;
+    row[8] = dist;
+    Observation o;
+    auto e = parse_observation(row, Instant{1800000000000}, o);
+    EXPECT_FALSE(e) << e->field << ": " << e->reason;
+    return o;
+  };
+  const Observation zero = parse("0", "0", "1500");
+  for (auto spelling : {"-0", "-0.0", "+0", "0.000", "0e7", "-0e-3", "360"}) {
+    const Observation o = parse(spelling, spelling == std::string_view("360") ? "0" : spelling, "1500");
+    EXPECT_FALSE(std::signbit(*o.bearing_deg)) << spelling;
+    EXPECT_FALSE(std::signbit(o.observer_pos->lat)) << spelling;
+    EXPECT_EQ(canonical_content(o), canonical_content(zero)) << spelling;
+  }
+  const Observation one = parse("1", "39.85", "1500");
+  for (auto spelling : {"1.0", "+1", "1e0", "0.1e1", "1.000000000000000000001"}) {
+    EXPECT_EQ(canonical_content(parse(spelling, "39.850", "1.5e3")), canonical_content(one)) << spelling;
+  }
+  // -0 is not a distance: it is rejected as 0 is, and named as 0.
+  Row row(observation_schema().columns.size());
+  row[0] = "1", row[1] = "2023-09-01T21:38:41Z", row[2] = "M001", row[5] = "mortar", row[8] = "-0";
+  Observation o;
+  auto e = parse_observation(row, Instant{1800000000000}, o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->field, "distance_m");
+  EXPECT_EQ(e->value, "0");
+}
+
+// Whatever the channel, a field that is not UTF-8 is refused by name before it is parsed as anything.
+TEST(Parse, InvalidUtf8ViaOpenRosa) {
+  Row row(observation_schema().columns.size());
+  row[0] = "1";
+  row[1] = "2023-09-01T21:38:41Z";
+  row[2] = "M001";
+  row[5] = "mortar";
+  row[6] = "9\xff";
+  Observation o;
+  auto e = parse_observation(row, Instant{1800000000000}, o);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->field, "bearing_deg");
+  EXPECT_EQ(e->value, "9");
+  EXPECT_EQ(e->reason, "expected UTF-8 text; byte 1 (0xff) is not part of a UTF-8 character");
+  row[6] = "";
+  row[12] = "\x80";
+  EXPECT_EQ(parse_observation(row, Instant{1800000000000}, o)->field, "notes");
+  Row orow(observer_schema().columns.size());
+  orow[0] = "M\xfe";
+  Observer ob;
+  EXPECT_EQ(parse_observer(orow, ob)->reason, "expected UTF-8 text; byte 1 (0xfe) is not part of a UTF-8 character");
 }
 
 TEST(Parse, ObserverTypeMustBeKnown) {

@@ -514,6 +514,41 @@ TEST_F(ServerTest, OpenRosaSubmissionWithDigestAndResend) {
   EXPECT_NE(refused->body.find("expected a submission of form truce_observation"), std::string::npos);
 }
 
+// ODK Collect sends an edited report with a new instanceID and the old one as deprecatedID: both
+// are kept and the edit names the original. Bytes that are not UTF-8 are refused by field, and the
+// quarantine still lists as JSON.
+TEST_F(ServerTest, OpenRosaEditedSubmissionAndInvalidUtf8) {
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_digest_auth("obs", tokens_["observer"].c_str());
+  auto post = [&](const std::string& xml) {
+    httplib::MultipartFormDataItems parts = {{"xml_submission_file", xml, "submission.xml", "text/xml"}};
+    return c.Post("/submission", parts);
+  };
+  ASSERT_EQ(post(submission_xml("uuid:old", 3))->status, 201);
+  std::string edited = submission_xml("uuid:new", 4);
+  edited.replace(edited.find("</instanceID>"), 13, "</instanceID><deprecatedID>uuid:old</deprecatedID>");
+  auto e = post(edited);
+  EXPECT_EQ(e->status, 201) << e->body;
+  std::vector<std::string> ids;
+  auto st = open_sqlite_store(db_, SqliteOptions{});
+  ASSERT_TRUE(st.ok());
+  ASSERT_TRUE((*st)->scan_observations({}, [&](const StoredObservation& so) {
+                       ids.push_back(so.obs.id + ">" + so.superseded_by);
+                       return true;
+                     }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"uuid:old>uuid:new", "uuid:new>"}));
+  std::string bad = submission_xml("uuid:bad", 1);
+  bad.replace(bad.find("<count>"), 0, "<notes>obus \xE9" "clat\xE9</notes>");  // Latin-1, not UTF-8
+  auto refused = post(bad);
+  EXPECT_EQ(refused->status, 400);
+  EXPECT_NE(refused->body.find("notes: expected UTF-8 text; byte 5 (0xe9) is not part of a UTF-8 character"),
+            std::string::npos)
+      << refused->body;
+  auto rejects = client_->Get("/api/v1/rejects", auth("analyst"));
+  ASSERT_EQ(rejects->status, 200) << rejects->body;
+  EXPECT_EQ(json::parse(rejects->body)["items"][0]["field"], "notes");
+}
+
 // Regression: places are stored in the gazetteer's own form and were served as if GeoJSON.
 TEST_F(ServerTest, PlacesAreServedAsGeoJsonWithTheirCredit) {
   auto r = client_->Get("/api/v1/places", auth("analyst"));

@@ -179,6 +179,89 @@ TEST_F(StoreTest, StoredObservationRoundTrips) {
   EXPECT_EQ(*back, o);
 }
 
+// SQLite keeps a REAL with no fraction as an integer, so -0.0 comes back as 0.0: the audit link made
+// from the submitted value must be the one verify recomputes from the stored one.
+TEST_F(StoreTest, MinusZeroBreaksVerify) {
+  auto s = open(true);
+  Observation o = obs(1);
+  o.bearing_deg = -0.0;
+  o.observer_pos = LatLon{-0.0, -0.0};
+  Observation p = obs(2);
+  p.bearing_deg = 0.0;
+  p.bearing_sigma_deg = 5e-324;  // the smallest subnormal keeps its one spelling too
+  auto b = s->begin();
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(*(*b)->append(o), Outcome::kAccepted);
+  ASSERT_EQ(*(*b)->append(p), Outcome::kAccepted);
+  ASSERT_TRUE((*b)->commit().ok());
+  auto rep = *s->verify_chain();
+  EXPECT_TRUE(rep.ok) << rep.problem;
+  EXPECT_EQ(rep.records, 2);
+  // And -0 resubmitted as 0 is the same report, not a conflict.
+  Observation plus = o;
+  plus.bearing_deg = 0.0;
+  plus.observer_pos = LatLon{0.0, 0.0};
+  auto again = s->begin();
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*(*again)->append(plus), Outcome::kDuplicate);
+  ASSERT_TRUE((*again)->commit().ok());
+}
+
+// An edited field report supersedes the original: both are kept in the chain, the original is
+// listed with who superseded it, and a scan of current observations (fusion's) leaves it out.
+TEST_F(StoreTest, SupersededObservationIsKeptButNotCurrent) {
+  auto s = open(true);
+  fill(*s, 3);
+  Observation edited = obs(2);
+  edited.id = "o2-edit";
+  edited.count = 4;
+  edited.supersedes = "o2";
+  {
+    auto b = s->begin();
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(*(*b)->append(edited), Outcome::kAccepted);
+    EXPECT_EQ(*(*b)->append(edited), Outcome::kDuplicate);
+    Observation other = edited;
+    other.supersedes = "o3";  // the same id correcting another report is a different report
+    EXPECT_EQ(*(*b)->append(other), Outcome::kConflict);
+    ASSERT_TRUE((*b)->commit().ok());
+  }
+  auto scan = [&](const ObservationFilter& f) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(s->scan_observations(f, [&](const StoredObservation& so) {
+                   out.push_back(so.obs.id + (so.superseded_by.empty() ? "" : ">" + so.superseded_by));
+                   return true;
+                 }).ok());
+    return out;
+  };
+  EXPECT_EQ(scan({}), (std::vector<std::string>{"o1", "o2>o2-edit", "o3", "o2-edit"}));
+  ObservationFilter current;
+  current.current_only = true;
+  EXPECT_EQ(scan(current), (std::vector<std::string>{"o1", "o3", "o2-edit"}));
+  ObservationFilter one;
+  one.id = "o2";
+  EXPECT_EQ(scan(one), (std::vector<std::string>{"o2>o2-edit"}));
+  std::optional<Observation> back;
+  one.id = "o2-edit";
+  ASSERT_TRUE(s->scan_observations(one, [&](const StoredObservation& so) {
+                   back = so.obs;
+                   return true;
+                 }).ok());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, edited);
+  EXPECT_EQ(canonical_content(edited).substr(0, 5), "obs2\x1f");
+  EXPECT_EQ(canonical_content(obs(2)).substr(0, 5), "obs1\x1f");
+  auto rep = *s->verify_chain();
+  EXPECT_TRUE(rep.ok) << rep.problem;
+  EXPECT_EQ(rep.records, 4);
+  s.reset();
+  // The supersedes column is part of the audited content.
+  tamper("UPDATE observations SET supersedes = 'o1' WHERE id = 'o2-edit'");
+  auto bad = *open(false)->verify_chain();
+  EXPECT_FALSE(bad.ok);
+  EXPECT_EQ(bad.first_bad_id, "o2-edit");
+}
+
 TEST_F(StoreTest, VerifyNamesAnEditedRecord) {
   {
     auto s = open(true);
@@ -353,9 +436,10 @@ TEST_F(UserStoreTest, SchemaFourDatabaseOpensAndKeepsItsUsers) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(old.c_str(), &db), SQLITE_OK);
   char* err = nullptr;
-  // Back to the version-4 users table, then a user added the way that truce did.
+  // Back to the version-4 tables (users, observations), then a user added the way that truce did.
   const std::string sql =
       "ALTER TABLE users DROP COLUMN expires_ms; ALTER TABLE users DROP COLUMN revoked_ms; "
+      "DROP INDEX observations_supersedes; ALTER TABLE observations DROP COLUMN supersedes; "
       "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
       "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) "
       "VALUES ('obs', 'observer', 'M001,M002', x'" +

@@ -57,6 +57,9 @@ struct Observation {
   std::int32_t count = 1;
   Direction direction = Direction::kUnknown;
   std::string notes;
+  // The id of the report this one corrects (an edited ODK submission's deprecatedID), "" for none.
+  // Both are kept; fusion uses only the newest. Part of the content.
+  std::string supersedes;
   // Submission metadata: not part of the content that decides duplicate vs conflict.
   std::string channel;       // "csv", "ndjson", "api", "openrosa", "simulated"
   std::string submitted_by;  // user or file
@@ -64,7 +67,9 @@ struct Observation {
 };
 
 // The canonical encoding of an observation's content: fixed field order, unit-separator delimited,
-// numbers in shortest round-trip form. Two observations are the same report iff these are equal.
+// numbers in shortest round-trip form (-0 as 0). Two observations are the same report iff these are
+// equal. A report that supersedes another is tagged "obs2" and carries that id before its notes;
+// every other report keeps the "obs1" encoding its audit link was made with.
 // The audit chain hashes this encoding; changing it is a schema change.
 std::string canonical_content(const Observation& o);
 

@@ -62,6 +62,9 @@ struct SubmissionResult {
 };
 // Stores submissions in one durable transaction with the same rules as a file import (validation,
 // observer registration, idempotency, quarantine). `source` names the channel for quarantine.
+// An observation that supersedes another (Observation::supersedes, an edited ODK submission's
+// deprecatedID) is refused unless that one was received and is of the same observer; both are
+// kept, and fusion uses only the newest.
 Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
                                                           const std::string& source, const Options& opts);
 

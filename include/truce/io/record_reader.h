@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "truce/core/status.h"
+#include "truce/core/validate.h"
 
 namespace truce::io {
 
@@ -115,7 +116,7 @@ class MappedFile {
 // when the size is known, and while reading otherwise). For documents: GeoJSON, agreements.
 Result<std::string> read_all(const std::string& path, std::int64_t max_bytes);
 
-// True when s is valid UTF-8 (no overlongs, no surrogates).
-bool valid_utf8(std::string_view s);
+// The readers' UTF-8 check is the one every channel's validation uses (core/validate.h).
+using truce::valid_utf8;
 
 }  // namespace truce::io

@@ -58,13 +58,16 @@ struct ObservationFilter {
   std::optional<Instant> to;    // exclusive
   std::optional<std::string> observer_id;
   std::optional<Kind> kind;
+  std::optional<std::string> id;  // just this observation
   std::int64_t after_seq = 0;   // cursor: only records with seq > after_seq
   std::int64_t limit = 0;       // 0 = no limit
+  bool current_only = false;    // leave out observations a later one supersedes
 };
 
 struct StoredObservation {
   std::int64_t seq = 0;  // position in the audit chain, 1-based
   Observation obs;
+  std::string superseded_by = {};  // the latest observation that supersedes this one; "" when it is current
 };
 
 struct StoreStats {
@@ -202,7 +205,8 @@ class Store {
   virtual Result<std::unique_ptr<Lock>> lock_fusion() { return std::unique_ptr<Lock>(); }
   virtual Result<std::unique_ptr<WriteBatch>> begin() = 0;
   virtual Result<std::vector<Observer>> observers() = 0;
-  // Calls fn for each matching observation in seq order until fn returns false.
+  // Calls fn for each matching observation in seq order until fn returns false. Superseded
+  // observations are kept (and listed, with superseded_by) unless f.current_only.
   virtual Status scan_observations(const ObservationFilter& f,
                                    const std::function<bool(const StoredObservation&)>& fn) = 0;
   virtual Status scan_rejects(const std::function<bool(const Reject&)>& fn) = 0;
