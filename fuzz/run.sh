@@ -3,10 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-30}
+LAUNCHER=()
+if command -v ccache >/dev/null; then LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRUCE_BUILD_FUZZ=ON \
-  -DTRUCE_BUILD_TESTS=OFF -DTRUCE_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build build-fuzz -j"$(nproc)" --target fuzz_record_reader fuzz_observation_row fuzz_openrosa fuzz_agreement fuzz_geography
-for t in record_reader observation_row openrosa agreement geography; do
+  -DTRUCE_BUILD_TESTS=OFF -DTRUCE_BUILD_BENCHMARKS=OFF "${LAUNCHER[@]}" >/dev/null
+cmake --build build-fuzz -j"$(nproc)" --target fuzz_record_reader fuzz_observation_row fuzz_openrosa fuzz_agreement \
+  fuzz_geography fuzz_request
+for t in record_reader observation_row openrosa agreement geography request; do
   mkdir -p "build-fuzz/corpus-$t"
-  "build-fuzz/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=16384 "build-fuzz/corpus-$t" "fuzz/corpus/$t"
+  extra=()
+  if [[ -f "fuzz/$t.dict" ]]; then extra+=(-dict="fuzz/$t.dict"); fi
+  # The server writes an access-log line to stderr for every request: closed for the target
+  # (libFuzzer's and the sanitizers' reports still come through).
+  if [[ $t == request ]]; then extra+=(-close_fd_mask=2); fi
+  "build-fuzz/fuzz/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=16384 "${extra[@]}" "build-fuzz/corpus-$t" "fuzz/corpus/$t"
 done
