@@ -28,7 +28,7 @@ struct Options {
   std::size_t max_batch = 10000;          // observations in one POST
   std::size_t max_headers = 64;           // more get 431
   int max_json_depth = 16;
-  int threads = 8;
+  int threads = 32;                       // worker threads (the engine holds one per open connection)
   int read_timeout_s = 10;                // slow clients are cut off
   bool public_view = false;               // anonymous read-only, redacted
   double public_grid_deg = 0.05;          // public locations are rounded to this grid
