@@ -240,7 +240,9 @@ async function refreshMap(opts: { live?: boolean; detail?: boolean } = {}): Prom
   await refreshSpan(live);
   if (seq !== mapSeq) return;
   syncForm();
-  timeline!.setRange(state.from, state.to);
+  // Not on a live refresh: the range has not changed, and setting it again would cancel a brush
+  // the user is drawing on the timeline.
+  if (!live) timeline!.setRange(state.from, state.to);
   const q = incidentQuery(state);
   const count = $('#count');
   try {
