@@ -46,18 +46,12 @@ Result<bool> ServerImpl::update_index(IncidentIndex& ix) {
     std::set<std::string> ids;
     for (const auto& ch : *changes) ids.insert(ch.id);
     for (const auto& id : ids) {
-      IncidentFilter f;
-      f.id = id;
-      std::optional<StoredIncident> found;
-      Status st = store_->scan_incidents(f, [&](const StoredIncident& si) {
-        found = si;
-        return false;
-      });
-      if (!st.ok()) return st;
+      auto found = find_incident(*store_, id);
+      if (!found.ok()) return found.status();
       auto rv = store_->incident_review(id);
       IncidentReview review = rv.ok() ? *rv : IncidentReview{};
       review.incident_id = id;
-      rows.emplace_back(std::move(found), std::move(review));
+      rows.emplace_back(std::move(found).value(), std::move(review));
     }
   }
   std::unique_lock lk(index_mu_);

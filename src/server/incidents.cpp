@@ -3,6 +3,18 @@
 
 namespace truce::server {
 
+Result<std::optional<StoredIncident>> find_incident(Store& store, const std::string& id) {
+  IncidentFilter f;
+  f.id = id;
+  std::optional<StoredIncident> found;
+  Status st = store.scan_incidents(f, [&](const StoredIncident& si) {
+    found = si;
+    return false;
+  });
+  if (!st.ok()) return st;
+  return found;
+}
+
 std::string ServerImpl::public_id(const std::string& id) const {
   return "pub-" + sha256_hex(public_id_key_ + id).substr(0, 24);
 }
@@ -150,23 +162,17 @@ void ServerImpl::get_incident(const httplib::Request& req, httplib::Response& re
     if (!st.ok()) return send_status(res, st);
     if (id.empty()) return send_error(res, 404, "not_found", "no incident " + asked);
   }
-  IncidentFilter f;
-  f.id = id;
-  std::optional<StoredIncident> found;
-  Status st = store_->scan_incidents(f, [&](const StoredIncident& si) {
-    found = si;
-    return false;
-  });
-  if (!st.ok()) return send_status(res, st);
-  if (!found) return send_error(res, 404, "not_found", "no incident " + asked);
+  auto found = find_incident(*store_, id);
+  if (!found.ok()) return send_status(res, found.status());
+  if (!*found) return send_error(res, 404, "not_found", "no incident " + asked);
   auto rv = store_->incident_review(id);
-  json out = incident_json(*found, rv.ok() ? *rv : IncidentReview{}, c, titles.get());
+  json out = incident_json(**found, rv.ok() ? *rv : IncidentReview{}, c, titles.get());
   if (!is_public) {
     // A read-only look-up of each fused observation (the batch is rolled back, never committed).
     // An observer sees the reports of its own posts only.
     json obs = json::array();
     if (auto batch = store_->begin(); batch.ok()) {
-      for (const auto& oid : found->observation_ids) {
+      for (const auto& oid : (*found)->observation_ids) {
         auto o = (*batch)->find_observation(oid);
         if (!o.ok() || !*o) continue;
         if (!is_staff && (!c.user || std::find(c.user->observers.begin(), c.user->observers.end(),
@@ -261,14 +267,9 @@ void ServerImpl::patch_incident(const httplib::Request& req, httplib::Response& 
   r.incident_id = id;
   r.by = c.user ? c.user->name : "";
   std::lock_guard lk(store_mu_);
-  IncidentFilter f;
-  f.id = id;
-  bool exists = false;
-  (void)store_->scan_incidents(f, [&](const StoredIncident&) {
-    exists = true;
-    return false;
-  });
-  if (!exists) return send_error(res, 404, "not_found", "no incident " + id);
+  auto found = find_incident(*store_, id);
+  if (!found.ok()) return send_status(res, found.status());
+  if (!*found) return send_error(res, 404, "not_found", "no incident " + id);
   auto cur = store_->incident_review(id);
   if (!cur.ok()) return send_status(res, cur.status());
   r.status = cur->status;

@@ -84,6 +84,9 @@ bool double_param(const httplib::Request& req, httplib::Response& res, const cha
                   double& out);
 void send_status(httplib::Response& res, const Status& st, const std::string& field = "");
 
+// The current incident with this id, or nullopt.
+Result<std::optional<StoredIncident>> find_incident(Store& store, const std::string& id);
+
 json observation_json(const StoredObservation& so);
 
 

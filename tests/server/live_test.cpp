@@ -324,12 +324,8 @@ struct Frame {
 class Stream {
  public:
   Stream(int port, const std::string& token, const std::string& last_event_id = "") {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    fd_ = testing::connect_loopback(port);
+    ok_ = fd_ >= 0;
     timeval tv{10, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string req =
@@ -338,7 +334,9 @@ class Stream {
     req += "\r\n";
     ok_ = ok_ && ::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size());
   }
-  ~Stream() { ::close(fd_); }
+  ~Stream() {
+    if (fd_ >= 0) ::close(fd_);
+  }
   bool ok() const { return ok_; }
   const std::string& head() const { return head_; }
   // Frames until one with an event named `until` came, or the timeout.

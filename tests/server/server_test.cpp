@@ -451,20 +451,6 @@ std::string md5_hex(const std::string& s) {
   return h;
 }
 
-int connect_loopback(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 std::string submission_xml(const std::string& instance, int count) {
   return "<?xml version='1.0' ?><data id=\"truce_observation\"><observer_id>M001</observer_id>"
          "<time>2023-09-02T01:38:41.000+04:00</time><location>39.9 46.7 800 5</location><kind>artillery</kind>"
@@ -573,7 +559,7 @@ TEST_F(ServerTest, OpenRosaResendAfterADroppedConnection) {
   const std::string req = "POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tokens_["observer"] +
                           "\r\nX-OpenRosa-Version: 1.0\r\nContent-Type: multipart/form-data; boundary=" + boundary +
                           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  const int fd = connect_loopback(server_->port());
+  const int fd = testing::connect_loopback(server_->port());
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   ::close(fd);  // gone before the answer
@@ -616,7 +602,7 @@ TEST_F(ServerTest, MalformedRequestsDoNotHurtTheServer) {
       "GET /healthz HTTP/1.1\r\nHost: x",  // never finishes its headers
   };
   for (const auto& req : corpus) {
-    const int fd = connect_loopback(server_->port());
+    const int fd = testing::connect_loopback(server_->port());
     ASSERT_GE(fd, 0);
     (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     ::shutdown(fd, SHUT_WR);
@@ -641,7 +627,7 @@ TEST_F(ServerTest, MalformedRequestsDoNotHurtTheServer) {
 // process ended (std::terminate) on one unauthenticated request.
 TEST_F(ServerTest, InvalidUtf8InThePathDoesNotKillTheServer) {
   for (const std::string path : {"/%ff", "/api/v1/%ff%fe", "/%c3%28?x=%ff", "/\xff\xfe"}) {
-    const int fd = connect_loopback(server_->port());
+    const int fd = testing::connect_loopback(server_->port());
     ASSERT_GE(fd, 0);
     const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
