@@ -161,6 +161,19 @@ void ServerImpl::metrics(httplib::Response& res) {
         "gauge\n";
     out += "truce_quarantined " + std::to_string(st->rejected + st->conflicts) + "\n";
   }
+  if (live_) {
+    const auto f = live_->figures();
+    out += "# HELP truce_live_fusion_runs_total Live fusion runs (failed: failures_total).\n"
+           "# TYPE truce_live_fusion_runs_total counter\n"
+           "truce_live_fusion_runs_total " + std::to_string(f.runs) + "\n"
+           "truce_live_fusion_failures_total " + std::to_string(f.failures) + "\n"
+           "# HELP truce_live_fusion_last_run_ms How long the last live fusion run took.\n"
+           "# TYPE truce_live_fusion_last_run_ms gauge\n"
+           "truce_live_fusion_last_run_ms " + std::to_string(f.last_run_ms) + "\n"
+           "# HELP truce_events_total Incident events published on /api/v1/events.\n"
+           "# TYPE truce_events_total counter\n"
+           "truce_events_total " + std::to_string(f.events) + "\n";
+  }
   res.set_content(out, "text/plain; version=0.0.4");
 }
 

@@ -720,6 +720,8 @@ TEST_F(ServerTest, MetricsCountRequests) {
   ASSERT_EQ(m->status, 200);
   EXPECT_NE(m->body.find("truce_http_requests_total{route=\"GET /healthz\",code=\"200\"}"), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("truce_observations 0"), std::string::npos);
+  EXPECT_NE(m->body.find("truce_live_fusion_runs_total "), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("truce_events_total "), std::string::npos);
 }
 
 // The dashboard's static files are served at /, API routes keep priority and unknown API paths
