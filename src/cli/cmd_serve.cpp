@@ -32,7 +32,22 @@ void add_serve(Context& ctx) {
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--allow-basic", a->o.allow_basic_auth, "accept HTTP Basic auth (only behind a TLS terminator)");
   cmd->add_option("--max-body", a->o.max_body_bytes, "largest request body accepted, bytes")->check(CLI::PositiveNumber);
-  cmd->add_option("--threads", a->o.threads, "worker threads")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", a->o.threads, "handler threads (idle and slow connections hold none)")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  cmd->add_option("--io-threads", a->o.io_threads, "threads that read and write every connection")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  cmd->add_option("--max-conns-per-client", a->o.max_connections_per_addr,
+                  "connections one client address may hold open (more get 503)")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", a->o.read_timeout_s, "seconds a request's headers may take to arrive")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", a->o.idle_timeout_s, "seconds a silent keep-alive connection stays open")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   cmd->add_option("--web", a->o.web_dir, "the built dashboard served at / (\"\": none)")->capture_default_str();
   cmd->callback([&ctx, a] {
     const auto colon = a->listen.rfind(':');

@@ -45,7 +45,7 @@ std::string sha256_hex(std::string_view s) { return to_hex(content_digest(s)); }
 
 // --- authentication of requests ---
 
-Caller ServerImpl::authenticate(const httplib::Request& req, const Route& route) {
+Caller ServerImpl::authenticate(const Request& req, const Route& route) {
   Caller c;
   const std::string auth = req.get_header_value("Authorization");
   auto with_store = [&](auto fn) {
@@ -92,7 +92,7 @@ bool ServerImpl::nonce_fresh(const std::string& nonce) {
   return age >= -60 && age <= 600;
 }
 
-std::optional<User> ServerImpl::check_digest(const httplib::Request& req, const std::string& params) {
+std::optional<User> ServerImpl::check_digest(const Request& req, const std::string& params) {
   std::map<std::string, std::string> p;
   static const std::regex kParam(R"re((\w+)=(?:"([^"]*)"|([^,\s]*)))re");
   for (std::sregex_iterator it(params.begin(), params.end(), kParam), end; it != end; ++it) {
@@ -126,7 +126,7 @@ std::optional<User> ServerImpl::check_digest(const httplib::Request& req, const 
   return u;
 }
 
-void ServerImpl::challenge(httplib::Response& res) {
+void ServerImpl::challenge(Response& res) {
   res.set_header("WWW-Authenticate", "Digest realm=\"" + opts_.realm +
                                          "\", qop=\"auth\", algorithm=MD5, nonce=\"" + make_nonce() + "\"");
   if (opts_.allow_basic_auth) res.headers.emplace("WWW-Authenticate", "Basic realm=\"" + opts_.realm + "\"");

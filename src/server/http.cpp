@@ -26,7 +26,7 @@ std::string base64_decode(const std::string& in) {
   return out;
 }
 
-void send_error(httplib::Response& res, int status, std::string_view code, const std::string& message,
+void send_error(Response& res, int status, std::string_view code, const std::string& message,
                 const std::string& field) {
   json e = {{"error", {{"code", code}, {"message", message}, {"field", field}}}};
   res.status = status;
@@ -62,18 +62,18 @@ int http_status(Code code) {
   return 500;
 }
 
-void send_status(httplib::Response& res, const Status& st, const std::string& field) {
+void send_status(Response& res, const Status& st, const std::string& field) {
   send_error(res, http_status(st.code()), code_name(st.code()), st.message(), field);
 }
 
 namespace {
-bool bad_param(httplib::Response& res, const std::string& name, const std::string& expected) {
+bool bad_param(Response& res, const std::string& name, const std::string& expected) {
   send_error(res, 400, "invalid_argument", name + ": expected " + expected, name);
   return false;
 }
 }  // namespace
 
-bool check_params(const httplib::Request& req, httplib::Response& res, const std::vector<std::string>& allowed) {
+bool check_params(const Request& req, Response& res, const std::vector<std::string>& allowed) {
   for (auto it = req.params.begin(); it != req.params.end(); it = req.params.upper_bound(it->first)) {
     const std::string& name = it->first;
     if (!io::valid_utf8(name) || std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
@@ -93,7 +93,7 @@ bool check_params(const httplib::Request& req, httplib::Response& res, const std
   return true;
 }
 
-bool int_param(const httplib::Request& req, httplib::Response& res, const char* name, std::int64_t lo, std::int64_t hi,
+bool int_param(const Request& req, Response& res, const char* name, std::int64_t lo, std::int64_t hi,
                std::int64_t& out) {
   if (!req.has_param(name)) return true;
   const std::string v = req.get_param_value(name);
@@ -106,7 +106,7 @@ bool int_param(const httplib::Request& req, httplib::Response& res, const char* 
   return true;
 }
 
-bool double_param(const httplib::Request& req, httplib::Response& res, const char* name, double lo, double hi,
+bool double_param(const Request& req, Response& res, const char* name, double lo, double hi,
                   double& out) {
   if (!req.has_param(name)) return true;
   const std::string v = req.get_param_value(name);

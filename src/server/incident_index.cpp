@@ -117,7 +117,7 @@ Result<std::shared_ptr<IncidentIndex>> ServerImpl::build_index() {
   return ix;
 }
 
-void ServerImpl::get_summary(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::get_summary(const Request& req, Response& res, const Caller& c) {
   IncidentQuery q;
   if (!parse_incident_query(req, res, q)) return;
   const bool is_public = c.role == "public";

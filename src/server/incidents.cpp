@@ -92,7 +92,7 @@ json ServerImpl::incident_json(const StoredIncident& si, const IncidentReview& r
 // A page of incidents in start order. Pages are bounded (limit 1..5000, 1000 when not given) and
 // read on a connection of their own, so a large page holds up no write; next_cursor, when not
 // null, is the `cursor` of the next page.
-void ServerImpl::get_incidents(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::get_incidents(const Request& req, Response& res, const Caller& c) {
   IncidentQuery q;
   if (!parse_incident_query(req, res, q)) return;
   std::int64_t limit = 1000;
@@ -117,6 +117,11 @@ void ServerImpl::get_incidents(const httplib::Request& req, httplib::Response& r
   const auto titles = c.role == "public" ? rule_titles() : nullptr;
   auto reader = readers_.acquire();
   if (!reader.ok()) return send_status(res, reader.status());
+  // Staff and observers' pages are made of cached renderings when the store's own filter is the
+  // whole filter; the public view (rule titles) and filters on content render every incident.
+  const bool cacheable = c.role != "public" && q.statuses.empty() && q.rules.empty() && q.kinds.size() <= 1 &&
+                         q.parties.size() <= 1;
+  if (cacheable) q.f.with_content = q.f.with_observations = false;
   std::string body = "{\"items\":[";
   std::int64_t n = 0, last_ms = 0, at_last_ms = 0;
   Status st = (*reader)->scan_incidents(q.f, [&](const StoredIncident& si) {
@@ -129,7 +134,25 @@ void ServerImpl::get_incidents(const httplib::Request& req, httplib::Response& r
     if (si.start.ms != last_ms) last_ms = si.start.ms, at_last_ms = 0;
     ++at_last_ms;
     auto rv = (*reader)->incident_review(si.id);
-    json j = incident_json(si, rv.ok() ? *rv : IncidentReview{}, c, titles.get());
+    const IncidentReview review = rv.ok() ? *rv : IncidentReview{};
+    if (cacheable) {
+      // An incident's version and its review's version name its rendering for good.
+      const std::string key = (c.role == "observer" ? "o:" : "s:") + si.id + '\0' + std::to_string(si.version) +
+                              '.' + std::to_string(review.version);
+      auto hit = renders_.get(key);
+      if (!hit) {
+        // The scan read only the indexed columns: the content and links of this one, then.
+        auto full = find_incident(**reader, si.id);
+        if (!full.ok() || !*full) return true;  // retired since the scan began
+        hit = std::make_shared<const std::string>(
+            incident_json(**full, review, c, nullptr).dump(-1, ' ', false, json::error_handler_t::replace));
+        renders_.put(key, hit);
+      }
+      if (n) body += ',';
+      body += *hit;
+      return ++n < limit;
+    }
+    json j = incident_json(si, review, c, titles.get());
     if (!q.matches(j)) return true;
     if (n) body += ',';
     body += j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -143,7 +166,7 @@ void ServerImpl::get_incidents(const httplib::Request& req, httplib::Response& r
   res.set_content(std::move(body), "application/json");
 }
 
-void ServerImpl::get_incident(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::get_incident(const Request& req, Response& res, const Caller& c) {
   const std::string asked = req.matches[1];
   const bool is_public = c.role == "public", is_staff = c.role == "analyst" || c.role == "admin";
   const auto titles = is_public ? rule_titles() : nullptr;
@@ -202,7 +225,7 @@ void ServerImpl::get_incident(const httplib::Request& req, httplib::Response& re
   res.set_content(out.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-void ServerImpl::get_events(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::get_events(const Request& req, Response& res, const Caller& c) {
   std::int64_t after = events_.last_id();
   const std::string last = req.get_header_value("Last-Event-ID");
   if (!last.empty()) {
@@ -212,47 +235,55 @@ void ServerImpl::get_events(const httplib::Request& req, httplib::Response& res,
       return send_error(res, 400, "invalid_argument", "Last-Event-ID: expected an event id", "Last-Event-ID");
     after = v > events_.last_id() ? events_.last_id() : v;  // ids from before a restart start over
   }
-  const int limit = std::max(1, opts_.threads / 2);
+  const int limit = std::max(1, opts_.max_event_streams);
   if (streams_.fetch_add(1) >= limit) {
     --streams_;
     res.set_header("Retry-After", "5");
     return send_error(res, 503, "busy",
                       "too many open event streams (" + std::to_string(limit) + "); retry later");
   }
+  res.status = 200;
+  res.set_header("Content-Type", "text/event-stream");
   res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Accel-Buffering", "no");
-  auto cursor = std::make_shared<std::int64_t>(after);
-  auto first = std::make_shared<bool>(true);
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, cursor, first, is_public = c.role == "public"](std::size_t, httplib::DataSink& sink) {
-        if (*first) {
-          *first = false;
-          const std::string hello = "retry: 2000\n: truce events\n\n";
-          return sink.write(hello.data(), hello.size());
-        }
-        if (closing_ || events_.closed()) {
-          sink.done();
-          return true;
-        }
-        bool gap = false;
-        // At most a second between writes: a write is how a client that has gone is noticed
-        // (its worker is then free again within about two seconds).
-        auto batch = events_.wait_after(*cursor, std::chrono::seconds(1), 1000, &gap);
-        std::string out;
-        if (gap) out += "event: reset\ndata: {}\n\n";  // fell too far behind: reload everything
-        for (auto& e : batch) {
-          if (is_public) e.incident = public_id(e.incident);  // the ids the public routes show
-          out += sse_frame(e);
-          *cursor = e.id;
-        }
-        if (out.empty()) out = ":\n";  // a comment: nothing for the client to dispatch
-        return sink.write(out.data(), out.size()) && sink.is_writable();
-      },
-      [this](bool) { --streams_; });
+  auto stream = std::make_shared<ResponseStream>();
+  stream->interval = std::chrono::milliseconds(100);
+  struct Cursor {
+    std::int64_t after;
+    bool first = true;
+    std::chrono::steady_clock::time_point last_write{};
+  };
+  auto cur = std::make_shared<Cursor>(Cursor{after});
+  // Runs on the engine's I/O thread: never waits (a zero timeout), at most 1,000 events a tick, and
+  // a comment at least every second (a write is how a client that has gone is noticed).
+  stream->poll = [this, cur, is_public = c.role == "public"](bool& done) {
+    std::string out;
+    if (cur->first) {
+      cur->first = false;
+      out = "retry: 2000\n: truce events\n\n";
+    }
+    if (closing_ || events_.closed()) {
+      done = true;
+      return out;
+    }
+    bool gap = false;
+    auto batch = events_.wait_after(cur->after, std::chrono::milliseconds(0), 1000, &gap);
+    if (gap) out += "event: reset\ndata: {}\n\n";  // fell too far behind: reload everything
+    for (auto& e : batch) {
+      if (is_public) e.incident = public_id(e.incident);  // the ids the public routes show
+      out += sse_frame(e);
+      cur->after = e.id;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (out.empty() && now - cur->last_write >= std::chrono::seconds(1)) out = ":\n";
+    if (!out.empty()) cur->last_write = now;
+    return out;
+  };
+  stream->close = [this] { --streams_; };
+  res.stream = std::move(stream);
 }
 
-void ServerImpl::patch_incident(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::patch_incident(const Request& req, Response& res, const Caller& c) {
   const std::string id = req.matches[1];
   auto body = parse_body(req, res);
   if (!body) return;
@@ -305,7 +336,7 @@ void ServerImpl::patch_incident(const httplib::Request& req, httplib::Response& 
                   "application/json");
 }
 
-bool ServerImpl::parse_incident_query(const httplib::Request& req, httplib::Response& res, IncidentQuery& q) {
+bool ServerImpl::parse_incident_query(const Request& req, Response& res, IncidentQuery& q) {
   for (const char* name : {"from", "to"}) {
     if (!req.has_param(name)) continue;
     auto t = parse_instant(req.get_param_value(name));

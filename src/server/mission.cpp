@@ -4,7 +4,7 @@
 
 namespace truce::server {
 
-void ServerImpl::get_document(httplib::Response& res, const std::string& name) {
+void ServerImpl::get_document(Response& res, const std::string& name) {
   Result<std::optional<std::string>> d = Status::Internal("");
   {
     std::lock_guard lk(store_mu_);
@@ -30,7 +30,7 @@ void ServerImpl::get_document(httplib::Response& res, const std::string& name) {
                   "application/geo+json");
 }
 
-void ServerImpl::get_stats(httplib::Response& res, const Caller& c) {
+void ServerImpl::get_stats(Response& res, const Caller& c) {
   Result<StoreStats> st = Status::Internal("");
   {
     std::lock_guard lk(store_mu_);
@@ -48,7 +48,7 @@ void ServerImpl::get_stats(httplib::Response& res, const Caller& c) {
   res.set_content(body.dump(), "application/json");
 }
 
-void ServerImpl::get_humanitarian(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::get_humanitarian(const Request& req, Response& res) {
   std::int64_t at = now().ms / 86'400'000;
   if (req.has_param("at")) {
     auto d = agreement::parse_date(req.get_param_value("at"));
@@ -65,7 +65,7 @@ void ServerImpl::get_humanitarian(const httplib::Request& req, httplib::Response
                   "application/json");
 }
 
-void ServerImpl::get_daily_report(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::get_daily_report(const Request& req, Response& res, const Caller& c) {
   if (!req.has_param("date"))
     return send_error(res, 400, "invalid_argument", "date=YYYY-MM-DD is required", "date");
   auto day = report::parse_day(req.get_param_value("date"));
@@ -95,7 +95,7 @@ void ServerImpl::get_daily_report(const httplib::Request& req, httplib::Response
   res.set_content(report::to_json(*model), "application/json");
 }
 
-void ServerImpl::get_me(httplib::Response& res, const Caller& c) {
+void ServerImpl::get_me(Response& res, const Caller& c) {
   json j = {{"role", c.role.empty() ? json(nullptr) : json(c.role)},
             {"name", c.user ? json(c.user->name) : json(nullptr)},
             {"credentials", c.bad_credentials ? "invalid"
@@ -105,7 +105,7 @@ void ServerImpl::get_me(httplib::Response& res, const Caller& c) {
   res.set_content(j.dump(), "application/json");
 }
 
-void ServerImpl::get_mandate(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::get_mandate(const Request& req, Response& res) {
   Instant at = now();
   if (req.has_param("at")) {
     auto t = parse_instant(req.get_param_value("at"));

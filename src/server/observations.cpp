@@ -3,7 +3,7 @@
 
 namespace truce::server {
 
-std::optional<json> ServerImpl::parse_body(const httplib::Request& req, httplib::Response& res) {
+std::optional<json> ServerImpl::parse_body(const Request& req, Response& res) {
   if (io::json_depth(req.body) > opts_.max_json_depth) {
     send_error(res, 400, "invalid_json",
                "JSON nested deeper than " + std::to_string(opts_.max_json_depth) + " levels");
@@ -17,7 +17,7 @@ std::optional<json> ServerImpl::parse_body(const httplib::Request& req, httplib:
   return j;
 }
 
-void ServerImpl::post_observations(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::post_observations(const Request& req, Response& res, const Caller& c) {
   auto body = parse_body(req, res);
   if (!body) return;
   json items = body->is_array()                                      ? *body
@@ -61,7 +61,7 @@ void ServerImpl::post_observations(const httplib::Request& req, httplib::Respons
 }
 
 void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const std::string& source,
-                                   httplib::Response& res, bool openrosa) {
+                                   Response& res, bool openrosa) {
   std::vector<std::string> ids;
   for (const auto& s : subs) ids.push_back(s.obs ? s.obs->id : "");
   ingest::Options o;
@@ -118,7 +118,7 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
   res.set_content(body.dump(), "application/json");
 }
 
-void ServerImpl::get_observations(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::get_observations(const Request& req, Response& res) {
   ObservationFilter f;
   for (const char* name : {"from", "to"}) {
     if (!req.has_param(name)) continue;
@@ -160,7 +160,7 @@ void ServerImpl::get_observations(const httplib::Request& req, httplib::Response
   res.set_content(body.dump(), "application/json");
 }
 
-void ServerImpl::get_observers(httplib::Response& res) {
+void ServerImpl::get_observers(Response& res) {
   Result<std::vector<Observer>> obs = Status::Internal("");
   {
     std::lock_guard lk(store_mu_);
@@ -179,7 +179,7 @@ void ServerImpl::get_observers(httplib::Response& res) {
                   "application/geo+json");
 }
 
-void ServerImpl::get_rejects(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::get_rejects(const Request& req, Response& res) {
   std::int64_t limit = 100;
   if (!int_param(req, res, "limit", 1, 1000, limit)) return;
   json items = json::array();

@@ -3,7 +3,7 @@
 
 namespace truce::server {
 
-void ServerImpl::openrosa_reply(httplib::Response& res, int status, const std::string& message) {
+void ServerImpl::openrosa_reply(Response& res, int status, const std::string& message) {
   pugi::xml_document doc;
   auto root = doc.append_child("OpenRosaResponse");
   root.append_attribute("xmlns") = "http://openrosa.org/http/response";
@@ -16,7 +16,7 @@ void ServerImpl::openrosa_reply(httplib::Response& res, int status, const std::s
   res.set_content(os.str(), "text/xml; charset=utf-8");
 }
 
-void ServerImpl::form_list(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::form_list(const Request& req, Response& res) {
   const std::string host = req.get_header_value("Host").empty() ? opts_.host + ":" + std::to_string(port_)
                                                                 : req.get_header_value("Host");
   const std::string xml =
@@ -32,18 +32,27 @@ void ServerImpl::form_list(const httplib::Request& req, httplib::Response& res) 
   res.set_content(xml, "text/xml; charset=utf-8");
 }
 
-void ServerImpl::submission(const httplib::Request& req, httplib::Response& res, const Caller& c) {
+void ServerImpl::submission(const Request& req, Response& res, const Caller& c) {
   res.set_header("X-OpenRosa-Accept-Content-Length", std::to_string(opts_.max_body_bytes));
-  if (!req.is_multipart_form_data() || !req.has_file("xml_submission_file")) {
-    return openrosa_reply(res, 400, "expected multipart/form-data with an xml_submission_file part");
+  auto parts = parse_multipart(req.get_header_value("Content-Type"), req.body);
+  if (!parts.ok()) {
+    return openrosa_reply(res, 400, "expected multipart/form-data with an xml_submission_file part: " +
+                                        parts.status().message());
   }
-  const auto file = req.get_file_value("xml_submission_file");
+  const MultipartPart* file = nullptr;
+  for (const auto& p : *parts) {
+    if (p.name == "xml_submission_file") {
+      file = &p;
+      break;
+    }
+  }
+  if (!file) return openrosa_reply(res, 400, "expected multipart/form-data with an xml_submission_file part");
   ingest::Submission sub;
-  sub.raw = file.content.substr(0, 4096);
+  sub.raw = file->content.substr(0, 4096);
   io::Row row;
   std::vector<std::string> storage;
   io::XformMeta meta;
-  if (auto e = io::parse_xform_submission(file.content, row, storage, meta)) {
+  if (auto e = io::parse_xform_submission(file->content, row, storage, meta)) {
     sub.error = *e;
   } else {
     Observation o;

@@ -39,73 +39,71 @@ Status ServerImpl::init() {
     public_id_key_ = *fresh;
   }
   define_routes();
-  svr_.set_payload_max_length(opts_.max_body_bytes);
-  svr_.set_read_timeout(opts_.read_timeout_s, 0);
-  svr_.set_write_timeout(opts_.read_timeout_s, 0);
-  svr_.set_keep_alive_timeout(5);
-  svr_.set_keep_alive_max_count(10000);  // the library's default closes after 5 requests
-  // Small answers go out at once instead of waiting for the client's delayed ACK (Nagle).
-  svr_.set_tcp_nodelay(true);
-  const int threads = opts_.threads;
-  svr_.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-  svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    res.set_header("X-OpenRosa-Version", "1.0");
-    if (req.headers.size() > opts_.max_headers) {
-      send_error(res, 431, "too_many_headers", "more than " + std::to_string(opts_.max_headers) + " headers");
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  svr_.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    if (res.status == 413) {
-      send_error(res, 413, "too_large", "the request body is larger than this server accepts");
-    } else if (res.status == 404) {
-      send_error(res, 404, "not_found", "no such endpoint");
-    } else if (res.status == 405) {
-      send_error(res, 405, "method_not_allowed", "this endpoint does not take that method");
-    } else {
-      send_error(res, res.status, "bad_request", "the request could not be handled");
-    }
-  });
-  svr_.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    send_error(res, 500, "internal", "internal error");
-  });
-  // Requests are counted before the response goes out (the logger runs after it is written, so a
-  // client's next request could see its previous one not yet counted).
-  svr_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    const std::string route = req.method + " " + route_of(req.method, req.path);
-    std::lock_guard lk(log_mu_);
-    ++requests_[{route, res.status}];
-  });
-  svr_.set_logger([this](const httplib::Request& req, const httplib::Response& res) { log(req, res); });
+  EngineOptions eo;
+  eo.max_body_bytes = opts_.max_body_bytes;
+  eo.header_timeout_s = opts_.read_timeout_s;
+  eo.body_timeout_s = opts_.body_timeout_s;
+  eo.idle_timeout_s = opts_.idle_timeout_s;
+  eo.write_timeout_s = std::max(opts_.read_timeout_s, 30);
+  eo.max_connections_per_addr = opts_.max_connections_per_addr;
+  eo.io_threads = opts_.io_threads;
+  eo.workers = opts_.threads;
+  engine_ = std::make_unique<HttpEngine>(
+      eo, [this](Request& req, Response& res) { handle(req, res); },
+      [this](const Request& req, const Response& res, std::size_t n) { log(req, res, n); });
   return Status::Ok();
 }
 
-Status ServerImpl::bind() {
-  port_ = opts_.port == 0 ? svr_.bind_to_any_port(opts_.host)
-                          : (svr_.bind_to_port(opts_.host, opts_.port) ? opts_.port : -1);
-  if (port_ < 0) return Status::IOError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port));
-  return Status::Ok();
+void ServerImpl::handle(Request& req, Response& res) {
+  res.set_header("X-OpenRosa-Version", "1.0");
+  const Route* route = nullptr;
+  bool path_known = false;
+  if (req.headers.size() > opts_.max_headers) {
+    send_error(res, 431, "too_many_headers", "more than " + std::to_string(opts_.max_headers) + " headers");
+  } else {
+    for (const auto& r : routes_) {
+      const bool match = r.literal ? req.path == r.path : std::regex_match(req.path, req.matches, r.pattern);
+      if (!match) continue;
+      path_known = true;
+      if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) {
+        route = &r;
+        break;
+      }
+    }
+    try {
+      if (route) {
+        run_route(*route, req, res);
+      } else if (path_known) {
+        send_error(res, 405, "method_not_allowed", "this endpoint does not take " + req.method);
+      } else if (req.method == "GET" || req.method == "HEAD") {
+        static_file(req, res);  // the dashboard; unknown paths under /api are JSON 404s
+      } else {
+        send_error(res, 404, "not_found", "no such endpoint");
+      }
+    } catch (const std::exception&) {
+      res = Response{};
+      res.set_header("X-OpenRosa-Version", "1.0");
+      send_error(res, 500, "internal", "internal error");
+    }
+  }
+  if (res.status < 0) res.status = 200;
+  // Counted before the response goes out, so that a client's next request sees this one counted.
+  const std::string name = req.method + " " + (route ? route->path : std::string("other"));
+  std::lock_guard lk(log_mu_);
+  ++requests_[{name, res.status}];
 }
+
+Status ServerImpl::bind() { return engine_->bind(opts_.host, opts_.port).ok() ? (port_ = engine_->port(), Status::Ok())
+                                                                                : Status::IOError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port)); }
 
 Status ServerImpl::listen() {
-  listen_called_ = true;
   if (stop_requested_) return Status::Ok();
-  const bool ok = svr_.listen_after_bind();
-  listen_returned_ = true;
-  if (!ok && !stop_requested_) return Status::IOError("the server stopped with an error");
-  return Status::Ok();
+  return engine_->run();
 }
 
 void ServerImpl::stop() {
   stop_requested_ = true;
-  // A stop that comes while listen() is starting would be lost (the library ignores a stop
-  // before its loop runs): wait for the loop, at most a few seconds.
-  for (int i = 0; i < 5000 && listen_called_ && !listen_returned_ && !svr_.is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  svr_.stop();
+  engine_->stop();
 }
 
 Instant ServerImpl::now() const {
@@ -113,9 +111,9 @@ Instant ServerImpl::now() const {
   return (opts_.clock ? opts_.clock : &kSystem)->now();
 }
 
-void ServerImpl::log(const httplib::Request& req, const httplib::Response& res) {
+void ServerImpl::log(const Request& req, const Response& res, std::size_t bytes_out) {
   json line = {{"t", format_instant(now())}, {"method", req.method},        {"path", req.path},
-               {"status", res.status},       {"bytes_in", req.body.size()}, {"bytes_out", res.body.size()},
+               {"status", res.status},       {"bytes_in", req.body.size()}, {"bytes_out", bytes_out},
                {"remote", req.remote_addr}};
   // Paths and addresses are the client's bytes: invalid UTF-8 is written as U+FFFD, never thrown.
   const std::string s = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
@@ -123,15 +121,7 @@ void ServerImpl::log(const httplib::Request& req, const httplib::Response& res) 
   std::fwrite(s.data(), 1, s.size(), stderr);
 }
 
-std::string ServerImpl::route_of(const std::string& method, const std::string& path) const {
-  for (const auto& r : routes_) {
-    if ((r.method == method || (method == "HEAD" && r.method == "GET")) && std::regex_match(path, r.pattern))
-      return r.path;
-  }
-  return "other";
-}
-
-void ServerImpl::healthz(httplib::Response& res) {
+void ServerImpl::healthz(Response& res) {
   // The database answers: one indexed read (stats() counts every observation, which made
   // /healthz slower than the incident list).
   std::lock_guard lk(store_mu_);
@@ -140,7 +130,7 @@ void ServerImpl::healthz(httplib::Response& res) {
   res.set_content("{\"status\":\"ok\"}", "application/json");
 }
 
-void ServerImpl::metrics(httplib::Response& res) {
+void ServerImpl::metrics(Response& res) {
   std::string out =
       "# HELP truce_http_requests_total HTTP requests by route and status.\n"
       "# TYPE truce_http_requests_total counter\n";

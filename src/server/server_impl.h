@@ -4,7 +4,7 @@
 // agreement, reports), openrosa.cpp and static_files.cpp.
 #pragma once
 
-#include <httplib.h>
+#include "server/engine.h"
 #include <openssl/evp.h>
 
 #include <atomic>
@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "server/events.h"
+#include "server/multipart.h"
 #include "server/internal.h"
 #include "server/live_fusion.h"
 #include "truce/agreement/humanitarian.h"
@@ -57,9 +58,10 @@ struct Route {
   std::string summary;
   std::vector<std::string> roles;  // who may call it; empty = anyone, even unauthenticated
   bool openrosa = false;           // answers 401 with a Digest challenge
-  std::function<void(const httplib::Request&, httplib::Response&, const Caller&)> handler;
+  std::function<void(const Request&, Response&, const Caller&)> handler;
   std::vector<std::string> params{};  // the query parameters it takes (others get 400)
   std::regex pattern{};  // the path as a regular expression, compiled once by ServerImpl::add
+  bool literal = false;  // no {parameters}: the path is compared as it is
 };
 
 // "/api/v1/incidents/{id}" -> "/api/v1/incidents/([^/]+)"
@@ -67,7 +69,7 @@ std::string path_pattern(const std::string& openapi_path);
 
 std::string base64_decode(const std::string& in);
 
-void send_error(httplib::Response& res, int status, std::string_view code, const std::string& message,
+void send_error(Response& res, int status, std::string_view code, const std::string& message,
                 const std::string& field = "");
 
 // The HTTP status of a truce status code (kInvalidArgument 422, kNotFound 404, kConflict 409,
@@ -77,12 +79,12 @@ int http_status(Code code);
 // Strict query parameters: only the route's own names, each at most once, UTF-8; numbers whole
 // (or decimal) and in range, nothing after them ("10abc" is refused). Each answers 400 naming the
 // parameter itself and returns false; an absent parameter leaves `out` as it was.
-bool check_params(const httplib::Request& req, httplib::Response& res, const std::vector<std::string>& allowed);
-bool int_param(const httplib::Request& req, httplib::Response& res, const char* name, std::int64_t lo, std::int64_t hi,
+bool check_params(const Request& req, Response& res, const std::vector<std::string>& allowed);
+bool int_param(const Request& req, Response& res, const char* name, std::int64_t lo, std::int64_t hi,
                std::int64_t& out);
-bool double_param(const httplib::Request& req, httplib::Response& res, const char* name, double lo, double hi,
+bool double_param(const Request& req, Response& res, const char* name, double lo, double hi,
                   double& out);
-void send_status(httplib::Response& res, const Status& st, const std::string& field = "");
+void send_status(Response& res, const Status& st, const std::string& field = "");
 
 // The current incident with this id, or nullopt.
 Result<std::optional<StoredIncident>> find_incident(Store& store, const std::string& id);
@@ -173,11 +175,35 @@ struct ReaderPool {
   }
 };
 
+// Renderings of incidents by a key that names them for good (incident and review versions), so
+// that a page of 100 incidents is a concatenation instead of 100 JSON parses. Bounded: emptied
+// when it holds `capacity` entries.
+class RenderCache {
+ public:
+  explicit RenderCache(std::size_t capacity = 50000) : capacity_(capacity) {}
+  std::shared_ptr<const std::string> get(const std::string& key) {
+    std::lock_guard lk(mu_);
+    const auto it = map_.find(key);
+    return it == map_.end() ? nullptr : it->second;
+  }
+  void put(const std::string& key, std::shared_ptr<const std::string> v) {
+    std::lock_guard lk(mu_);
+    if (map_.size() >= capacity_) map_.clear();
+    map_.emplace(key, std::move(v));
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const std::string>> map_;
+  std::size_t capacity_;
+};
+
 class ServerImpl final : public Server {
  public:
   explicit ServerImpl(Options opts) : opts_(std::move(opts)) {}
   ~ServerImpl() override {
     closing_ = true;
+    engine_.reset();  // stops serving and waits for the handlers in progress
     events_.close();
     if (live_) live_->stop();
     if (warm_.joinable()) warm_.join();
@@ -202,14 +228,18 @@ class ServerImpl final : public Server {
  private:
   Instant now() const;
 
-  void log(const httplib::Request& req, const httplib::Response& res);
+  void log(const Request& req, const Response& res, std::size_t bytes_out);
 
-  std::string route_of(const std::string& method, const std::string& path) const;
+  // Every request: the route table, its roles and parameters, 404/405, the request counters.
+  void handle(Request& req, Response& res);
+
+  // Runs a route: authentication, its roles, its query parameters, then its handler.
+  void run_route(const Route& route, Request& req, Response& res);
 
   // --- authentication ---
   // Bearer tokens everywhere; HTTP Digest (and Basic, when allowed) only on the OpenRosa routes,
   // whose clients cannot send a Bearer token: a Digest HA1 unlocks nothing else.
-  Caller authenticate(const httplib::Request& req, const Route& route);
+  Caller authenticate(const Request& req, const Route& route);
 
   // "<unix seconds>-<random>-<MAC>": fresh for every challenge (so that nonce counts can be
   // tracked per nonce), checkable without storing it, and refused after 10 minutes.
@@ -217,9 +247,9 @@ class ServerImpl final : public Server {
 
   bool nonce_fresh(const std::string& nonce);
 
-  std::optional<User> check_digest(const httplib::Request& req, const std::string& params);
+  std::optional<User> check_digest(const Request& req, const std::string& params);
 
-  void challenge(httplib::Response& res);
+  void challenge(Response& res);
 
   // --- routes ---
   void add(Route r);
@@ -230,28 +260,28 @@ class ServerImpl final : public Server {
 
   json openapi() const;
 
-  void healthz(httplib::Response& res);
+  void healthz(Response& res);
 
-  void metrics(httplib::Response& res);
+  void metrics(Response& res);
 
   // Parses a JSON body with a depth bound; answers 400/413 itself and returns nullopt on failure.
-  std::optional<json> parse_body(const httplib::Request& req, httplib::Response& res);
+  std::optional<json> parse_body(const Request& req, Response& res);
 
-  void post_observations(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void post_observations(const Request& req, Response& res, const Caller& c);
 
   // Stores and answers: 201 created, 200 all duplicates, 409 conflict, 422 invalid.
   void store_submissions(std::vector<ingest::Submission> subs, const std::string& source,
-                         httplib::Response& res, bool openrosa);
+                         Response& res, bool openrosa);
 
-  void get_observations(const httplib::Request& req, httplib::Response& res);
+  void get_observations(const Request& req, Response& res);
 
-  void get_observers(httplib::Response& res);
+  void get_observers(Response& res);
 
-  void get_document(httplib::Response& res, const std::string& name);
+  void get_document(Response& res, const std::string& name);
 
-  void get_stats(httplib::Response& res, const Caller& c);
+  void get_stats(Response& res, const Caller& c);
 
-  void get_rejects(const httplib::Request& req, httplib::Response& res);
+  void get_rejects(const Request& req, Response& res);
 
   // --- incidents ---
   // An incident as the API shows it: fusion's content, its version, and the latest review. The
@@ -265,15 +295,15 @@ class ServerImpl final : public Server {
   // The agreement's rule titles by rule id, parsed again only when the agreement changes.
   std::shared_ptr<const std::map<std::string, std::string>> rule_titles();
 
-  void get_incidents(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void get_incidents(const Request& req, Response& res, const Caller& c);
 
-  void get_incident(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void get_incident(const Request& req, Response& res, const Caller& c);
 
-  // The change feed as text/event-stream. Each stream holds one worker thread while open (the
-  // HTTP engine is thread-per-connection), so at most half the workers may stream at once.
-  void get_events(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  // The change feed as text/event-stream, written by the engine's I/O threads as events come
+  // (a stream holds no worker); at most Options::max_event_streams at once.
+  void get_events(const Request& req, Response& res, const Caller& c);
 
-  void patch_incident(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void patch_incident(const Request& req, Response& res, const Caller& c);
 
   // The index as the store is now. Exact: the store's change cursor says whether any incident or
   // review changed (by anyone, in any process); what changed since the index was read is applied
@@ -290,44 +320,45 @@ class ServerImpl final : public Server {
   Result<std::shared_ptr<IncidentIndex>> build_index();
 
   // Parses the filters shared by /incidents and /incidents/summary; answers 400 itself on failure.
-  bool parse_incident_query(const httplib::Request& req, httplib::Response& res, IncidentQuery& q);
+  bool parse_incident_query(const Request& req, Response& res, IncidentQuery& q);
 
 
   // Incidents aggregated so that a map and a timeline stay light however many there are: counts
   // on a lat/lon grid (cell_deg; the mean position of each cell's incidents) and counts by start
   // time (bin_s, chosen for at most ~400 bins when not given), with totals by kind/party/status/rule.
-  void get_summary(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void get_summary(const Request& req, Response& res, const Caller& c);
 
-  void get_humanitarian(const httplib::Request& req, httplib::Response& res);
+  void get_humanitarian(const Request& req, Response& res);
 
   // The report a mission publishes: the same model and renderers as `truce report daily`. The
   // public role always gets the redacted edition.
-  void get_daily_report(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void get_daily_report(const Request& req, Response& res, const Caller& c);
 
   // Anyone may ask, so a client learns whether its token is still good without a failing call.
-  void get_me(httplib::Response& res, const Caller& c);
+  void get_me(Response& res, const Caller& c);
 
   // The dashboard: files under web_dir, "/" is index.html. Never a path outside web_dir.
-  void static_file(const httplib::Request& req, httplib::Response& res);
+  void static_file(const Request& req, Response& res);
 
-  void get_mandate(const httplib::Request& req, httplib::Response& res);
+  void get_mandate(const Request& req, Response& res);
 
   // --- OpenRosa ---
-  void openrosa_reply(httplib::Response& res, int status, const std::string& message);
+  void openrosa_reply(Response& res, int status, const std::string& message);
 
-  void form_list(const httplib::Request& req, httplib::Response& res);
+  void form_list(const Request& req, Response& res);
 
-  void submission(const httplib::Request& req, httplib::Response& res, const Caller& c);
+  void submission(const Request& req, Response& res, const Caller& c);
 
   static constexpr std::int64_t kMaxIncidentPage = 5000;
 
   Options opts_;
   ReaderPool readers_;
+  RenderCache renders_;
   std::string public_id_key_;  // the key of public ids (document "public.id_key")
   std::mutex titles_mu_;
   std::shared_ptr<const std::map<std::string, std::string>> titles_;  // under titles_mu_
   std::size_t titles_key_ = 0;
-  httplib::Server svr_;
+  std::unique_ptr<HttpEngine> engine_;
   std::unique_ptr<Store> store_;
   // The incident index for summaries: built once (on its own read connection, without holding
   // store_mu_), then brought up to date from the store's change feed before each use.

@@ -20,7 +20,7 @@ bool real_file_under(const std::filesystem::path& root, const std::string& rel) 
 }
 }  // namespace
 
-void ServerImpl::static_file(const httplib::Request& req, httplib::Response& res) {
+void ServerImpl::static_file(const Request& req, Response& res) {
   const std::string& path = req.path;
   if (path == "/api" || path.rfind("/api/", 0) == 0)
     return send_error(res, 404, "not_found", "no such endpoint");

@@ -28,8 +28,13 @@ struct Options {
   std::size_t max_batch = 10000;          // observations in one POST
   std::size_t max_headers = 64;           // more get 431
   int max_json_depth = 16;
-  int threads = 32;                       // worker threads (the engine holds one per open connection)
-  int read_timeout_s = 10;                // slow clients are cut off
+  int threads = 32;                       // handler threads (idle and slow connections hold none)
+  int io_threads = 2;                     // threads that read and write every connection
+  int read_timeout_s = 10;                // a request's headers must arrive within this (slow clients are cut off)
+  int body_timeout_s = 60;                // and its body within this after them
+  int idle_timeout_s = 75;                // a keep-alive connection silent for longer is closed
+  int max_connections_per_addr = 256;     // more from one client address are refused (503)
+  int max_event_streams = 1000;           // open GET /api/v1/events streams at most
   bool public_view = false;               // anonymous read-only, redacted
   double public_grid_deg = 0.05;          // public locations are rounded to this grid
   bool allow_basic_auth = false;          // only behind a TLS terminator
