@@ -2,11 +2,13 @@
 //
 //   serve_load hold --port P [--idle 1000] [--slow 200] [--slow-interval-s 3] [--warmup-s 5]
 //                   [--duration-s 20] [--probe-every-ms 50] [--timeout-ms 5000] [--path /healthz]
+//                   [--sources 8]
 //     Holds IDLE keep-alive connections (each sends one GET, reads the answer, then stays open and
 //     silent; reopened when the server closes it) and SLOW clients (a request line, then one header
 //     line every --slow-interval-s, never finishing; reopened when closed), and meanwhile measures
 //     GET --path from a separate client: one new connection per probe, a probe started every
-//     --probe-every-ms whatever the others are doing (open loop). Prints key=value lines.
+//     --probe-every-ms whatever the others are doing (open loop). Idle and slow clients come from
+//     --sources loopback addresses (127.0.0.2...), probes from 127.0.0.1. Prints key=value lines.
 //
 //   serve_load rate --port P --token T --file obs.jsonl [--rate 2000] [--duration-s 60] [--conns 8]
 //                   [--batch 1] [--poll-ms 200] [--grace-s 30] [--max-s DURATION+30]
@@ -167,7 +169,11 @@ int hold() {
   const double probe_every = argf("probe-every-ms", 50) / 1000.0;
   const double timeout = argf("timeout-ms", 5000) / 1000.0;
   const std::string path = arg("path", "/healthz");
+  // Idle and slow clients come from --sources loopback addresses (127.0.0.2, 127.0.0.3, ...), as a
+  // mission's clients come from many; the server caps connections per address. Probes use 127.0.0.1.
+  const int n_sources = std::max(1, std::atoi(arg("sources", "8").c_str()));
   const sockaddr_in addr = loopback(port);
+  int next_source = 0;
   const std::string req_keep = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   const std::string req_close = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
 
@@ -180,6 +186,12 @@ int hold() {
     if (c->fd < 0) return false;
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (c->kind != Kind::kProbe) {
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl(0x7f000002u + static_cast<unsigned>(next_source++ % n_sources));
+      bind(c->fd, reinterpret_cast<const sockaddr*>(&src), sizeof src);
+    }
     c->in.clear();
     c->st = St::kConnecting;
     c->started = t;

@@ -418,8 +418,9 @@ Result<std::optional<FieldError>> check_supersedes(WriteBatch& batch, const Obse
 }
 }  // namespace
 
-Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
-                                                          const std::string& source, const Options& opts) {
+Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
+                                                                         std::vector<SubmissionGroup> groups,
+                                                                         const Options& opts) {
   using State = SubmissionResult::State;
   auto known = known_observers(store);
   if (!known.ok()) return known.status();
@@ -427,55 +428,71 @@ Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vec
   auto b = store.begin();
   if (!b.ok()) return b.status();
   WriteBatch& batch = **b;
-  std::vector<SubmissionResult> out(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    Submission& it = items[i];
-    SubmissionResult& r = out[i];
-    std::optional<FieldError> fe;
-    if (!it.obs) {
-      fe = it.error;
-    } else {
-      fe = validate(*it.obs, now);
-      if (!fe) fe = check_observer(*known, *it.obs);
-      if (!fe && !it.obs->supersedes.empty()) {
-        auto e = check_supersedes(batch, *it.obs);
-        if (!e.ok()) return e.status();
-        fe = *e;
+  std::vector<std::vector<SubmissionResult>> all(groups.size());
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    auto& items = groups[g].items;
+    const std::string& source = groups[g].source;
+    std::vector<SubmissionResult>& out = all[g];
+    out.resize(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      Submission& it = items[i];
+      SubmissionResult& r = out[i];
+      std::optional<FieldError> fe;
+      if (!it.obs) {
+        fe = it.error;
+      } else {
+        fe = validate(*it.obs, now);
+        if (!fe) fe = check_observer(*known, *it.obs);
+        if (!fe && !it.obs->supersedes.empty()) {
+          auto e = check_supersedes(batch, *it.obs);
+          if (!e.ok()) return e.status();
+          fe = *e;
+        }
       }
+      if (!fe) {
+        auto res = batch.append(*it.obs);
+        if (!res.ok()) return res.status();
+        if (*res == Outcome::kAccepted) {
+          r.state = State::kAccepted;
+          continue;
+        }
+        if (*res == Outcome::kDuplicate) {
+          r.state = State::kDuplicate;
+          continue;
+        }
+        auto diff = conflict_error(batch, *it.obs);
+        if (!diff.ok()) return diff.status();
+        r.state = State::kConflict;
+        r.error = *diff;
+      } else {
+        r.state = State::kRejected;
+        r.error = *fe;
+      }
+      Reject rj;
+      rj.what = "observation";
+      rj.disposition = r.state == State::kConflict ? "conflict" : "rejected";
+      rj.source = source;
+      rj.line = static_cast<std::int64_t>(i) + 1;  // the item's place in its own request
+      rj.field = r.error.field;
+      rj.value = r.error.value;
+      rj.reason = r.error.reason;
+      rj.record_id = it.obs ? it.obs->id : std::string();
+      rj.raw = std::move(it.raw);
+      TRUCE_RETURN_IF_ERROR(batch.quarantine(rj));
     }
-    if (!fe) {
-      auto res = batch.append(*it.obs);
-      if (!res.ok()) return res.status();
-      if (*res == Outcome::kAccepted) {
-        r.state = State::kAccepted;
-        continue;
-      }
-      if (*res == Outcome::kDuplicate) {
-        r.state = State::kDuplicate;
-        continue;
-      }
-      auto diff = conflict_error(batch, *it.obs);
-      if (!diff.ok()) return diff.status();
-      r.state = State::kConflict;
-      r.error = *diff;
-    } else {
-      r.state = State::kRejected;
-      r.error = *fe;
-    }
-    Reject rj;
-    rj.what = "observation";
-    rj.disposition = r.state == State::kConflict ? "conflict" : "rejected";
-    rj.source = source;
-    rj.line = static_cast<std::int64_t>(i) + 1;
-    rj.field = r.error.field;
-    rj.value = r.error.value;
-    rj.reason = r.error.reason;
-    rj.record_id = it.obs ? it.obs->id : std::string();
-    rj.raw = std::move(it.raw);
-    TRUCE_RETURN_IF_ERROR(batch.quarantine(rj));
   }
   TRUCE_RETURN_IF_ERROR(batch.commit());
-  return out;
+  return all;
+}
+
+Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
+                                                          const std::string& source, const Options& opts) {
+  std::vector<SubmissionGroup> one(1);
+  one[0].items = std::move(items);
+  one[0].source = source;
+  auto r = submit_observation_groups(store, std::move(one), opts);
+  if (!r.ok()) return r.status();
+  return std::move((*r)[0]);
 }
 
 Result<Summary> import_observers(Store& store, const std::vector<std::string>& paths, const Options& opts,

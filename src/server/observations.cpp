@@ -64,13 +64,8 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
                                    Response& res, bool openrosa) {
   std::vector<std::string> ids;
   for (const auto& s : subs) ids.push_back(s.obs ? s.obs->id : "");
-  ingest::Options o;
-  o.clock = opts_.clock;
-  Result<std::vector<ingest::SubmissionResult>> r = Status::Internal("not run");
-  {
-    std::lock_guard lk(store_mu_);
-    r = ingest::submit_observations(*store_, std::move(subs), source, o);
-  }
+  // Durable before the answer, in one transaction with whatever other requests came meanwhile.
+  auto r = committer_->submit(ingest::SubmissionGroup{std::move(subs), source});
   if (!r.ok()) return send_status(res, r.status());
   using State = ingest::SubmissionResult::State;
   int counts[4] = {0, 0, 0, 0};

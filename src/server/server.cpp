@@ -38,6 +38,14 @@ Status ServerImpl::init() {
     if (auto put = store_->put_document("public.id_key", *fresh); !put.ok()) return put.status();
     public_id_key_ = *fresh;
   }
+  auto writer = opts_.open_store();
+  if (!writer.ok()) return writer.status();
+  committer_ = std::make_unique<GroupCommitter>(
+      [w = std::shared_ptr<Store>(std::move(writer).value()), clock = opts_.clock](std::vector<ingest::SubmissionGroup> g) {
+        ingest::Options io;
+        io.clock = clock;
+        return ingest::submit_observation_groups(*w, std::move(g), io);
+      });
   define_routes();
   EngineOptions eo;
   eo.max_body_bytes = opts_.max_body_bytes;
@@ -163,6 +171,27 @@ void ServerImpl::metrics(Response& res) {
            "# HELP truce_events_total Incident events published on /api/v1/events.\n"
            "# TYPE truce_events_total counter\n"
            "truce_events_total " + std::to_string(f.events) + "\n";
+  }
+  if (committer_) {
+    const auto g = committer_->figures();
+    out += "# HELP truce_group_commits_total Durable transactions of the write routes (each holds one or more requests).\n"
+           "# TYPE truce_group_commits_total counter\n"
+           "truce_group_commits_total " + std::to_string(g.commits) + "\n"
+           "# HELP truce_group_commit_requests_total Requests stored by those transactions.\n"
+           "# TYPE truce_group_commit_requests_total counter\n"
+           "truce_group_commit_requests_total " + std::to_string(g.requests) + "\n";
+  }
+  if (engine_) {
+    const auto e = engine_->figures();
+    out += "# HELP truce_http_connections Open HTTP connections.\n# TYPE truce_http_connections gauge\n"
+           "truce_http_connections " + std::to_string(e.open) + "\n"
+           "# HELP truce_http_connections_total HTTP connections accepted, refused (per-address or total cap), "
+           "closed by a deadline, closed after a request that was not HTTP.\n"
+           "# TYPE truce_http_connections_total counter\n"
+           "truce_http_connections_total{outcome=\"accepted\"} " + std::to_string(e.accepted) + "\n"
+           "truce_http_connections_total{outcome=\"refused\"} " + std::to_string(e.refused) + "\n"
+           "truce_http_connections_total{outcome=\"timed_out\"} " + std::to_string(e.timeouts) + "\n"
+           "truce_http_connections_total{outcome=\"bad_request\"} " + std::to_string(e.bad_requests) + "\n";
   }
   res.set_content(out, "text/plain; version=0.0.4");
 }

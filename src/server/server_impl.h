@@ -26,6 +26,7 @@
 #include <unordered_map>
 
 #include "server/events.h"
+#include "server/group_commit.h"
 #include "server/multipart.h"
 #include "server/internal.h"
 #include "server/live_fusion.h"
@@ -204,6 +205,7 @@ class ServerImpl final : public Server {
   ~ServerImpl() override {
     closing_ = true;
     engine_.reset();  // stops serving and waits for the handlers in progress
+    committer_.reset();
     events_.close();
     if (live_) live_->stop();
     if (warm_.joinable()) warm_.join();
@@ -359,6 +361,7 @@ class ServerImpl final : public Server {
   std::shared_ptr<const std::map<std::string, std::string>> titles_;  // under titles_mu_
   std::size_t titles_key_ = 0;
   std::unique_ptr<HttpEngine> engine_;
+  std::unique_ptr<GroupCommitter> committer_;  // the write routes' observations, on a connection of its own
   std::unique_ptr<Store> store_;
   // The incident index for summaries: built once (on its own read connection, without holding
   // store_mu_), then brought up to date from the store's change feed before each use.

@@ -150,6 +150,46 @@ TEST_F(IngestTest, InvalidUtf8ViaOpenRosaIsRejectedAndQuarantined) {
   EXPECT_EQ((*store_->stats()).rejected, 1);
 }
 
+// The server's group commit: several requests in one transaction, each judged as if alone and in
+// order (a repeat in a later request is its duplicate), each rejection quarantined with the line of
+// its own request.
+TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
+  auto sub = [](const std::string& id, const std::string& observer) {
+    ingest::Submission s;
+    Observation o;
+    o.id = id;
+    o.time = *parse_instant("2023-09-01T21:38:41Z");
+    o.observer_id = observer;
+    o.kind = Kind::kMortar;
+    s.raw = id;
+    s.obs = o;
+    return s;
+  };
+  std::vector<ingest::SubmissionGroup> groups(3);
+  groups[0] = {{sub("g1", "M001"), sub("g2", "M001")}, "api"};
+  groups[1] = {{sub("g1", "M001")}, "api"};                        // the same report again
+  groups[2] = {{sub("g3", "M001"), sub("g4", "NOPE")}, "openrosa"};  // an unknown observer, item 2
+  auto r = ingest::submit_observation_groups(*store_, std::move(groups), opts_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 3u);
+  using State = ingest::SubmissionResult::State;
+  EXPECT_EQ((*r)[0][0].state, State::kAccepted);
+  EXPECT_EQ((*r)[0][1].state, State::kAccepted);
+  EXPECT_EQ((*r)[1][0].state, State::kDuplicate);
+  EXPECT_EQ((*r)[2][0].state, State::kAccepted);
+  EXPECT_EQ((*r)[2][1].state, State::kRejected);
+  EXPECT_EQ(stored(), 3);
+  std::vector<Reject> rejects;
+  ASSERT_TRUE(store_->scan_rejects([&](const Reject& rj) {
+    rejects.push_back(rj);
+    return true;
+  }).ok());
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].source, "openrosa");
+  EXPECT_EQ(rejects[0].line, 2);
+  EXPECT_EQ(rejects[0].record_id, "g4");
+}
+
 TEST_F(IngestTest, AGigabyteSingleLineIsSkippedNotBuffered) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

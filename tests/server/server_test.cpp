@@ -131,6 +131,49 @@ TEST_F(ServerTest, PostStatusesFollowTheOutcome) {
   EXPECT_EQ(body["results"][1]["status"], "accepted");
 }
 
+// Single-observation POSTs from many clients at once share durable transactions (group commit):
+// every 201 is stored, each answer is its own request's, and there are fewer commits than requests.
+TEST_F(ServerTest, ConcurrentSinglePostsShareCommitsAndEveryAcknowledgedOneIsStored) {
+  constexpr int kThreads = 8, kEach = 40;
+  std::atomic<int> created{0}, other{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      httplib::Client c("127.0.0.1", server_->port());
+      for (int i = 0; i < kEach; ++i) {
+        const std::string id = "gc-" + std::to_string(t) + "-" + std::to_string(i);
+        auto r = c.Post("/api/v1/observations", auth("analyst"), obs(id), "application/json");
+        if (r && r->status == 201 && json::parse(r->body)["results"][0]["observation_id"] == id) {
+          ++created;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(created, kThreads * kEach);
+  EXPECT_EQ(other, 0);
+  SqliteOptions so;
+  auto s = open_sqlite_store(db_, so);  // another connection: what was committed, not cached
+  ASSERT_TRUE(s.ok());
+  ObservationFilter f;
+  f.limit = 100000;
+  int stored = 0;
+  ASSERT_TRUE((*s)->scan_observations(f, [&](const StoredObservation& so2) {
+    stored += so2.obs.id.rfind("gc-", 0) == 0;
+    return true;
+  }).ok());
+  EXPECT_EQ(stored, kThreads * kEach);
+  auto m = client_->Get("/metrics", auth("admin"));
+  ASSERT_TRUE(m);
+  std::smatch commits, requests;
+  ASSERT_TRUE(std::regex_search(m->body, commits, std::regex("truce_group_commits_total (\\d+)")));
+  ASSERT_TRUE(std::regex_search(m->body, requests, std::regex("truce_group_commit_requests_total (\\d+)")));
+  EXPECT_GE(std::stoi(requests[1]), kThreads * kEach);
+  EXPECT_LT(std::stoi(commits[1]), std::stoi(requests[1])) << "no two requests shared a commit";
+}
+
 TEST_F(ServerTest, ObserverMaySubmitOnlyForItsObservers) {
   auto r = post("/api/v1/observations", R"({"observation_id":"z","time":"2023-09-01T21:38:41Z","observer_id":"A0001","kind":"drone"})",
                 "observer");

@@ -68,4 +68,16 @@ struct SubmissionResult {
 Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,
                                                           const std::string& source, const Options& opts);
 
+// Several requests' submissions in ONE durable transaction (the server's group commit): each
+// group is judged as submit_observations would judge it alone, in order, and gets its own results
+// (quarantine lines count within the group). Any storage failure fails every group: nothing of
+// any of them is then stored.
+struct SubmissionGroup {
+  std::vector<Submission> items;
+  std::string source;
+};
+Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
+                                                                         std::vector<SubmissionGroup> groups,
+                                                                         const Options& opts);
+
 }  // namespace truce::ingest
