@@ -110,8 +110,11 @@ struct HttpEngine::State : std::enable_shared_from_this<HttpEngine::State> {
   std::unordered_set<struct Session*> sessions;
   std::atomic<std::int64_t> open{0}, accepted{0}, refused{0}, timeouts{0}, bad_requests{0};
 
+  std::optional<asio::steady_timer> retry;  // accepting again after a failed accept
+
   void accept();
   void close_idle();
+  void drain();
 };
 
 // One connection. Lives on its own strand; owned by the asynchronous operations in progress.
@@ -375,8 +378,10 @@ void HttpEngine::State::accept() {
     if (self->stopping) return;
     if (ec) {
       // Out of descriptors (or another transient failure): try again shortly, never stop serving.
-      auto t = std::make_shared<asio::steady_timer>(self->ioc, std::chrono::milliseconds(20));
-      t->async_wait([self, t](error_code) { self->accept(); });
+      self->retry.emplace(self->ioc, std::chrono::milliseconds(20));
+      self->retry->async_wait([self](error_code e) {
+        if (!e) self->accept();
+      });
       return;
     }
     error_code e2;
@@ -433,6 +438,30 @@ void HttpEngine::State::close_idle() {
         if (s->timer) s->timer->cancel();  // a stream ends at its next tick
       });
     }
+  }
+}
+
+// After the loop has stopped, the handlers still queued own the state (and the state owns the
+// loop): everything still open is closed and the handlers it aborts run now, so that nothing is
+// left holding the state when the engine goes.
+void HttpEngine::State::drain() {
+  std::vector<std::shared_ptr<Session>> left;
+  {
+    std::lock_guard lk(mu);
+    for (Session* s : sessions) {
+      if (auto p = s->weak_from_this().lock()) left.push_back(std::move(p));
+    }
+  }
+  for (auto& s : left) {
+    if (s->timer) s->timer->cancel();
+    s->close();
+  }
+  left.clear();
+  error_code ignored;
+  acceptor.close(ignored);
+  if (retry) retry->cancel();
+  ioc.restart();
+  while (ioc.poll() > 0) {
   }
 }
 
@@ -500,6 +529,7 @@ Status HttpEngine::run() {
   st_->ioc.run();
   for (auto& t : extra) t.join();
   st_->workers->join();
+  st_->drain();
   st_->running = false;
   return Status::Ok();
 }

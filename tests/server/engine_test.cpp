@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/engine.h"
 #include "server/gzip.h"
 #include "test_util.h"
 #include "truce/server/server.h"
@@ -333,6 +334,42 @@ TEST_F(EngineTest, StopClosesIdleConnectionsAndReturns) {
   stop();
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 3.0);
   for (int fd : idle) ::close(fd);
+}
+
+// Regression: the request fuzzer's leak check found the engine's whole state (loop, handler,
+// sessions) alive after the engine was gone, held by the aborted accept that the stopped loop never
+// ran. A handler's captures are released when the engine is destroyed, whatever was open at stop.
+TEST_F(EngineTest, StoppedEngineLeaksNoStateThroughPendingHandlers) {
+  auto sentinel = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = sentinel;
+  {
+    server::EngineOptions eo;
+    eo.workers = 2;
+    server::HttpEngine engine(
+        eo,
+        [held = sentinel](server::Request&, server::Response& r) {
+          r.status = 200;
+          r.set_content("ok", "text/plain");
+        },
+        nullptr);
+    sentinel.reset();
+    ASSERT_TRUE(engine.bind("127.0.0.1", 0).ok());
+    std::thread t([&] { (void)engine.run(); });
+    const int port = engine.port();
+    const int answered = testing::connect_loopback(port);
+    const std::string r = exchange(answered, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5), false);
+    EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
+    const int idle = testing::connect_loopback(port);             // open, never sends
+    const int half = testing::connect_loopback(port);             // half a request
+    const std::string part = "GET /x HTTP/1.1\r\nHo";
+    (void)!::send(half, part.data(), part.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    engine.stop();
+    t.join();
+    for (int fd : {answered, idle, half}) ::close(fd);
+    EXPECT_FALSE(watch.expired()) << "the handler is released with the engine, not before";
+  }
+  EXPECT_TRUE(watch.expired()) << "the engine's state outlived the engine";
 }
 
 }  // namespace
