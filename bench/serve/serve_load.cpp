@@ -636,30 +636,45 @@ int rate() {
         continue;
       }
       if (done_at >= 0 && ts - done_at > grace) break;
-      // to is exclusive ("starting before"): one second later; from: incidents ending at or after.
-      // to is exclusive ("starting before"): ask up to a minute after the last pending observation.
+      // from: incidents ending at or after; an incident's times are the fused event's, which may be
+      // well before an observation's time (a report made minutes after the fire), so five minutes
+      // before the first pending observation. to is exclusive ("starting before"): a minute after
+      // the last pending one.
+      // Pages of at most 5,000 (the API's largest), followed by next_cursor to the end.
       const std::string to_plus = iso_plus(to, 60);
-      const std::string req = "GET /api/v1/incidents?from=" + iso_plus(from, -1) + "&to=" + to_plus +
-                              "&limit=100000 HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n";
-      std::string body;
-      const int st = h.request(req, &body);
-      const double tr = now_s();
-      ++polls;
-      poll_ms.push_back((tr - ts) * 1000.0);
-      max_items_bytes = std::max(max_items_bytes, body.size());
-      if (st != 200) {
-        ++poll_fail;
-      } else {
-        std::lock_guard lk(mu);
-        std::size_t p = 0;
-        while ((p = body.find(prefix, p)) != std::string::npos) {
-          const auto e = body.find('"', p + 1);
-          if (e == std::string::npos) break;
-          auto it = index.find(body.substr(p + 1, e - p - 1));
-          if (it != index.end() && obs[it->second].acked >= 0 && obs[it->second].seen < 0) obs[it->second].seen = tr;
-          p = e + 1;
+      std::string cursor;
+      for (int page = 0; page < 1000; ++page) {
+        const std::string req = "GET /api/v1/incidents?from=" + iso_plus(from, -300) + "&to=" + to_plus +
+                                "&limit=5000" + (cursor.empty() ? "" : "&cursor=" + cursor) +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth + "\r\n";
+        std::string body;
+        const int st = h.request(req, &body);
+        const double tr = now_s();
+        max_items_bytes = std::max(max_items_bytes, body.size());
+        if (st != 200) {
+          ++poll_fail;
+          break;
         }
+        {
+          std::lock_guard lk(mu);
+          std::size_t p = 0;
+          while ((p = body.find(prefix, p)) != std::string::npos) {
+            const auto e = body.find('"', p + 1);
+            if (e == std::string::npos) break;
+            auto it = index.find(body.substr(p + 1, e - p - 1));
+            if (it != index.end() && obs[it->second].acked >= 0 && obs[it->second].seen < 0) obs[it->second].seen = tr;
+            p = e + 1;
+          }
+        }
+        static constexpr std::string_view kNext = "\"next_cursor\":\"";
+        const auto nc = body.rfind(kNext);
+        if (nc == std::string::npos) break;  // null: the last page
+        const auto ce = body.find('"', nc + kNext.size());
+        if (ce == std::string::npos) break;
+        cursor = body.substr(nc + kNext.size(), ce - nc - kNext.size());
       }
+      ++polls;
+      poll_ms.push_back((now_s() - ts) * 1000.0);
       const double spent = now_s() - ts;
       if (spent < poll_s) std::this_thread::sleep_for(std::chrono::duration<double>(poll_s - spent));
     }

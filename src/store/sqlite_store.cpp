@@ -403,13 +403,20 @@ class SqliteStore final : public Store {
   }
 
   Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) override {
-    Stmt s(db_,
-           std::string("SELECT id, version, start_ms, end_ms, kind, party, lat, lon, ") +
-               (f.with_content ? "content" : "''") +
-               " FROM incidents "
-           "WHERE (?1 IS NULL OR end_ms >= ?1) AND (?2 IS NULL OR start_ms < ?2) AND (?3 IS NULL OR party = ?3) "
-           "AND (?4 IS NULL OR kind = ?4) AND (?5 IS NULL OR id = ?5) "
-           "AND (?6 IS NULL OR start_ms >= ?6) ORDER BY start_ms, id");
+    // Only the conditions given, so that SQLite uses the primary key for an id and the start index
+    // for a time range ("?n IS NULL OR ..." terms would make every lookup a full scan).
+    std::string where;
+    const auto term = [&](bool given, const char* sql) {
+      if (given) where += (where.empty() ? " WHERE " : " AND ") + std::string(sql);
+    };
+    term(f.from.has_value(), "end_ms >= ?1");
+    term(f.to.has_value(), "start_ms < ?2");
+    term(f.party.has_value(), "party = ?3");
+    term(f.kind.has_value(), "kind = ?4");
+    term(f.id.has_value(), "id = ?5");
+    term(f.starting_at.has_value(), "start_ms >= ?6");
+    Stmt s(db_, std::string("SELECT id, version, start_ms, end_ms, kind, party, lat, lon, ") +
+                    (f.with_content ? "content" : "''") + " FROM incidents" + where + " ORDER BY start_ms, id");
     Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
     if (!s.ok() || !links.ok()) return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
     if (f.from) s.bind(1, f.from->ms);
