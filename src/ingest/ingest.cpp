@@ -438,10 +438,10 @@ Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Sto
       Submission& it = items[i];
       SubmissionResult& r = out[i];
       std::optional<FieldError> fe;
-      if (!it.obs) {
+      if (!it.obs || (it.prepared && !it.content)) {
         fe = it.error;
       } else {
-        fe = validate(*it.obs, now);
+        if (!it.prepared) fe = validate(*it.obs, now);
         if (!fe) fe = check_observer(*known, *it.obs);
         if (!fe && !it.obs->supersedes.empty()) {
           auto e = check_supersedes(batch, *it.obs);
@@ -450,7 +450,7 @@ Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Sto
         }
       }
       if (!fe) {
-        auto res = batch.append(*it.obs);
+        auto res = it.content ? batch.append(*it.obs, *it.content) : batch.append(*it.obs);
         if (!res.ok()) return res.status();
         if (*res == Outcome::kAccepted) {
           r.state = State::kAccepted;
@@ -483,6 +483,17 @@ Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Sto
   }
   TRUCE_RETURN_IF_ERROR(batch.commit());
   return all;
+}
+
+void prepare(Submission& s, Instant now) {
+  s.prepared = true;
+  s.content.reset();
+  if (!s.obs) return;
+  if (auto fe = validate(*s.obs, now)) {
+    s.error = *fe;
+    return;
+  }
+  s.content = content_digest(canonical_content(*s.obs));
 }
 
 Result<std::vector<SubmissionResult>> submit_observations(Store& store, std::vector<Submission> items,

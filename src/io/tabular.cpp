@@ -94,6 +94,60 @@ int json_depth(std::string_view s) {
   return max;
 }
 
+std::vector<std::string_view> json_array_elements(std::string_view s) {
+  std::vector<std::string_view> out;
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t i = 0;
+  while (i < s.size() && space(s[i])) ++i;
+  if (i == s.size() || s[i] != '[') return out;
+  int depth = 0;
+  bool in_str = false;
+  std::size_t start = i + 1;
+  const auto add = [&](std::size_t end) {
+    std::size_t a = start, b = end;
+    while (a < b && space(s[a])) ++a;
+    while (b > a && space(s[b - 1])) --b;
+    if (a < b) out.push_back(s.substr(a, b - a));
+  };
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (in_str) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_str = false;
+    } else if (c == '"') {
+      in_str = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (--depth == 0) {
+        add(i);
+        return out;
+      }
+    } else if (c == ',' && depth == 1) {
+      add(i);
+      start = i + 1;
+    }
+  }
+  return {};  // not a complete array
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  bool plain = true;
+  for (const unsigned char c : s) {
+    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain) {
+    out += nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
 std::optional<FieldError> pick_json(const Schema& schema, std::string_view line, int max_depth, Row& out,
                                     std::vector<std::string>& storage, std::vector<std::string>& ignored) {
   if (json_depth(line) > max_depth) {

@@ -34,6 +34,7 @@ class LiveFusion {
     std::function<Result<std::unique_ptr<Store>>()> open_store;  // the fuser's own connection
     std::chrono::milliseconds poll{250};  // how often the change feed is read without a notify()
     bool fuse = true;                     // false: only follow the change feed
+    int nice = 19;                        // the fuser thread's nice value (0: the server's own)
   };
   LiveFusion(Options opts, EventLog& events);
   ~LiveFusion();

@@ -35,8 +35,14 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
   io::Row row;
   std::vector<std::string> storage, ignored;
   const Instant t = now();
+  // What each element was, as received, for the quarantine (re-serialising every one cost more
+  // than storing it).
+  std::vector<std::string_view> texts;
+  if (body->is_array()) texts = io::json_array_elements(req.body);
+  if (texts.size() != items.size()) texts.clear();
   for (std::size_t i = 0; i < items.size(); ++i) {
-    subs[i].raw = items[i].dump();
+    subs[i].raw = texts.empty() ? items[i].dump(-1, ' ', false, json::error_handler_t::replace)
+                                : std::string(texts[i].substr(0, 4096));
     if (auto e = io::pick_json_value(io::observation_schema(), items[i], row, storage, ignored)) {
       subs[i].error = *e;
       continue;
@@ -56,6 +62,7 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
     o.channel = "api";
     o.submitted_by = c.user ? c.user->name : "";
     subs[i].obs = std::move(o);
+    ingest::prepare(subs[i], t);  // checked and digested here, in parallel, not on the writer
   }
   store_submissions(std::move(subs), "api", res, false);
 }
@@ -69,22 +76,36 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
   if (!r.ok()) return send_status(res, r.status());
   using State = ingest::SubmissionResult::State;
   int counts[4] = {0, 0, 0, 0};
-  json results = json::array();
+  // The results array is written directly (a JSON object per item cost as much as storing it).
+  std::string results = "[";
+  results.reserve(64 * r->size() + 2);
   const FieldError* first_error = nullptr;
   for (std::size_t i = 0; i < r->size(); ++i) {
     const auto& sr = (*r)[i];
     ++counts[static_cast<int>(sr.state)];
     static constexpr const char* kNames[] = {"accepted", "duplicate", "conflict", "rejected"};
-    json item = {{"index", i}, {"observation_id", ids[i]}, {"status", kNames[static_cast<int>(sr.state)]}};
+    if (i) results += ',';
+    results += "{\"index\":";
+    results += std::to_string(i);
+    results += ",\"observation_id\":";
+    io::append_json_string(results, ids[i]);
+    results += ",\"status\":\"";
+    results += kNames[static_cast<int>(sr.state)];
+    results += '"';
     if (sr.state == State::kConflict || sr.state == State::kRejected) {
-      item["error"] = {
-          {"code", sr.state == State::kConflict ? "conflict" : "invalid_argument"},
-          {"message", sr.error.reason + (sr.error.value.empty() ? "" : " (got \"" + sr.error.value + "\")")},
-          {"field", sr.error.field}};
+      results += ",\"error\":{\"code\":\"";
+      results += sr.state == State::kConflict ? "conflict" : "invalid_argument";
+      results += "\",\"message\":";
+      io::append_json_string(results,
+                             sr.error.reason + (sr.error.value.empty() ? "" : " (got \"" + sr.error.value + "\")"));
+      results += ",\"field\":";
+      io::append_json_string(results, sr.error.field);
+      results += '}';
       if (!first_error || sr.state == State::kRejected) first_error = &sr.error;
     }
-    results.push_back(item);
+    results += '}';
   }
+  results += ']';
   const int accepted = counts[0], dups = counts[1], conflicts = counts[2], rejected = counts[3];
   if (accepted > 0 && live_) live_->notify();  // fused on the live fuser's thread; nobody waits here
   if (openrosa) {
@@ -95,22 +116,22 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
       return openrosa_reply(res, 409, "A different report with this instanceID was received before.");
     return openrosa_reply(res, 201, dups ? "Already received: thank you." : "Report received: thank you.");
   }
-  json body = {{"accepted", accepted},
-               {"duplicates", dups},
-               {"conflicts", conflicts},
-               {"rejected", rejected},
-               {"results", results}};
-  if (rejected) {
-    body["error"] = {
-        {"code", "invalid_argument"}, {"message", first_error->reason}, {"field", first_error->field}};
-    res.status = 422;
-  } else if (conflicts) {
-    body["error"] = {{"code", "conflict"}, {"message", first_error->reason}, {"field", first_error->field}};
-    res.status = 409;
-  } else {
-    res.status = accepted ? 201 : 200;
+  std::string body = "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":" + std::to_string(dups) +
+                     ",\"conflicts\":" + std::to_string(conflicts) + ",\"rejected\":" + std::to_string(rejected);
+  if (rejected || conflicts) {
+    body += ",\"error\":{\"code\":\"";
+    body += rejected ? "invalid_argument" : "conflict";
+    body += "\",\"message\":";
+    io::append_json_string(body, first_error->reason);
+    body += ",\"field\":";
+    io::append_json_string(body, first_error->field);
+    body += '}';
   }
-  res.set_content(body.dump(), "application/json");
+  res.status = rejected ? 422 : conflicts ? 409 : accepted ? 201 : 200;
+  body += ",\"results\":";
+  body += results;
+  body += '}';
+  res.set_content(std::move(body), "application/json");
 }
 
 void ServerImpl::get_observations(const Request& req, Response& res) {

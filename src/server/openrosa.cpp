@@ -52,11 +52,12 @@ void ServerImpl::submission(const Request& req, Response& res, const Caller& c) 
   io::Row row;
   std::vector<std::string> storage;
   io::XformMeta meta;
+  const Instant t = now();
   if (auto e = io::parse_xform_submission(file->content, row, storage, meta)) {
     sub.error = *e;
   } else {
     Observation o;
-    if (auto pe = io::parse_observation(row, now(), o)) {
+    if (auto pe = io::parse_observation(row, t, o)) {
       sub.error = *pe;
     } else {
       if (c.role == "observer" && std::find(c.user->observers.begin(), c.user->observers.end(),
@@ -67,6 +68,7 @@ void ServerImpl::submission(const Request& req, Response& res, const Caller& c) 
       o.supersedes = meta.deprecated_id;  // ODK's edit and resend: this report replaces that one
       o.submitted_by = c.user ? c.user->name : "";
       sub.obs = std::move(o);
+      ingest::prepare(sub, t);
     }
   }
   std::vector<ingest::Submission> subs;

@@ -18,7 +18,16 @@ Status ServerImpl::init() {
       so.clock = clock;
       return open_sqlite_store(path, so);
     };
+    if (!opts_.open_writer) {
+      opts_.open_writer = [path = opts_.db_path, clock = opts_.clock]() {
+        SqliteOptions so;
+        so.clock = clock;
+        so.background_checkpoint = true;
+        return open_sqlite_store(path, so);
+      };
+    }
   }
+  if (!opts_.open_writer) opts_.open_writer = opts_.open_store;
   readers_.open = opts_.open_store;
   auto s = opts_.open_store();
   if (!s.ok()) return s.status();
@@ -38,7 +47,7 @@ Status ServerImpl::init() {
     if (auto put = store_->put_document("public.id_key", *fresh); !put.ok()) return put.status();
     public_id_key_ = *fresh;
   }
-  auto writer = opts_.open_store();
+  auto writer = opts_.open_writer();
   if (!writer.ok()) return writer.status();
   committer_ = std::make_unique<GroupCommitter>(
       [w = std::shared_ptr<Store>(std::move(writer).value()), clock = opts_.clock](std::vector<ingest::SubmissionGroup> g) {

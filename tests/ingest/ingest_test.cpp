@@ -190,6 +190,54 @@ TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
   EXPECT_EQ(rejects[0].record_id, "g4");
 }
 
+// Submissions checked and digested by the receiving thread (prepare) are judged exactly as those
+// the writer checks itself: the same outcomes, the same stored content (verify holds), and a field
+// prepare refused is quarantined with its error.
+TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
+  auto sub = [](const std::string& id, int count) {
+    ingest::Submission s;
+    Observation o;
+    o.id = id;
+    o.time = *parse_instant("2023-09-01T21:38:41Z");
+    o.observer_id = "M001";
+    o.kind = Kind::kMortar;
+    o.count = count;
+    s.raw = "raw " + id;
+    s.obs = o;
+    return s;
+  };
+  const Instant now = *parse_instant("2023-10-01T00:00:00Z");
+  std::vector<ingest::Submission> prepared{sub("p1", 1), sub("p2", 0), sub("p3", 3)};
+  for (auto& s : prepared) ingest::prepare(s, now);
+  EXPECT_TRUE(prepared[0].content.has_value());
+  EXPECT_FALSE(prepared[1].content.has_value());
+  EXPECT_EQ(prepared[1].error.field, "count");
+  std::vector<ingest::SubmissionGroup> groups(2);
+  groups[0] = {std::move(prepared), "api"};
+  groups[1] = {{sub("p1", 1), sub("u2", 0), sub("p3", 4)}, "api"};  // unprepared: the writer checks
+  auto r = ingest::submit_observation_groups(*store_, std::move(groups), opts_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  using State = ingest::SubmissionResult::State;
+  EXPECT_EQ((*r)[0][0].state, State::kAccepted);
+  EXPECT_EQ((*r)[0][1].state, State::kRejected);
+  EXPECT_EQ((*r)[0][1].error.field, "count");
+  EXPECT_EQ((*r)[0][2].state, State::kAccepted);
+  EXPECT_EQ((*r)[1][0].state, State::kDuplicate);  // same content as the prepared p1
+  EXPECT_EQ((*r)[1][1].state, State::kRejected);
+  EXPECT_EQ((*r)[1][1].error.field, "count");
+  EXPECT_EQ((*r)[1][2].state, State::kConflict);  // differs from the prepared p3
+  EXPECT_EQ(stored(), 2);
+  std::vector<Reject> rejects;
+  ASSERT_TRUE(store_->scan_rejects([&](const Reject& rj) {
+    rejects.push_back(rj);
+    return true;
+  }).ok());
+  ASSERT_EQ(rejects.size(), 3u);
+  EXPECT_EQ(rejects[0].record_id, "p2");
+  EXPECT_EQ(rejects[0].raw, "raw p2");
+  EXPECT_TRUE((*store_->verify_chain()).ok);
+}
+
 TEST_F(IngestTest, AGigabyteSingleLineIsSkippedNotBuffered) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

@@ -109,5 +109,32 @@ TEST(Parse, ObserverTypeMustBeKnown) {
   EXPECT_EQ(e->reason, "expected post, patrol, camera, acoustic, uav or other");
 }
 
+// The received text of each element of an API batch, kept for the quarantine: commas, brackets and
+// escaped quotes inside strings do not split an element; whitespace around one is not part of it.
+TEST(JsonArray, ElementsAreTheReceivedTextsSplitOnlyAtTopLevel) {
+  const std::string body = " [ {\"a\":\"x,]\\\"y\",\"b\":[1,2]} ,\n{\"c\":{\"d\":[]}},7,\"s\" ]\n";
+  const auto e = json_array_elements(body);
+  ASSERT_EQ(e.size(), 4u);
+  EXPECT_EQ(e[0], R"({"a":"x,]\"y","b":[1,2]})");
+  EXPECT_EQ(e[1], R"({"c":{"d":[]}})");
+  EXPECT_EQ(e[2], "7");
+  EXPECT_EQ(e[3], R"("s")");
+  EXPECT_TRUE(json_array_elements("[]").empty());
+  EXPECT_TRUE(json_array_elements(R"({"a":[1,2]})").empty());  // not an array
+  EXPECT_TRUE(json_array_elements("[1,2").empty());            // not complete
+}
+
+TEST(JsonString, PlainTextIsQuotedAndAnythingElseEscaped) {
+  std::string out;
+  append_json_string(out, "inc-sim-2020-1");
+  EXPECT_EQ(out, R"("inc-sim-2020-1")");
+  out.clear();
+  append_json_string(out, "a\"b\\c\n\x01");
+  EXPECT_EQ(out, R"("a\"b\\c\n\u0001")");
+  out.clear();
+  append_json_string(out, "bad \xC3 byte");  // invalid UTF-8: replaced, never thrown
+  EXPECT_EQ(out, "\"bad \xEF\xBF\xBD byte\"");
+}
+
 }  // namespace
 }  // namespace truce::io

@@ -131,6 +131,32 @@ TEST_F(ServerTest, PostStatusesFollowTheOutcome) {
   EXPECT_EQ(body["results"][1]["status"], "accepted");
 }
 
+// A rejected element of a batch is quarantined as it was received (not re-serialised), and the
+// answer, written without a JSON tree, escapes what ids hold.
+TEST_F(ServerTest, RejectedBatchItemIsQuarantinedAsReceived) {
+  const std::string bad = obs("b1", R"(,  "count" : 0)");
+  auto r = post("/api/v1/observations", "[\n " + bad + " ,\t" + obs(R"(q\"\\1)") + "]", "analyst");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 422);
+  auto body = json::parse(r->body);
+  EXPECT_EQ(body["accepted"], 1);
+  EXPECT_EQ(body["rejected"], 1);
+  EXPECT_EQ(body["results"][0]["index"], 0);
+  EXPECT_EQ(body["results"][0]["error"]["field"], "count");
+  EXPECT_EQ(body["results"][1]["observation_id"], "q\"\\1");
+  EXPECT_EQ(body["results"][1]["status"], "accepted");
+  auto store = open_sqlite_store(db_, {});
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  std::vector<Reject> rejects;
+  ASSERT_TRUE((*store)->scan_rejects([&](const Reject& rj) {
+    rejects.push_back(rj);
+    return true;
+  }).ok());
+  ASSERT_EQ(rejects.size(), 1u);
+  EXPECT_EQ(rejects[0].raw, bad);
+  EXPECT_EQ(rejects[0].line, 1);
+}
+
 // Single-observation POSTs from many clients at once share durable transactions (group commit):
 // every 201 is stored, each answer is its own request's, and there are fewer commits than requests.
 TEST_F(ServerTest, ConcurrentSinglePostsShareCommitsAndEveryAcknowledgedOneIsStored) {

@@ -54,8 +54,16 @@ Result<Summary> import_observers(Store& store, const std::vector<std::string>& p
 struct Submission {
   std::string raw;
   std::optional<Observation> obs;
-  FieldError error;  // when !obs
+  FieldError error;  // when !obs, or when prepare() refused obs
+  // Set by prepare(): the fields were checked (error says why when `content` is empty) and the
+  // content digest computed, so the writer does neither again.
+  bool prepared = false;
+  std::optional<Digest> content;
 };
+// The checks that need no database (validate() against `now`) and the content digest, for the
+// thread that parsed the submission: HTTP handlers run this in parallel, so the one writer thread
+// of a group commit only checks registration and stores.
+void prepare(Submission& s, Instant now);
 struct SubmissionResult {
   enum class State { kAccepted, kDuplicate, kConflict, kRejected } state = State::kRejected;
   FieldError error;  // for kConflict and kRejected

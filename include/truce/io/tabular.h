@@ -45,6 +45,14 @@ std::optional<FieldError> pick_json(const Schema& schema, std::string_view line,
 // Nesting depth of a JSON text (brackets outside strings): checked before parsing untrusted JSON.
 int json_depth(std::string_view text);
 
+// The texts of a JSON array's elements, as they were received (whitespace around them trimmed):
+// the evidence kept for a rejected element. For a text that a JSON parser accepted as an array;
+// anything else gives an empty result.
+std::vector<std::string_view> json_array_elements(std::string_view text);
+
+// Appends `s` as a JSON string literal (quotes, escapes; invalid UTF-8 replaced by U+FFFD).
+void append_json_string(std::string& out, std::string_view s);
+
 // The same for a JSON value already parsed (an element of an API request body).
 std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
                                           std::vector<std::string>& storage, std::vector<std::string>& ignored);

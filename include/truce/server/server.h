@@ -24,6 +24,10 @@ struct Options {
   // Opens a connection to the mission database; the server opens several (requests, the live
   // fuser, the incident index, readers of large pages). Default: the SQLite file db_path.
   std::function<Result<std::unique_ptr<Store>>()> open_store;
+  // The connection of the one writer of observations (the group commit); open_store when not
+  // given. Default: the SQLite file with its WAL checkpoints on a thread of their own, so that
+  // the writer never stops to copy pages.
+  std::function<Result<std::unique_ptr<Store>>()> open_writer;
   std::size_t max_body_bytes = 8u << 20;  // larger requests get 413
   std::size_t max_batch = 10000;          // observations in one POST
   std::size_t max_headers = 64;           // more get 431
