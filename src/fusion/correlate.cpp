@@ -189,7 +189,9 @@ class alignas(64) Agglomerator {
     // only, and re-reads the best partner of the clusters whose best partner it was.
     // Every step changes the records of both ends of the top link (a merge, a refusal or an exact
     // cost), so the loop ends.
+    std::uint32_t steps = 0;
     while (!heap_.empty()) {
+      if ((++steps & 63) == 0 && cfg_.cancelled()) break;
       const HeapEntry e = heap_.front();
       const auto a = static_cast<std::uint32_t>(e.ab >> 32), b = static_cast<std::uint32_t>(e.ab);
       if (e.slot != kNoFit) {
@@ -660,6 +662,8 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     // appending to them in place would share cache lines between the threads).
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     std::vector<std::uint32_t> found;  // the current report's partners (time positions)
+    std::vector<double> found_d2;      // and their pre-gate distances
+    std::vector<std::uint32_t> pick;
     std::vector<std::size_t> next(list_start.begin(), list_start.end() - 1);  // per list: first entry after it
     // The entries of list l after time position ai, within the window of A.
     auto scan = [&](std::uint32_t l, const SweepRow& A, const Plane& pl, double last, std::size_t ai) {
@@ -678,20 +682,40 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
         const double ce = A.ce + B.ce, cn = A.cn + B.cn, cen = A.cen + B.cen;
         const double det = ce * cn - cen * cen;
         // d2 = q / det > gate, without the division (det > 0)
-        if (!(det > 0) || cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy > cfg.pair_gate * det) continue;
+        const double q = cn * dx * dx - 2 * cen * dx * dy + ce * dy * dy;
+        if (!(det > 0) || q > cfg.pair_gate * det) continue;
         found.push_back(time_of[k]);
+        found_d2.push_back(q / det);
       }
     };
     for (std::size_t ai = from; ai < to; ++ai) {
+      if ((ai & 4095) == 0 && cfg.cancelled()) break;
       const SweepRow& A = rows[row_of[ai]];
       const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
       const double last = A.pre_hi + lead;
       found.clear();
+      found_d2.clear();
       const std::uint32_t l = when[order[ai]].list;
       const std::uint32_t lo = l == kWideList ? first_strip : std::max(first_strip, l == 0 ? 0 : l - 1);
       const std::uint32_t hi = l == kWideList ? end_strip : std::min(end_strip, l + 2);
       for (std::uint32_t o = lo; o < hi; ++o) scan(o, A, pl, last, ai);
       scan(kWideList, A, pl, last, ai);
+      if (found.size() > cfg.max_pairs_per_report) {
+        // A flood of reports that all pre-gate with each other (bearing-only reports by the
+        // thousand in one minute) would make pairs by the square of their number: each report
+        // keeps its nearest later partners only (ties by time), a choice made from the reports
+        // themselves, so any superset of a group's window chooses alike.
+        pick.resize(found.size());
+        for (std::uint32_t i = 0; i < pick.size(); ++i) pick[i] = i;
+        const auto nearer = [&](std::uint32_t x, std::uint32_t y) {
+          return found_d2[x] < found_d2[y] || (found_d2[x] == found_d2[y] && found[x] < found[y]);
+        };
+        std::nth_element(pick.begin(), pick.begin() + static_cast<std::ptrdiff_t>(cfg.max_pairs_per_report),
+                         pick.end(), nearer);
+        pick.resize(cfg.max_pairs_per_report);
+        for (std::uint32_t i = 0; i < pick.size(); ++i) pick[i] = found[pick[i]];
+        found.swap(pick);
+      }
       std::sort(found.begin(), found.end());
       for (auto bi : found) out.emplace_back(order[ai], order[bi]);
     }
@@ -767,7 +791,7 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, cfg);
     parallel_for(ncomp, nthreads, [&](std::size_t c, std::size_t w) {
       const auto mem = members_of(c);
-      if (mem.size() == 1) {
+      if (mem.size() == 1 || cfg.cancelled()) {
         comp_clusters[c] = {Group{{mem.front()}, std::nullopt}};
         return;
       }

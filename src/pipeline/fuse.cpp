@@ -644,6 +644,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       reports.push_back(fusion::make_report(obs[i], static_cast<std::uint32_t>(i), it->second, pos, cfg));
     }
     auto incs = fusion::fuse(reports, cfg);
+    if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     bool exact = true;
     keep.clear();
     for (auto& inc : incs) {

@@ -1,5 +1,6 @@
 #include "server/live_fusion.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -53,6 +54,9 @@ void LiveFusion::stop() {
     std::lock_guard lk(mu_);
     stopping_ = true;
   }
+  // A long run (a flood re-fused) is abandoned rather than waited for: it writes nothing and its
+  // observations stay pending (the fusion cursor did not move), fused at the next start.
+  cancel_ = true;
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
 }
@@ -129,10 +133,15 @@ void LiveFusion::fuse_pending(Store& store) {
     geography_key_ = key;
     geography_missing_logged_ = false;
   }
-  const fusion::Config cfg;  // what `truce fuse` uses: live results equal a batch run's
+  fusion::Config cfg;  // what `truce fuse` uses: live results equal a batch run's
+  cfg.cancel = &cancel_;
   auto r = pipeline::fuse_stored(store, *geography_, pipeline::FuseRange{}, cfg);
   ++runs_;
   last_run_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  // A large run's memory goes back to the system (glibc keeps freed memory in the arenas of the
+  // threads that used it): the server's size follows what it holds, not its largest run.
+  if (last_run_ms_.load() > 100) ::malloc_trim(0);
+  if (cancel_) return;  // stopping: nothing written, nothing to report
   if (!r.ok()) {
     ++failures_;
     log_failure(r.status().ToString());

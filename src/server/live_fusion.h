@@ -69,6 +69,7 @@ class LiveFusion {
   std::condition_variable cv_;
   bool pending_ = true;  // under mu_
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};  // set by stop(): a run in progress gives up, writing nothing
   std::shared_ptr<const geo::Geography> geography_;
   std::size_t geography_key_ = 0;
   bool geography_missing_logged_ = false;

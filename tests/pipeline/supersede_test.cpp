@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "test_util.h"
 #include "truce/ingest/ingest.h"
@@ -165,6 +166,22 @@ TEST_F(Supersede, OnlyAReceivedReportOfTheSameObserverCanBeSuperseded) {
   EXPECT_EQ(r.error.reason, "expected the id of another report, not its own");
   fuse();
   EXPECT_EQ(incidents(), (std::vector<std::string>{"inc-uuid:old: uuid:old"}));
+}
+
+// A stopping server abandons a fusion run: nothing is written and what was pending stays pending,
+// fused in full by the next run.
+TEST_F(Supersede, ACancelledRunWritesNothingAndTheNextFusesEverything) {
+  ASSERT_EQ(submit(kA).state, ingest::SubmissionResult::State::kAccepted);
+  ASSERT_EQ(submit(kB).state, ingest::SubmissionResult::State::kAccepted);
+  std::atomic<bool> stop{true};
+  fusion::Config cfg;
+  cfg.cancel = &stop;
+  auto r = pipeline::fuse_stored(*store_, *geography_, {}, cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "fusion stopped before it finished: nothing was written");
+  EXPECT_TRUE(incidents().empty());
+  fuse();
+  EXPECT_EQ(incidents(), (std::vector<std::string>{"inc-uuid:old: uuid:b uuid:old"}));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // deterministically, which is what makes incremental fusion equal to batch fusion.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -54,8 +55,15 @@ struct Config {
   //! Without any distance, a fix whose 2-sigma semi-major axis exceeds this fraction of the mean
   //! range is not a point (near-parallel bearings): the incident keeps only its sector.
   double max_bearing_only_axis_ratio = 0.5;
+  //! Candidate partners kept per report, among the later reports that pass the pre-gate: the
+  //! nearest. Bounds the pairs (and the memory) a flood of mutually compatible reports can make.
+  std::size_t max_pairs_per_report = 48;
   //! Worker threads for batch fusion (>= 1).
   int threads = 2;
+  //! When set and true, fuse() gives up early (its result is then incomplete and must be
+  //! discarded): a stopping server does not wait for a long run. Read with relaxed loads.
+  const std::atomic<bool>* cancel = nullptr;
+  bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
   //! Largest difference of reported times of two reports of one event (seconds).
   double pair_window_s() const { return delay_cap_s + minute_rounding_s + 2 * time_slack_s + 2; }
 };
