@@ -59,7 +59,7 @@ FieldError first_difference(const Observation& stored, const Observation& o) {
   return {"notes", o.notes.substr(0, 60), "stored notes differ"};
 }
 
-using KnownObservers = std::unordered_map<std::string, bool>;  // observer id -> has a position
+using KnownObservers = std::unordered_map<std::string, bool>;  // observer id -> has a position (ObserverCache)
 
 Result<KnownObservers> known_observers(Store& store) {
   auto obs = store.observers();
@@ -418,12 +418,26 @@ Result<std::optional<FieldError>> check_supersedes(WriteBatch& batch, const Obse
 }
 }  // namespace
 
+Status ObserverCache::reload(Store& store) {
+  auto k = known_observers(store);
+  if (!k.ok()) return k.status();
+  known_ = std::move(k).value();
+  loaded_ = true;
+  return Status::Ok();
+}
+
 Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
                                                                          std::vector<SubmissionGroup> groups,
-                                                                         const Options& opts) {
+                                                                         const Options& opts,
+                                                                         ObserverCache* cache) {
   using State = SubmissionResult::State;
-  auto known = known_observers(store);
-  if (!known.ok()) return known.status();
+  ObserverCache local;
+  if (!cache) cache = &local;
+  bool reloaded = false;
+  if (!cache->loaded()) {
+    TRUCE_RETURN_IF_ERROR(cache->reload(store));
+    reloaded = true;
+  }
   const Instant now = clock_of(opts).now();
   auto b = store.begin();
   if (!b.ok()) return b.status();
@@ -442,7 +456,13 @@ Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Sto
         fe = it.error;
       } else {
         if (!it.prepared) fe = validate(*it.obs, now);
-        if (!fe) fe = check_observer(*known, *it.obs);
+        if (!fe) fe = check_observer(cache->known(), *it.obs);
+        if (fe && fe->field == "observer_id" && !reloaded) {
+          // Registered since the cache was read (by `truce import observers`, say)?
+          TRUCE_RETURN_IF_ERROR(cache->reload(store));
+          reloaded = true;
+          fe = check_observer(cache->known(), *it.obs);
+        }
         if (!fe && !it.obs->supersedes.empty()) {
           auto e = check_supersedes(batch, *it.obs);
           if (!e.ok()) return e.status();

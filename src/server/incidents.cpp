@@ -174,16 +174,23 @@ void ServerImpl::get_incident(const Request& req, Response& res, const Caller& c
   std::string id = asked;
   if (is_public) {
     // Public ids are opaque: find the incident whose public id was asked for.
-    id.clear();
-    IncidentFilter all;
-    all.with_content = false;
-    all.with_observations = false;
-    Status st = store_->scan_incidents(all, [&](const StoredIncident& si) {
-      if (public_id(si.id) == asked) id = si.id;
-      return id.empty();
-    });
-    if (!st.ok()) return send_status(res, st);
-    if (id.empty()) return send_error(res, 404, "not_found", "no incident " + asked);
+    auto cur = store_->incident_cursor();
+    if (!cur.ok()) return send_status(res, cur.status());
+    if (public_ids_versions_ != cur->versions) {
+      public_ids_.clear();
+      IncidentFilter all;
+      all.with_content = false;
+      all.with_observations = false;
+      Status st = store_->scan_incidents(all, [&](const StoredIncident& si) {
+        public_ids_.emplace(public_id(si.id), si.id);
+        return true;
+      });
+      if (!st.ok()) return send_status(res, st);
+      public_ids_versions_ = cur->versions;
+    }
+    auto hit = public_ids_.find(asked);
+    if (hit == public_ids_.end()) return send_error(res, 404, "not_found", "no incident " + asked);
+    id = hit->second;
   }
   auto found = find_incident(*store_, id);
   if (!found.ok()) return send_status(res, found.status());

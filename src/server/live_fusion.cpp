@@ -67,8 +67,9 @@ LiveFusion::Figures LiveFusion::figures() const {
 
 void LiveFusion::loop() {
   if (opts_.nice > 0) {
-    // Below the HTTP threads: under a flood the CPU takes reports in first and fuses with what is
-    // left (nothing accepted waits for fusion); idle CPU is the fuser's whatever its nice value.
+    // Below the HTTP threads: under a flood the CPU takes reports in first and fuses with more of
+    // what is left (nothing accepted waits for fusion); idle CPU is the fuser's whatever its nice
+    // value.
     // Linux gives each thread its own nice value; threads this one starts inherit it.
     const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
     if (::setpriority(PRIO_PROCESS, tid, opts_.nice) != 0) log_line("nice", "could not lower the fuser's priority");

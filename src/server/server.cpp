@@ -50,10 +50,11 @@ Status ServerImpl::init() {
   auto writer = opts_.open_writer();
   if (!writer.ok()) return writer.status();
   committer_ = std::make_unique<GroupCommitter>(
-      [w = std::shared_ptr<Store>(std::move(writer).value()), clock = opts_.clock](std::vector<ingest::SubmissionGroup> g) {
+      [w = std::shared_ptr<Store>(std::move(writer).value()), clock = opts_.clock,
+       observers = std::make_shared<ingest::ObserverCache>()](std::vector<ingest::SubmissionGroup> g) {
         ingest::Options io;
         io.clock = clock;
-        return ingest::submit_observation_groups(*w, std::move(g), io);
+        return ingest::submit_observation_groups(*w, std::move(g), io, observers.get());
       });
   define_routes();
   EngineOptions eo;

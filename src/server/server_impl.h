@@ -357,6 +357,10 @@ class ServerImpl final : public Server {
   ReaderPool readers_;
   RenderCache renders_;
   std::string public_id_key_;  // the key of public ids (document "public.id_key")
+  // Public id -> incident id, rebuilt (under store_mu_) only when the incidents changed: a public
+  // lookup is then one hash, not a digest of every incident.
+  std::unordered_map<std::string, std::string> public_ids_;
+  std::optional<std::int64_t> public_ids_versions_;
   std::mutex titles_mu_;
   std::shared_ptr<const std::map<std::string, std::string>> titles_;  // under titles_mu_
   std::size_t titles_key_ = 0;

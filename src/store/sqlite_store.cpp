@@ -583,11 +583,18 @@ class SqliteStore final : public Store {
       "WHERE revoked_ms IS NULL AND (expires_ms IS NULL OR expires_ms > ?2) AND ";
 
   Result<std::optional<User>> user_by_token(const Digest& token_hash) override {
-    Stmt s(db_, std::string(kActiveUser) + "token_sha256 = ?1");
-    if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
+    // Asked for every authenticated request: the statement is prepared once.
+    Stmt& s = stmts_.user_by_token;
+    if (!s.ok()) {
+      s = Stmt(db_, std::string(kActiveUser) + "token_sha256 = ?1");
+      if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
+    }
+    s.reset();
     s.bind_blob(1, token_hash.data(), static_cast<int>(token_hash.size()));
     s.bind(2, now().ms);
-    return read_user(s);
+    auto u = read_user(s);
+    s.reset();  // no read transaction is left open between requests
+    return u;
   }
 
   Result<std::optional<User>> user_by_name(std::string_view name) override {
@@ -871,7 +878,7 @@ class SqliteStore final : public Store {
 
   struct Stmts {
     Stmt insert_obs, find_obs, find_observer, insert_observer, insert_reject, set_head;
-    Stmt latest_review;  // prepared on first use
+    Stmt latest_review, user_by_token;  // prepared on first use
   };
   sqlite3* db_;
   const Clock* clock_;

@@ -238,6 +238,48 @@ TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
   EXPECT_TRUE((*store_->verify_chain()).ok);
 }
 
+// The server's writer keeps the registered observers between commits; one registered after it
+// read them (by another process) is found at its first report, not refused.
+TEST_F(IngestTest, AnObserverRegisteredAfterTheCacheWasReadIsKnown) {
+  auto sub = [](const std::string& id, const std::string& observer) {
+    ingest::Submission s;
+    Observation o;
+    o.id = id;
+    o.time = *parse_instant("2023-09-01T21:38:41Z");
+    o.observer_id = observer;
+    o.kind = Kind::kMortar;
+    s.obs = o;
+    return s;
+  };
+  ingest::ObserverCache cache;
+  std::vector<ingest::SubmissionGroup> first(1);
+  first[0] = {{sub("c1", "M001"), sub("c2", "LATE")}, "api"};
+  auto r = ingest::submit_observation_groups(*store_, std::move(first), opts_, &cache);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  using State = ingest::SubmissionResult::State;
+  EXPECT_EQ((*r)[0][0].state, State::kAccepted);
+  EXPECT_EQ((*r)[0][1].state, State::kRejected);
+  EXPECT_EQ((*r)[0][1].error.field, "observer_id");
+  {
+    auto other = open_sqlite_store(dir_.file("t.db"), {});  // another process registers it
+    ASSERT_TRUE(other.ok());
+    auto b = (*other)->begin();
+    ASSERT_TRUE(b.ok());
+    Observer late;
+    late.id = "LATE";
+    late.position = LatLon{39.8, 46.7};
+    late.party = "A";
+    ASSERT_TRUE((*b)->append(late).ok());
+    ASSERT_TRUE((*b)->commit().ok());
+  }
+  std::vector<ingest::SubmissionGroup> second(1);
+  second[0] = {{sub("c3", "LATE")}, "api"};
+  r = ingest::submit_observation_groups(*store_, std::move(second), opts_, &cache);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)[0][0].state, State::kAccepted);
+  EXPECT_TRUE(cache.known().count("LATE"));
+}
+
 TEST_F(IngestTest, AGigabyteSingleLineIsSkippedNotBuffered) {
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "truce/core/time.h"
@@ -84,8 +85,23 @@ struct SubmissionGroup {
   std::vector<Submission> items;
   std::string source;
 };
+// The registered observers as one long-lived writer (the server's group commit) knows them, kept
+// between commits: a registration is never changed or removed (a different one is a conflict), so
+// what was read stays true; an observer not known (or without a position) is read again, at most
+// once per commit. Reading every observer at every commit cost half the writer's time.
+class ObserverCache {
+ public:
+  Status reload(Store& store);
+  bool loaded() const { return loaded_; }
+  const std::unordered_map<std::string, bool>& known() const { return known_; }  // id -> has a position
+
+ private:
+  std::unordered_map<std::string, bool> known_;
+  bool loaded_ = false;
+};
 Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
                                                                          std::vector<SubmissionGroup> groups,
-                                                                         const Options& opts);
+                                                                         const Options& opts,
+                                                                         ObserverCache* cache = nullptr);
 
 }  // namespace truce::ingest
