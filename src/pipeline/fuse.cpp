@@ -612,7 +612,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     }
   }
   const auto margin_ms = static_cast<std::int64_t>(std::ceil(cfg.pair_window_s() * 1000.0)) + 1000;
-  std::int64_t pad = 20 * 60 * 1000;
+  // The window around what changed starts at two pair windows each side and grows fourfold until
+  // every incident touching the changed span lies inside it (then the result is exact): a live
+  // run re-fuses minutes, not the 40 it did with a fixed 20-minute start.
+  std::int64_t pad = 2 * margin_ms;
   std::vector<Observation> obs;
   std::vector<std::string> superseded;  // in the window: fused by nothing, so their incidents are replaced
   std::vector<fusion::Incident> keep;

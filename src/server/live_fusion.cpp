@@ -41,10 +41,11 @@ Status LiveFusion::start() {
   return Status::Ok();
 }
 
-void LiveFusion::notify() {
+void LiveFusion::notify(std::int64_t accepted) {
   {
     std::lock_guard lk(mu_);
     pending_ = true;
+    pending_count_ += accepted;
   }
   cv_.notify_one();
 }
@@ -59,31 +60,66 @@ void LiveFusion::stop() {
   cancel_ = true;
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lk(low_mu_);
+    low_stop_ = true;
+  }
+  low_cv_.notify_all();
+  if (low_.joinable()) low_.join();
+}
+
+void LiveFusion::low_priority_loop() {
+  // Linux gives each thread its own nice value, and the threads this one starts (fusion's
+  // workers) inherit it. Raising it needs no privilege; lowering it again would, hence a thread.
+  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  if (::setpriority(PRIO_PROCESS, tid, opts_.flood_nice) != 0) log_line("nice", "could not lower the flood runs' priority");
+  std::unique_lock lk(low_mu_);
+  for (;;) {
+    low_cv_.wait(lk, [&] { return low_stop_ || low_job_; });
+    if (low_stop_) return;
+    const std::function<void()>* job = low_job_;
+    lk.unlock();
+    (*job)();
+    lk.lock();
+    low_job_ = nullptr;
+    low_done_ = true;
+    low_cv_.notify_all();
+  }
+}
+
+void LiveFusion::run_low(const std::function<void()>& fn) {
+  std::unique_lock lk(low_mu_);
+  if (!low_.joinable()) low_ = std::thread([this] { low_priority_loop(); });
+  low_job_ = &fn;
+  low_done_ = false;
+  low_cv_.notify_all();
+  low_cv_.wait(lk, [&] { return low_done_; });
 }
 
 LiveFusion::Figures LiveFusion::figures() const {
-  return {runs_.load(), failures_.load(), observations_.load(), published_.load(), last_run_ms_.load()};
+  return {runs_.load(), failures_.load(), observations_.load(), published_.load(), flood_runs_.load(),
+          last_run_ms_.load()};
 }
 
 void LiveFusion::loop() {
-  if (opts_.nice > 0) {
-    // Below the HTTP threads: under a flood the CPU takes reports in first and fuses with more of
-    // what is left (nothing accepted waits for fusion); idle CPU is the fuser's whatever its nice
-    // value.
-    // Linux gives each thread its own nice value; threads this one starts inherit it.
-    const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-    if (::setpriority(PRIO_PROCESS, tid, opts_.nice) != 0) log_line("nice", "could not lower the fuser's priority");
-  }
   for (;;) {
     bool fuse = false;
+    std::int64_t accepted = 0;
     {
       std::unique_lock lk(mu_);
       cv_.wait_for(lk, opts_.poll, [&] { return stopping_ || pending_; });
       if (stopping_) break;
       fuse = pending_ && opts_.fuse;
       pending_ = false;
+      accepted = pending_count_;
+      pending_count_ = 0;
     }
-    if (fuse) fuse_pending(*store_);
+    if (fuse && opts_.flood_nice > 0 && accepted >= opts_.flood_observations) {
+      ++flood_runs_;
+      run_low([this] { fuse_pending(*store_); });
+    } else if (fuse) {
+      fuse_pending(*store_);
+    }
     follow_changes(*store_);
   }
   follow_changes(*store_);  // what the last run wrote is announced before the server stops

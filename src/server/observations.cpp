@@ -107,7 +107,7 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
   }
   results += ']';
   const int accepted = counts[0], dups = counts[1], conflicts = counts[2], rejected = counts[3];
-  if (accepted > 0 && live_) live_->notify();  // fused on the live fuser's thread; nobody waits here
+  if (accepted > 0 && live_) live_->notify(accepted);  // fused on the live fuser's thread; nobody waits here
   if (openrosa) {
     if (rejected)
       return openrosa_reply(
