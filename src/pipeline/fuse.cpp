@@ -612,15 +612,16 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     }
   }
   const auto margin_ms = static_cast<std::int64_t>(std::ceil(cfg.pair_window_s() * 1000.0)) + 1000;
-  // The window around what changed starts at two pair windows each side and grows fourfold until
-  // every incident touching the changed span lies inside it (then the result is exact): a live
-  // run re-fuses minutes, not the 40 it did with a fixed 20-minute start.
-  std::int64_t pad = 2 * margin_ms;
+  // The window around what changed starts at two pair windows each side and grows until every
+  // incident touching the changed span lies inside it with a margin (then the result is exact):
+  // each side at least doubles, and reaches past the candidate groups the last try saw cut, so a
+  // long chain of firing is covered in a step or two instead of by blind fourfold growth.
+  std::int64_t pad_lo = 2 * margin_ms, pad_hi = 2 * margin_ms;
   std::vector<Observation> obs;
   std::vector<std::string> superseded;  // in the window: fused by nothing, so their incidents are replaced
   std::vector<fusion::Incident> keep;
   for (;;) {
-    const std::int64_t wlo = lo <= kMin ? kMin : lo - pad, whi = hi >= kMax ? kMax : hi + pad;
+    const std::int64_t wlo = lo <= kMin ? kMin : lo - pad_lo, whi = hi >= kMax ? kMax : hi + pad_hi;
     ObservationFilter f;
     if (wlo > kMin) f.from = Instant{wlo};
     if (whi < kMax) f.to = Instant{whi};
@@ -649,6 +650,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     auto incs = fusion::fuse(reports, cfg);
     if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     bool exact = true;
+    std::int64_t need_lo = lo, need_hi = hi;  // what the cut groups touching [lo, hi) span
     keep.clear();
     for (auto& inc : incs) {
       const bool safe = (wlo <= kMin || inc.group_first_s * 1000 >= wlo + margin_ms) &&
@@ -658,11 +660,16 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
         continue;
       }
       for (auto m : inc.members) {
-        if (obs[m].time.ms >= lo && obs[m].time.ms < hi) exact = false;
+        if (obs[m].time.ms >= lo && obs[m].time.ms < hi) {
+          exact = false;
+          need_lo = std::min(need_lo, inc.group_first_s * 1000);
+          need_hi = std::max(need_hi, inc.group_last_s * 1000 + 1000);
+        }
       }
     }
     if (exact) break;
-    pad *= 4;
+    pad_lo = std::max(2 * pad_lo, lo - need_lo + 2 * margin_ms);
+    pad_hi = std::max(2 * pad_hi, need_hi - hi + 2 * margin_ms);
   }
   fusion::attribute(keep, geography, static_cast<unsigned>(cfg.threads));
   auto rulebook = mission_rulebook(store, geography);

@@ -252,12 +252,21 @@ class SqliteStore final : public Store {
     // pays nothing per row when nothing was superseded.
     std::unordered_map<std::string, std::string> superseded_by;
     {
-      Stmt sup(db_, "SELECT supersedes, id FROM observations WHERE supersedes <> '' ORDER BY seq");
+      // Ordered here, not in SQL: "ORDER BY seq" made SQLite walk the whole table instead of the
+      // partial index (25-50 ms per scan at 190,000 observations, in every live fusion run).
+      Stmt sup(db_, "SELECT seq, supersedes, id FROM observations WHERE supersedes <> ''");
+      std::vector<std::tuple<std::int64_t, std::string, std::string>> rows;
       int src;
-      while ((src = sup.step()) == SQLITE_ROW) superseded_by[sup.col_text(0)] = sup.col_text(1);
+      while ((src = sup.step()) == SQLITE_ROW) rows.emplace_back(sup.col_int(0), sup.col_text(1), sup.col_text(2));
       if (src != SQLITE_DONE) return sqlite::error(db_, "reading superseded observations");
+      std::sort(rows.begin(), rows.end());
+      for (auto& [seq, old_id, new_id] : rows) superseded_by[std::move(old_id)] = std::move(new_id);
     }
-    std::string sql = "SELECT " + std::string(kObsColumns) + " FROM observations WHERE seq > ?1";
+    // Only the conditions given: with "seq > 0" always there, SQLite walked the primary key (the
+    // whole table, in seq order) even for a window of minutes that the time index finds at once.
+    // With a time range, the seq bound is kept out of index choice ("+seq").
+    std::string sql = "SELECT " + std::string(kObsColumns) + " FROM observations WHERE 1";
+    if (f.after_seq > 0) sql += f.from || f.to ? " AND +seq > ?1" : " AND seq > ?1";
     if (f.from) sql += " AND time_ms >= ?2";
     if (f.to) sql += " AND time_ms < ?3";
     if (f.observer_id) sql += " AND observer_id = ?4";

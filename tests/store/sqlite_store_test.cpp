@@ -157,6 +157,35 @@ TEST_F(StoreTest, ScanFiltersByTimeObserverKindAndCursor) {
   EXPECT_EQ(ids, (std::vector<std::string>{"o29", "o30"}));
 }
 
+// Regression: every scan carried "seq > ?", so a time window was read by walking the whole table
+// in seq order (a live fusion run's window of 2,000 observations took 45-140 ms among 190,000).
+// The conditions are now only those given; together they still select exactly what they say, in
+// seq order.
+TEST_F(StoreTest, ATimeWindowScanWithACursorSelectsExactlyItsRowsInOrder) {
+  auto s = open(true);
+  fill(*s, 30);
+  auto scan = [&](const ObservationFilter& f) {
+    std::vector<std::string> ids;
+    EXPECT_TRUE(s->scan_observations(f, [&](const StoredObservation& so) {
+                   ids.push_back(so.obs.id);
+                   return true;
+                 }).ok());
+    return ids;
+  };
+  ObservationFilter window;
+  window.from = Instant{1693600000000 + 10 * 60000LL};
+  window.to = Instant{1693600000000 + 14 * 60000LL};
+  EXPECT_EQ(scan(window), (std::vector<std::string>{"o10", "o11", "o12", "o13"}));
+  window.after_seq = 11;
+  EXPECT_EQ(scan(window), (std::vector<std::string>{"o12", "o13"}));
+  window.limit = 1;
+  EXPECT_EQ(scan(window), (std::vector<std::string>{"o12"}));
+  ObservationFilter after;
+  after.after_seq = 27;
+  EXPECT_EQ(scan(after), (std::vector<std::string>{"o28", "o29", "o30"}));
+  EXPECT_EQ(scan(ObservationFilter{}).size(), 30u);
+}
+
 TEST_F(StoreTest, StoredObservationRoundTrips) {
   auto s = open(true);
   Observation o = obs(5);
