@@ -8,8 +8,8 @@ if command -v ccache >/dev/null; then LAUNCHER=(-DCMAKE_CXX_COMPILER_LAUNCHER=cc
 CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRUCE_BUILD_FUZZ=ON \
   -DTRUCE_BUILD_TESTS=OFF -DTRUCE_BUILD_BENCHMARKS=OFF "${LAUNCHER[@]}" >/dev/null
 cmake --build build-fuzz -j"$(nproc)" --target fuzz_record_reader fuzz_observation_row fuzz_openrosa fuzz_agreement \
-  fuzz_geography fuzz_request fuzz_multipart
-for t in record_reader observation_row openrosa agreement geography request multipart; do
+  fuzz_geography fuzz_request fuzz_multipart fuzz_json_batch
+for t in record_reader observation_row openrosa agreement geography request multipart json_batch; do
   mkdir -p "build-fuzz/corpus-$t"
   extra=()
   if [[ -f "fuzz/$t.dict" ]]; then extra+=(-dict="fuzz/$t.dict"); fi

@@ -18,51 +18,88 @@ std::optional<json> ServerImpl::parse_body(const Request& req, Response& res) {
 }
 
 void ServerImpl::post_observations(const Request& req, Response& res, const Caller& c) {
-  auto body = parse_body(req, res);
-  if (!body) return;
-  json items = body->is_array()                                      ? *body
-               : body->is_object() && body->contains("observations") ? (*body)["observations"]
-                                                                     : json::array({*body});
-  if (!items.is_array() || items.empty()) {
-    return send_error(res, 422, "invalid_argument",
-                      "expected an observation object or a non-empty array of them");
-  }
-  if (items.size() > opts_.max_batch) {
-    return send_error(res, 413, "too_large",
-                      "at most " + std::to_string(opts_.max_batch) + " observations per request");
-  }
-  std::vector<ingest::Submission> subs(items.size());
+  const io::Schema& schema = io::observation_schema();
+  const Instant t = now();
   io::Row row;
   std::vector<std::string> storage, ignored;
-  const Instant t = now();
-  // What each element was, as received, for the quarantine (re-serialising every one cost more
-  // than storing it).
-  std::vector<std::string_view> texts;
-  if (body->is_array()) texts = io::json_array_elements(req.body);
-  if (texts.size() != items.size()) texts.clear();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    subs[i].raw = texts.empty() ? items[i].dump(-1, ' ', false, json::error_handler_t::replace)
-                                : std::string(texts[i].substr(0, 4096));
-    if (auto e = io::pick_json_value(io::observation_schema(), items[i], row, storage, ignored)) {
-      subs[i].error = *e;
-      continue;
+  std::vector<ingest::Submission> subs;
+  // One element's row, as either reader gave it, into a submission; false: the answer is sent.
+  auto take = [&](std::size_t i, const std::optional<FieldError>& picked) {
+    if (picked) {
+      subs[i].error = *picked;
+      return true;
     }
     Observation o;
     if (auto e = io::parse_observation(row, t, o)) {
       subs[i].error = *e;
-      continue;
+      return true;
     }
     if (c.role == "observer" && std::find(c.user->observers.begin(), c.user->observers.end(),
                                           o.observer_id) == c.user->observers.end()) {
-      return send_error(res, 403, "forbidden",
-                        "user " + c.user->name + " may not submit for observer " + o.observer_id + " (item " +
-                            std::to_string(i) + ")",
-                        "observer_id");
+      send_error(res, 403, "forbidden",
+                 "user " + c.user->name + " may not submit for observer " + o.observer_id + " (item " +
+                     std::to_string(i) + ")",
+                 "observer_id");
+      return false;
     }
     o.channel = "api";
     o.submitted_by = c.user ? c.user->name : "";
     subs[i].obs = std::move(o);
     ingest::prepare(subs[i], t);  // checked and digested here, in parallel, not on the writer
+    return true;
+  };
+  auto too_many = [&] {
+    send_error(res, 413, "too_large", "at most " + std::to_string(opts_.max_batch) + " observations per request");
+  };
+  auto empty = [&] {
+    send_error(res, 422, "invalid_argument", "expected an observation object or a non-empty array of them");
+  };
+  if (io::json_depth(req.body) > opts_.max_json_depth) {
+    return send_error(res, 400, "invalid_json",
+                      "JSON nested deeper than " + std::to_string(opts_.max_json_depth) + " levels");
+  }
+  // A batch (a JSON array) is read with simdjson; an element it leaves to the general reader, and
+  // any other body, go through nlohmann's tree. Each element is kept as the bytes received, for
+  // the quarantine (re-serialising every one cost more than storing it).
+  std::size_t count = 0;
+  bool stopped = false, split = true;
+  std::vector<std::string_view> texts;
+  bool fast = io::pick_json_array(
+      schema, req.body, opts_.max_batch, count, row, storage,
+      [&](std::size_t i, bool general, const std::optional<FieldError>& picked) {
+        if (stopped || !split) return;
+        if (i == 0) {
+          texts = io::json_array_elements(req.body);
+          split = texts.size() == count;  // else: the general reader below (never seen)
+          if (!split) return;
+          subs.resize(count);
+        }
+        subs[i].raw = std::string(texts[i].substr(0, 4096));
+        std::optional<FieldError> e = picked;
+        if (general) e = io::pick_json_value(schema, json::parse(texts[i], nullptr, false), row, storage, ignored);
+        if (!take(i, e)) stopped = true;
+      });
+  if (!split) {
+    fast = false;
+    subs.clear();
+  }
+  if (fast) {
+    if (stopped) return;
+    if (count == 0) return empty();
+    if (count > opts_.max_batch) return too_many();
+    return store_submissions(std::move(subs), "api", res, false);
+  }
+  auto body = parse_body(req, res);
+  if (!body) return;
+  json items = body->is_array()                                      ? *body
+               : body->is_object() && body->contains("observations") ? (*body)["observations"]
+                                                                     : json::array({*body});
+  if (!items.is_array() || items.empty()) return empty();
+  if (items.size() > opts_.max_batch) return too_many();
+  subs.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    subs[i].raw = items[i].dump(-1, ' ', false, json::error_handler_t::replace);
+    if (!take(i, io::pick_json_value(schema, items[i], row, storage, ignored))) return;
   }
   store_submissions(std::move(subs), "api", res, false);
 }

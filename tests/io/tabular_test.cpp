@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 namespace truce::io {
 namespace {
 
@@ -134,6 +136,65 @@ TEST(JsonString, PlainTextIsQuotedAndAnythingElseEscaped) {
   out.clear();
   append_json_string(out, "bad \xC3 byte");  // invalid UTF-8: replaced, never thrown
   EXPECT_EQ(out, "\"bad \xEF\xBF\xBD byte\"");
+}
+
+// The API's batch reader (simdjson) against the JSON tree's (nlohmann, the oracle): every element
+// it takes gives the same row and the same error; the ones it leaves are the odd ones only.
+TEST(JsonBatch, SimdjsonRowsEqualTheTreesRows) {
+  const std::vector<std::pair<std::string, bool>> cases = {  // element, left to the tree
+      {R"({"observation_id":"a","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5})", false},
+      {R"({"observation_id":"b","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":5,"distance_m":1e3})", false},
+      {R"({"observation_id":"c","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.50,"count":-5})", false},
+      {R"({"observation_id":"d","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":18446744073709551615})", false},
+      {R"({"observation_id":"e\u00e9\"\\","time":null,"observer_id":"M001","kind":"mortar","extra":[1,{"x":2}]})", false},
+      {R"({"observation_id":"f","observer_id":"M001","kind":"mortar"})", false},  // time missing
+      {R"({"observation_id":"g","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":5.0,"notes":"x"})", false},
+      {R"({"observation_id":"h","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":-0.0})", true},
+      {R"({"observation_id":"i","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":0})", false},
+      {R"({"observation_id":"j","time":"t","observer_id":"M001","kind":true})", true},
+      {R"({"observation_id":"k","time":"t","observer_id":"M001","kind":{"a":1}})", true},
+      {R"({"observation_id":"l","observation_id":"m","time":"t","observer_id":"M001","kind":"mortar"})", true},
+      {R"(7)", true},
+      {R"("text")", true},
+      {R"([1,2])", true},
+  };
+  std::string body = "[";
+  for (std::size_t i = 0; i < cases.size(); ++i) body += (i ? "," : "") + cases[i].first;
+  body += "]";
+  Row row;
+  std::vector<std::string> storage;
+  std::size_t count = 0, seen = 0;
+  const bool read = pick_json_array(observation_schema(), body, 100, count, row, storage,
+                                    [&](std::size_t i, bool general, const std::optional<FieldError>& e) {
+                                      ++seen;
+                                      EXPECT_EQ(general, cases[i].second) << cases[i].first;
+                                      if (general) return;
+                                      Row want;
+                                      std::vector<std::string> want_storage, ignored;
+                                      const auto want_e = pick_json_value(
+                                          observation_schema(), nlohmann::json::parse(cases[i].first), want,
+                                          want_storage, ignored);
+                                      EXPECT_EQ(e.has_value(), want_e.has_value()) << cases[i].first;
+                                      if (e && want_e) {
+                                        EXPECT_EQ(e->field, want_e->field);
+                                        EXPECT_EQ(e->reason, want_e->reason);
+                                      }
+                                      EXPECT_EQ(row, want) << cases[i].first;
+                                    });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(count, cases.size());
+  EXPECT_EQ(seen, cases.size());
+  // Too many: counted, not read; not an array, or not JSON: left to the tree (which names the error).
+  seen = 0;
+  EXPECT_TRUE(pick_json_array(observation_schema(), body, 3, count, row, storage,
+                              [&](std::size_t, bool, const std::optional<FieldError>&) { ++seen; }));
+  EXPECT_EQ(seen, 0u);
+  EXPECT_FALSE(pick_json_array(observation_schema(), cases[0].first, 100, count, row, storage,
+                               [](std::size_t, bool, const std::optional<FieldError>&) {}));
+  EXPECT_FALSE(pick_json_array(observation_schema(), "[{\"a\":", 100, count, row, storage,
+                               [](std::size_t, bool, const std::optional<FieldError>&) {}));
+  EXPECT_FALSE(pick_json_array(observation_schema(), "[\"\xC3\"]", 100, count, row, storage,
+                               [](std::size_t, bool, const std::optional<FieldError>&) {}));
 }
 
 }  // namespace
