@@ -40,7 +40,7 @@ class LiveFusion {
     // Measured on 2 cores (bench/serve): nice 19 for every run starved fusion under 2,000 single
     // posts a second (p99 to an incident 2.7 s, against 0.9 s at 0), nice 0 for every run took a
     // third of the CPU from batches of 1,000 (~135 instead of ~200 requests/s).
-    std::int64_t flood_observations = 5000;
+    std::int64_t flood_observations = 20000;
     int flood_nice = 19;
   };
   LiveFusion(Options opts, EventLog& events);
