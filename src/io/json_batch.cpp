@@ -12,6 +12,13 @@ bool pick_json_array(const Schema& schema, std::string_view text, std::size_t ma
                      Row& row, std::vector<std::string>& storage,
                      const std::function<void(std::size_t, bool, const std::optional<FieldError>&)>& fn) {
   thread_local simdjson::dom::parser parser;
+  // Each handler thread keeps its parser's buffers for the next batch, up to 4 MiB: one large body
+  // (up to --max-body) does not leave its buffers in every thread that read one.
+  struct Trim {
+    ~Trim() {
+      if (parser.capacity() > (std::size_t{4} << 20)) parser = simdjson::dom::parser();
+    }
+  } trim;
   simdjson::dom::element doc;
   if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(doc) != simdjson::SUCCESS) return false;
   simdjson::dom::array items;
