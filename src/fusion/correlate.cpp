@@ -189,9 +189,8 @@ class alignas(64) Agglomerator {
     // only, and re-reads the best partner of the clusters whose best partner it was.
     // Every step changes the records of both ends of the top link (a merge, a refusal or an exact
     // cost), so the loop ends.
-    std::uint32_t steps = 0;
     while (!heap_.empty()) {
-      if ((++steps & 63) == 0 && cfg_.cancelled()) break;
+      if (cfg_.cancelled()) break;
       const HeapEntry e = heap_.front();
       const auto a = static_cast<std::uint32_t>(e.ab >> 32), b = static_cast<std::uint32_t>(e.ab);
       if (e.slot != kNoFit) {
@@ -357,6 +356,9 @@ class alignas(64) Agglomerator {
     B.links.clear();
     A.links.clear();
     for (auto o : nb_) {
+      // A flood's giant cluster has neighbours by the ten thousand: a stopping server does not
+      // wait for the merge (the result is discarded, so a half-made merge is no matter).
+      if ((++ticks_ & 255) == 0 && cfg_.cancelled()) return;
       const double k = price(a, o);
       Cluster& O = cl_[o];
       // Its links to a and to b become one to the merged a (or none, refused for good).
@@ -488,6 +490,7 @@ class alignas(64) Agglomerator {
   std::vector<std::uint32_t> nb_;  // scratch: the clusters a merged one touches
   std::vector<std::uint32_t> seen_;  // stamp of the merge that last listed each cluster in nb_
   std::uint32_t stamp_ = 0;
+  std::uint32_t ticks_ = 0;  // merge steps, for the cancel check
   std::vector<HeapEntry> heap_;    // best-partner records, cheapest on top
 };
 
@@ -689,7 +692,7 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
       }
     };
     for (std::size_t ai = from; ai < to; ++ai) {
-      if ((ai & 4095) == 0 && cfg.cancelled()) break;
+      if (cfg.cancelled()) break;  // a relaxed load per report: nothing beside its sweep
       const SweepRow& A = rows[row_of[ai]];
       const Plane pl{A.plat, A.plon, A.kx, A.ky};  // Plane::at(A.plat, A.plon)
       const double last = A.pre_hi + lead;

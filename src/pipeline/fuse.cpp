@@ -582,8 +582,9 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       tmax = std::max(tmax, so.obs.time.ms);
       max_seq = std::max(max_seq, so.seq);
       if (!so.obs.supersedes.empty()) corrected.push_back(so.obs.supersedes);
-      return true;
+      return (so.seq & 4095) != 0 || !cfg.cancelled();
     }));
+    if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     if (max_seq == 0) {
       sum.nothing_new = true;
       return sum;
@@ -630,8 +631,9 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     TRUCE_RETURN_IF_ERROR(store.scan_observations(f, [&](const StoredObservation& so) {
       if (so.superseded_by.empty()) obs.push_back(so.obs);
       else superseded.push_back(so.obs.id);
-      return true;
+      return (so.seq & 4095) != 0 || !cfg.cancelled();
     }));
+    if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     // A fixed order (time, then id) makes the result independent of arrival order.
     std::sort(obs.begin(), obs.end(), [](const Observation& x, const Observation& y) {
       return std::tie(x.time.ms, x.id) < std::tie(y.time.ms, y.id);
