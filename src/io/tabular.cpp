@@ -75,22 +75,35 @@ std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out
   return std::nullopt;
 }
 
-int json_depth(std::string_view s) {
-  int depth = 0, max = 0;
+namespace {
+// Calls fn(i, c, depth) for each bracket and comma of a JSON text outside its strings, with the
+// nesting depth before it; fn returns false to stop.
+template <typename Fn>
+void scan_structure(std::string_view s, std::size_t from, Fn fn) {
+  int depth = 0;
   bool in_str = false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  for (std::size_t i = from; i < s.size(); ++i) {
     const char c = s[i];
     if (in_str) {
       if (c == '\\') ++i;
       else if (c == '"') in_str = false;
     } else if (c == '"') {
       in_str = true;
-    } else if (c == '{' || c == '[') {
-      max = std::max(max, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
+    } else if (c == '{' || c == '[' || c == '}' || c == ']' || c == ',') {
+      if (!fn(i, c, depth)) return;
+      if (c == '{' || c == '[') ++depth;
+      else if (c != ',') --depth;
     }
   }
+}
+}  // namespace
+
+int json_depth(std::string_view s) {
+  int max = 0;
+  scan_structure(s, 0, [&](std::size_t, char c, int depth) {
+    if (c == '{' || c == '[') max = std::max(max, depth + 1);
+    return true;
+  });
   return max;
 }
 
@@ -100,35 +113,28 @@ std::vector<std::string_view> json_array_elements(std::string_view s) {
   std::size_t i = 0;
   while (i < s.size() && space(s[i])) ++i;
   if (i == s.size() || s[i] != '[') return out;
-  int depth = 0;
-  bool in_str = false;
   std::size_t start = i + 1;
+  bool closed = false;
   const auto add = [&](std::size_t end) {
     std::size_t a = start, b = end;
     while (a < b && space(s[a])) ++a;
     while (b > a && space(s[b - 1])) --b;
     if (a < b) out.push_back(s.substr(a, b - a));
   };
-  for (; i < s.size(); ++i) {
-    const char c = s[i];
-    if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
-    } else if (c == '"') {
-      in_str = true;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if (c == '}' || c == ']') {
-      if (--depth == 0) {
-        add(i);
-        return out;
-      }
-    } else if (c == ',' && depth == 1) {
-      add(i);
-      start = i + 1;
+  scan_structure(s, i, [&](std::size_t at, char c, int depth) {
+    if ((c == '}' || c == ']') && depth == 1) {  // the array's own closing bracket
+      add(at);
+      closed = true;
+      return false;
     }
-  }
-  return {};  // not a complete array
+    if (c == ',' && depth == 1) {
+      add(at);
+      start = at + 1;
+    }
+    return true;
+  });
+  if (!closed) return {};  // not a complete array
+  return out;
 }
 
 void append_json_string(std::string& out, std::string_view s) {

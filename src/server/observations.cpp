@@ -64,7 +64,9 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
   std::size_t count = 0;
   bool stopped = false, split = true;
   std::vector<std::string_view> texts;
-  bool fast = io::pick_json_array(
+  // Only a body that opens an array is offered to it: a single object would be parsed twice.
+  const auto first = req.body.find_first_not_of(" \t\r\n");
+  bool fast = first != std::string::npos && req.body[first] == '[' && io::pick_json_array(
       schema, req.body, opts_.max_batch, count, row, storage,
       [&](std::size_t i, bool general, const std::optional<FieldError>& picked) {
         if (stopped || !split) return;

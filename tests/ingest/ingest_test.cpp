@@ -11,6 +11,20 @@ namespace truce {
 namespace {
 
 const std::string kObservers = std::string(TRUCE_SOURCE_DIR) + "/tests/data/ingest/observers.csv";
+
+// A mortar report of 2023-09-01 21:38:41Z as a channel hands it to ingest ("raw <id>" received).
+ingest::Submission submission(const std::string& id, const std::string& observer, int count = 1) {
+  ingest::Submission s;
+  Observation o;
+  o.id = id;
+  o.time = *parse_instant("2023-09-01T21:38:41Z");
+  o.observer_id = observer;
+  o.kind = Kind::kMortar;
+  o.count = count;
+  s.raw = "raw " + id;
+  s.obs = o;
+  return s;
+}
 const std::string kHeader =
     "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
     "distance_sigma_m,count\n";
@@ -154,17 +168,7 @@ TEST_F(IngestTest, InvalidUtf8ViaOpenRosaIsRejectedAndQuarantined) {
 // order (a repeat in a later request is its duplicate), each rejection quarantined with the line of
 // its own request.
 TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
-  auto sub = [](const std::string& id, const std::string& observer) {
-    ingest::Submission s;
-    Observation o;
-    o.id = id;
-    o.time = *parse_instant("2023-09-01T21:38:41Z");
-    o.observer_id = observer;
-    o.kind = Kind::kMortar;
-    s.raw = id;
-    s.obs = o;
-    return s;
-  };
+  const auto sub = [](const std::string& id, const std::string& observer) { return submission(id, observer); };
   std::vector<ingest::SubmissionGroup> groups(3);
   groups[0] = {{sub("g1", "M001"), sub("g2", "M001")}, "api"};
   groups[1] = {{sub("g1", "M001")}, "api"};                        // the same report again
@@ -194,18 +198,7 @@ TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
 // the writer checks itself: the same outcomes, the same stored content (verify holds), and a field
 // prepare refused is quarantined with its error.
 TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
-  auto sub = [](const std::string& id, int count) {
-    ingest::Submission s;
-    Observation o;
-    o.id = id;
-    o.time = *parse_instant("2023-09-01T21:38:41Z");
-    o.observer_id = "M001";
-    o.kind = Kind::kMortar;
-    o.count = count;
-    s.raw = "raw " + id;
-    s.obs = o;
-    return s;
-  };
+  const auto sub = [](const std::string& id, int count) { return submission(id, "M001", count); };
   const Instant now = *parse_instant("2023-10-01T00:00:00Z");
   std::vector<ingest::Submission> prepared{sub("p1", 1), sub("p2", 0), sub("p3", 3)};
   for (auto& s : prepared) ingest::prepare(s, now);
@@ -241,16 +234,7 @@ TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
 // The server's writer keeps the registered observers between commits; one registered after it
 // read them (by another process) is found at its first report, not refused.
 TEST_F(IngestTest, AnObserverRegisteredAfterTheCacheWasReadIsKnown) {
-  auto sub = [](const std::string& id, const std::string& observer) {
-    ingest::Submission s;
-    Observation o;
-    o.id = id;
-    o.time = *parse_instant("2023-09-01T21:38:41Z");
-    o.observer_id = observer;
-    o.kind = Kind::kMortar;
-    s.obs = o;
-    return s;
-  };
+  const auto sub = [](const std::string& id, const std::string& observer) { return submission(id, observer); };
   ingest::ObserverCache cache;
   std::vector<ingest::SubmissionGroup> first(1);
   first[0] = {{sub("c1", "M001"), sub("c2", "LATE")}, "api"};
