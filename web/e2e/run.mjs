@@ -221,6 +221,31 @@ test('brushing the timeline filters the map', async () => {
   });
 });
 
+// Regression (CI: "brushing the timeline filters the map" timed out): the timeline was resized
+// while a brush was being drawn; the resize put the shown range back as the selection, so the
+// mouse-up saw no change and the brush was lost.
+test('a brush survives the timeline being resized while it is drawn', async () => {
+  await withPage('timeline brush resized', async (page) => {
+    await page.goto(BASE + '/?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z');
+    await ready(page);
+    const over = page.locator('#timeline-plot .u-over');
+    const box = await over.boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    const resized = page.evaluate(
+      () => new Promise((resolve) => new ResizeObserver((_e, o) => (o.disconnect(), setTimeout(resolve, 100))).observe(document.querySelector('#timeline-plot'))),
+    );
+    await page.setViewportSize({ width: 1300, height: 900 });
+    await resized;
+    await page.mouse.up();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('from') !== '2000-01-01T00:00:00Z', null, { timeout: 5000 });
+    await ready(page);
+    const { from, to } = rangeOf(page);
+    assert.ok(from > '2000-01-01' && to < '2100-01-01', `a narrower range: ${from} .. ${to}`);
+  });
+});
+
 test('an analyst verifies an incident from the queue with the keyboard, and the status survives a reload', async () => {
   await withPage('review', async (page) => {
     await page.goto(BASE + '/');

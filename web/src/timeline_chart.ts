@@ -8,6 +8,10 @@ import { brushRange, stepLabel, timelineSeries } from './timeline';
 export class TimelineChart {
   private plot: uPlot | null = null;
   private range: { from: string | null; to: string | null } = { from: null, to: null };
+  // A brush is being drawn (mouse down on the plot, not yet up). While it is, nothing replaces the
+  // selection or the plot: a resize or new data mid-drag would otherwise lose the brush.
+  private dragging = false;
+  private pendingData: { summary: Summary | null } | null = null;
 
   constructor(
     private readonly el: HTMLElement,
@@ -16,6 +20,25 @@ export class TimelineChart {
     new ResizeObserver(() => {
       if (this.plot) this.plot.setSize({ width: this.width(), height: 110 });
     }).observe(el);
+    el.addEventListener('mousedown', (e) => {
+      if (e.button === 0 && (e.target as Element).closest('.u-over')) this.dragging = true;
+    });
+    // Capture phase on window: seen before uPlot's own mouseup handler reads the selection, and
+    // wherever the mouse is released.
+    window.addEventListener(
+      'mouseup',
+      () => {
+        if (!this.dragging) return;
+        this.dragging = false;
+        // After uPlot has handled this mouseup (and fired the brush, if any).
+        setTimeout(() => {
+          const pending = this.pendingData;
+          this.pendingData = null;
+          if (pending) this.setData(pending.summary);
+        }, 0);
+      },
+      true,
+    );
   }
 
   private width(): number {
@@ -23,6 +46,10 @@ export class TimelineChart {
   }
 
   setData(summary: Summary | null): void {
+    if (this.dragging) {
+      this.pendingData = { summary };
+      return;
+    }
     const [xs, ys] = timelineSeries(summary?.timeline ?? null);
     if (this.plot) this.plot.destroy();
     this.plot = null;
@@ -64,7 +91,7 @@ export class TimelineChart {
 
   private showRange(): void {
     const u = this.plot;
-    if (!u) return;
+    if (!u || this.dragging) return;
     const { from, to } = this.range;
     if (!from || !to) {
       u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
