@@ -792,8 +792,16 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     const int nthreads = std::max(1, cfg.threads);
     std::vector<Agglomerator> workers;
     for (int w = 0; w < nthreads; ++w) workers.emplace_back(m, cfg);
+    const auto focused = [&](std::size_t c) {
+      if (!cfg.focus) return true;
+      for (auto i : members_of(c)) {
+        if ((*cfg.focus)[i]) return true;
+      }
+      return false;
+    };
     parallel_for(ncomp, nthreads, [&](std::size_t c, std::size_t w) {
       const auto mem = members_of(c);
+      if (!focused(c)) return;  // left out: no clusters
       if (mem.size() == 1 || cfg.cancelled()) {
         comp_clusters[c] = {Group{{mem.front()}, std::nullopt}};
         return;
@@ -820,7 +828,7 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
     }
   }
   for (std::uint32_t i = 0; i < m.size(); ++i) {
-    if (!m[i].located) {
+    if (!m[i].located && (!cfg.focus || (*cfg.focus)[i])) {
       clusters.push_back(Group{{i}, std::nullopt});
       group_span.emplace_back(m[i].t, m[i].t);
     }

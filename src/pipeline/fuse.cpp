@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -555,10 +556,19 @@ Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, co
 // group with a report in [lo, hi) lies inside it, away from its edges, so the incidents are those
 // a batch fusion of everything would give.
 Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, const FuseRange& range,
-                                const fusion::Config& cfg) {
+                                const fusion::Config& cfg, FuseMemo* memo) {
   FuseSummary sum;
+  using Clock = std::chrono::steady_clock;
+  auto mark = Clock::now();
+  // Adds the time since the last lap to `into`.
+  const auto lap = [&mark](double& into) {
+    const auto t = Clock::now();
+    into += std::chrono::duration<double, std::milli>(t - mark).count();
+    mark = t;
+  };
   constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min() / 4;
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 4;
+  constexpr std::int64_t kDay = 86'400'000;
   std::int64_t lo = kMin, hi = kMax;
   if (range.from) lo = range.from->ms;
   if (range.to) hi = range.to->ms;
@@ -569,6 +579,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   if (!lock.ok()) return lock.status();
 
   std::int64_t cursor = 0, max_seq = 0;
+  bool use_window = false;                // read the window from memo->window (+ fresh)
+  std::vector<StoredObservation> fresh;   // with use_window: the observations after the cursor
+  std::vector<std::string> corrected;     // incremental: reports superseded by a new observation
+  constexpr std::size_t kMaxFresh = 100'000;
   if (incremental) {
     auto doc = store.document("fusion.cursor");
     if (!doc.ok()) return doc.status();
@@ -576,8 +590,14 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     ObservationFilter nf;
     nf.after_seq = cursor;
     std::int64_t tmin = kMax, tmax = kMin;
-    std::vector<std::string> corrected;  // superseded by a new observation
+    // The memo's window is used only when it was left at this very cursor (no other fuser ran
+    // since), and only for a live-sized run (a backlog is read from the store as it comes).
+    use_window = memo && memo->window_seq > 0 && memo->window_seq == cursor;
     TRUCE_RETURN_IF_ERROR(store.scan_observations(nf, [&](const StoredObservation& so) {
+      if (use_window) {
+        if (fresh.size() < kMaxFresh) fresh.push_back(so);
+        else use_window = false, fresh.clear();
+      }
       tmin = std::min(tmin, so.obs.time.ms);
       tmax = std::max(tmax, so.obs.time.ms);
       max_seq = std::max(max_seq, so.seq);
@@ -589,6 +609,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       sum.nothing_new = true;
       return sum;
     }
+    if (memo) memo->window_seq = 0;  // until this run has written
     // A correction may move a report in time: its old time is touched too, so that the incident
     // it leaves is fused again without it.
     for (const auto& id : corrected) {
@@ -618,38 +639,108 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   // each side at least doubles, and reaches past the candidate groups the last try saw cut, so a
   // long chain of firing is covered in a step or two instead of by blind fourfold growth.
   std::int64_t pad_lo = 2 * margin_ms, pad_hi = 2 * margin_ms;
-  std::vector<Observation> obs;
+  if (incremental && memo) {
+    // Where the last run's groups reached, when the new reports are near them.
+    if (memo->group_first_ms && *memo->group_first_ms < lo && lo - *memo->group_first_ms < kDay) {
+      pad_lo = std::max(pad_lo, lo - *memo->group_first_ms + 2 * margin_ms);
+    }
+    if (memo->group_last_ms && *memo->group_last_ms >= hi && *memo->group_last_ms - hi < kDay) {
+      pad_hi = std::max(pad_hi, *memo->group_last_ms - hi + 1000 + 2 * margin_ms);
+    }
+  }
+  std::int64_t wlo = kMin, whi = kMax;  // the window of the last try
+  // The stored observations read so far (every one with its time in `covered`), and the window's
+  // current ones in fusion order (pointers into win, valid until win grows).
+  std::vector<StoredObservation> win;
+  std::optional<std::pair<std::int64_t, std::int64_t>> covered;
+  if (use_window) {
+    // What the last run read, with what is new, and the corrections the new reports make.
+    win = std::move(memo->window);
+    covered = {memo->window_from, memo->window_to};
+    std::unordered_map<std::string_view, std::string_view> corrections;  // old -> new
+    for (const auto& so : fresh) {
+      if (!so.obs.supersedes.empty()) corrections[so.obs.supersedes] = so.obs.id;
+    }
+    for (auto& so : win) {
+      if (auto it = corrections.find(so.obs.id); it != corrections.end()) so.superseded_by = std::string(it->second);
+    }
+    for (auto& so : fresh) {
+      if (auto it = corrections.find(so.obs.id); it != corrections.end()) so.superseded_by = std::string(it->second);
+    }
+    std::move(fresh.begin(), fresh.end(), std::back_inserter(win));
+    fresh.clear();
+  }
+  std::vector<const Observation*> obs;
   std::vector<std::string> superseded;  // in the window: fused by nothing, so their incidents are replaced
   std::vector<fusion::Incident> keep;
   for (;;) {
-    const std::int64_t wlo = lo <= kMin ? kMin : lo - pad_lo, whi = hi >= kMax ? kMax : hi + pad_hi;
-    ObservationFilter f;
-    if (wlo > kMin) f.from = Instant{wlo};
-    if (whi < kMax) f.to = Instant{whi};
+    wlo = lo <= kMin ? kMin : lo - pad_lo;
+    whi = hi >= kMax ? kMax : hi + pad_hi;
     obs.clear();
     superseded.clear();
-    TRUCE_RETURN_IF_ERROR(store.scan_observations(f, [&](const StoredObservation& so) {
-      if (so.superseded_by.empty()) obs.push_back(so.obs);
-      else superseded.push_back(so.obs.id);
-      return (so.seq & 4095) != 0 || !cfg.cancelled();
-    }));
+    // Every stored observation of [from, to) up to this run's cursor (a report committed since
+    // the run began is new to the next one) joins `win`.
+    const auto scan = [&](std::int64_t from, std::int64_t to, std::int64_t up_to_seq) -> Status {
+      if (from >= to) return Status::Ok();
+      ObservationFilter f;
+      if (from > kMin) f.from = Instant{from};
+      if (to < kMax) f.to = Instant{to};
+      return store.scan_observations(f, [&](const StoredObservation& so) {
+        if (!incremental || so.seq <= up_to_seq) win.push_back(so);
+        return (so.seq & 4095) != 0 || !cfg.cancelled();
+      });
+    };
+    // The windows only grow from try to try: each reads from the store only what it adds.
+    const std::int64_t up_to = use_window ? cursor : max_seq;  // with use_window, `fresh` holds the rest
+    if (covered && (whi <= covered->first || wlo >= covered->second)) {
+      // Far from what the last run read (a late report): only the new reports are kept, the rest
+      // is read for this window alone rather than with everything in between.
+      std::erase_if(win, [&](const StoredObservation& so) { return so.seq <= cursor; });
+      covered.reset();
+    }
+    if (!covered) {
+      TRUCE_RETURN_IF_ERROR(scan(wlo, whi, up_to));
+    } else {
+      TRUCE_RETURN_IF_ERROR(scan(wlo, covered->first, up_to));
+      TRUCE_RETURN_IF_ERROR(scan(covered->second, whi, up_to));
+    }
+    covered = {covered ? std::min(wlo, covered->first) : wlo, covered ? std::max(whi, covered->second) : whi};
     if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
+    for (const auto& so : win) {
+      if (so.obs.time.ms < wlo || so.obs.time.ms >= whi) continue;
+      if (so.superseded_by.empty()) obs.push_back(&so.obs);
+      else superseded.push_back(so.obs.id);
+    }
+    lap(sum.read_ms);
+    ++sum.window_tries;
+    sum.window_reports = obs.size();
     // A fixed order (time, then id) makes the result independent of arrival order.
-    std::sort(obs.begin(), obs.end(), [](const Observation& x, const Observation& y) {
-      return std::tie(x.time.ms, x.id) < std::tie(y.time.ms, y.id);
+    std::sort(obs.begin(), obs.end(), [](const Observation* x, const Observation* y) {
+      return std::tie(x->time.ms, x->id) < std::tie(y->time.ms, y->id);
     });
     std::vector<fusion::Report> reports;
     reports.reserve(obs.size());
     std::unordered_map<std::string, std::uint32_t> observers;
     for (std::size_t i = 0; i < obs.size(); ++i) {
-      auto [it, fresh] = observers.try_emplace(obs[i].observer_id, static_cast<std::uint32_t>(observers.size()));
-      std::optional<LatLon> pos = obs[i].observer_pos;
+      auto [it, added] = observers.try_emplace(obs[i]->observer_id, static_cast<std::uint32_t>(observers.size()));
+      std::optional<LatLon> pos = obs[i]->observer_pos;
       if (!pos) {
-        if (auto r = registered.find(obs[i].observer_id); r != registered.end()) pos = r->second;
+        if (auto r = registered.find(obs[i]->observer_id); r != registered.end()) pos = r->second;
       }
-      reports.push_back(fusion::make_report(obs[i], static_cast<std::uint32_t>(i), it->second, pos, cfg));
+      reports.push_back(fusion::make_report(*obs[i], static_cast<std::uint32_t>(i), it->second, pos, cfg));
     }
-    auto incs = fusion::fuse(reports, cfg);
+    // Incremental: only the groups with a report in the changed span can change; the others'
+    // incidents are stored already (a group only ever grows, and every group that grew was
+    // touched). A correction is the exception: the reports it leaves may form a group without
+    // any report in the span, so a run with corrections clusters everything.
+    fusion::Config run_cfg = cfg;
+    std::vector<char> focus;
+    if (incremental && corrected.empty()) {
+      focus.resize(obs.size());
+      for (std::size_t i = 0; i < obs.size(); ++i) focus[i] = obs[i]->time.ms >= lo && obs[i]->time.ms < hi;
+      run_cfg.focus = &focus;
+    }
+    auto incs = fusion::fuse(reports, run_cfg);
     if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     bool exact = true;
     std::int64_t need_lo = lo, need_hi = hi;  // what the cut groups touching [lo, hi) span
@@ -662,16 +753,61 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
         continue;
       }
       for (auto m : inc.members) {
-        if (obs[m].time.ms >= lo && obs[m].time.ms < hi) {
+        if (obs[m]->time.ms >= lo && obs[m]->time.ms < hi) {
           exact = false;
           need_lo = std::min(need_lo, inc.group_first_s * 1000);
           need_hi = std::max(need_hi, inc.group_last_s * 1000 + 1000);
         }
       }
     }
-    if (exact) break;
+    lap(sum.fuse_ms);
+    if (exact) {
+      if (memo) {
+        // The groups of the changed span, for the next run's first guess.
+        memo->group_first_ms.reset();
+        memo->group_last_ms.reset();
+        for (const auto& inc : keep) {
+          const bool touched = std::any_of(inc.members.begin(), inc.members.end(), [&](std::uint32_t m) {
+            return obs[m]->time.ms >= lo && obs[m]->time.ms < hi;
+          });
+          if (!touched) continue;
+          memo->group_first_ms = std::min(memo->group_first_ms.value_or(kMax), inc.group_first_s * 1000);
+          memo->group_last_ms = std::max(memo->group_last_ms.value_or(kMin), inc.group_last_s * 1000);
+        }
+      }
+      break;
+    }
     pad_lo = std::max(2 * pad_lo, lo - need_lo + 2 * margin_ms);
     pad_hi = std::max(2 * pad_hi, need_hi - hi + 2 * margin_ms);
+  }
+  if (incremental && memo) {
+    // The incidents the window gives exactly as the last run left them (same id, same reports)
+    // stay as they are: an incident's description follows from its reports, the geography and
+    // the rules, so describing and writing it again would change nothing. Only what the new
+    // reports changed is described and written. The memo is trusted only when no incident
+    // changed since the last run wrote (an analyst's review is not a version).
+    auto cur = store.incident_cursor();
+    if (!cur.ok()) return cur.status();
+    std::unordered_map<std::string, std::string> before;
+    if (memo->versions_after && *memo->versions_after == cur->versions) before = std::move(memo->incidents);
+    memo->incidents.clear();
+    std::vector<std::string_view> ids;
+    std::erase_if(keep, [&](const fusion::Incident& inc) {
+      ids.clear();
+      for (auto m : inc.members) ids.push_back(obs[m]->id);
+      std::sort(ids.begin(), ids.end());
+      std::string joined;
+      for (auto id : ids) joined.append(id).push_back('\n');
+      std::string id = "inc-" + obs[inc.members.front()]->id;
+      auto it = before.find(id);
+      const bool same = it != before.end() && it->second == joined;
+      memo->incidents.emplace(std::move(id), std::move(joined));
+      if (!same) return false;
+      ++sum.unchanged;
+      sum.observations += inc.members.size();
+      return true;
+    });
+    memo->versions_after.reset();  // until this run has written
   }
   fusion::attribute(keep, geography, static_cast<unsigned>(cfg.threads));
   auto rulebook = mission_rulebook(store, geography);
@@ -681,9 +817,9 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   stored.reserve(keep.size());
   for (const auto& inc : keep) {
     StoredIncident si;
-    for (auto m : inc.members) si.observation_ids.push_back(obs[m].id);
+    for (auto m : inc.members) si.observation_ids.push_back(obs[m]->id);
     scope.insert(scope.end(), si.observation_ids.begin(), si.observation_ids.end());
-    si.id = "inc-" + obs[inc.members.front()].id;
+    si.id = "inc-" + obs[inc.members.front()]->id;
     si.start = Instant{inc.start_s * 1000};
     si.end = Instant{inc.end_s * 1000};
     si.kind = std::string(to_string(inc.kind));
@@ -697,15 +833,29 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     }
     stored.push_back(std::move(si));
   }
-  sum.observations = scope.size();
+  sum.observations += scope.size();
   scope.insert(scope.end(), superseded.begin(), superseded.end());
+  lap(sum.describe_ms);
   auto sync = store.replace_incidents(scope, stored);
   if (!sync.ok()) return sync.status();
   if (incremental) {
     auto v = store.put_document("fusion.cursor", std::to_string(max_seq));
     if (!v.ok()) return v.status();
   }
-  sum.incidents = stored.size();
+  if (incremental && memo) {
+    auto cur = store.incident_cursor();
+    if (!cur.ok()) return cur.status();
+    memo->versions_after = cur->versions;
+    if (wlo > kMin && whi < kMax) {
+      std::erase_if(win, [&](const StoredObservation& so) { return so.obs.time.ms < wlo || so.obs.time.ms >= whi; });
+      memo->window = std::move(win);
+      memo->window_from = wlo;
+      memo->window_to = whi;
+      memo->window_seq = max_seq;
+    }
+  }
+  lap(sum.write_ms);
+  sum.incidents = stored.size() + sum.unchanged;
   sum.sync = *sync;
   return sum;
 }

@@ -1,6 +1,44 @@
 #include "store/sqlite_db.h"
 
+#include <sys/stat.h>
+
+#include <map>
+
 namespace truce::sqlite {
+
+void WriteTurns::lock() {
+  std::unique_lock lk(mu_);
+  const std::uint64_t ticket = next_++;
+  cv_.wait(lk, [&] { return serving_ == ticket; });
+}
+
+void WriteTurns::unlock() {
+  {
+    std::lock_guard lk(mu_);
+    ++serving_;
+  }
+  cv_.notify_all();
+}
+
+std::shared_ptr<WriteTurns> write_turns_for(const std::string& path) {
+  // Keyed by the file's identity (device, inode) when it exists, so two spellings of one path
+  // share their turns.
+  struct stat st {};
+  const std::string key = ::stat(path.c_str(), &st) == 0
+                              ? std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)
+                              : "path:" + path;
+  static std::mutex mu;
+  static std::map<std::string, std::weak_ptr<WriteTurns>> all;
+  std::lock_guard lk(mu);
+  for (auto it = all.begin(); it != all.end();) it = it->second.expired() ? all.erase(it) : std::next(it);
+  auto& w = all[key];
+  auto t = w.lock();
+  if (!t) {
+    t = std::make_shared<WriteTurns>();
+    w = t;
+  }
+  return t;
+}
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) {
   if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_, nullptr) !=

@@ -3,7 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +14,25 @@
 #include "truce/core/status.h"
 
 namespace truce::sqlite {
+
+// Whose turn it is to write one database file, among this process's connections to it: a fair
+// (first come, first served) lock taken before BEGIN IMMEDIATE and given back after COMMIT or
+// ROLLBACK. Without it two writers of one process (the server's group commit and its live fuser)
+// meet in SQLite's busy handler, which sleeps in steps of up to 100 ms and lets one writer that
+// commits back to back starve the other. Other processes still wait in the busy handler.
+// Thread-safe.
+class WriteTurns {
+ public:
+  void lock();
+  void unlock();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::uint64_t next_ = 0, serving_ = 0;  // under mu_
+};
+// The turns of the file at `path` (one object per file while any connection holds it).
+std::shared_ptr<WriteTurns> write_turns_for(const std::string& path);
 
 class Stmt {
  public:

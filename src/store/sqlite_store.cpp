@@ -146,9 +146,7 @@ class SqliteBatch final : public WriteBatch {
  public:
   SqliteBatch(SqliteStore& store, sqlite3* db, std::int64_t seq, Digest link, Instant now)
       : store_(store), db_(db), seq_(seq), link_(link), now_(now) {}
-  ~SqliteBatch() override {
-    if (!done_) sqlite::exec(db_, "ROLLBACK").ok();
-  }
+  ~SqliteBatch() override;
   Result<Outcome> append(const Observation& o, const Digest& content) override;
   Result<Outcome> append(const Observer& o) override;
   Status quarantine(const Reject& r) override;
@@ -226,7 +224,7 @@ class SqliteStore final : public Store {
 
   Result<std::unique_ptr<WriteBatch>> begin() override {
     // IMMEDIATE takes the write lock now, so the chain head read below cannot go stale.
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    TRUCE_RETURN_IF_ERROR(begin_write());
     std::int64_t seq = 0;
     Digest link = kGenesis;
     Stmt head(db_, "SELECT seq, link FROM chain_head WHERE one = 1");
@@ -400,14 +398,14 @@ class SqliteStore final : public Store {
 
   Result<IncidentSync> replace_incidents(const std::vector<std::string>& scope,
                                          const std::vector<StoredIncident>& incidents) override {
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    TRUCE_RETURN_IF_ERROR(begin_write());
     IncidentSync sync;
     Status st = replace_incidents_tx(scope, incidents, sync);
     if (!st.ok()) {
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       return st;
     }
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    TRUCE_RETURN_IF_ERROR(end_write("COMMIT"));
     return sync;
   }
 
@@ -536,11 +534,11 @@ class SqliteStore final : public Store {
   }
 
   Result<std::int64_t> put_document(std::string_view name, std::string_view content) override {
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    TRUCE_RETURN_IF_ERROR(begin_write());
     Stmt v(db_, "SELECT coalesce(max(version), 0) + 1 FROM documents WHERE name = ?");
     v.bind(1, name);
     if (v.step() != SQLITE_ROW) {
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       return sqlite::error(db_, "documents");
     }
     const std::int64_t version = v.col_int(0);
@@ -551,10 +549,10 @@ class SqliteStore final : public Store {
     ins.bind(4, now().ms);
     if (ins.step() != SQLITE_DONE) {
       Status st = sqlite::error(db_, "writing document");
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       return st;
     }
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    TRUCE_RETURN_IF_ERROR(end_write("COMMIT"));
     return version;
   }
 
@@ -679,13 +677,13 @@ class SqliteStore final : public Store {
 
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back when it fails.
   Status in_transaction(const std::function<Status()>& fn) {
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    TRUCE_RETURN_IF_ERROR(begin_write());
     Status st = fn();
     if (!st.ok()) {
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       return st;
     }
-    return sqlite::exec(db_, "COMMIT");
+    return end_write("COMMIT");
   }
 
   Result<IncidentReview> incident_review(std::string_view id) override {
@@ -714,10 +712,10 @@ class SqliteStore final : public Store {
   }
 
   Result<IncidentReview> update_review(const IncidentReview& r, std::int64_t expected_version) override {
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "BEGIN IMMEDIATE"));
+    TRUCE_RETURN_IF_ERROR(begin_write());
     auto cur = incident_review(r.incident_id);
     if (!cur.ok() || cur->version != expected_version) {
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       if (!cur.ok()) return cur.status();
       return Status::Conflict("incident " + r.incident_id + " was reviewed meanwhile: its review is at version " +
                               std::to_string(cur->version) + ", not " + std::to_string(expected_version) +
@@ -735,10 +733,10 @@ class SqliteStore final : public Store {
     s.bind(6, next.at.ms);
     if (s.step() != SQLITE_DONE) {
       Status st = sqlite::error(db_, "recording a review");
-      sqlite::exec(db_, "ROLLBACK").ok();
+      end_write("ROLLBACK").ok();
       return st;
     }
-    TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+    TRUCE_RETURN_IF_ERROR(end_write("COMMIT"));
     return next;
   }
 
@@ -880,6 +878,30 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  // BEGIN IMMEDIATE in this process's turn (see sqlite::WriteTurns); end_write gives it back.
+  Status begin_write() {
+    // Already in a transaction on this connection: SQLite refuses the nested BEGIN (waiting for
+    // our own turn would never end).
+    if (writing_) return sqlite::exec(db_, "BEGIN IMMEDIATE");
+    turns_->lock();
+    Status st = sqlite::exec(db_, "BEGIN IMMEDIATE");
+    if (!st.ok()) {
+      turns_->unlock();
+      return st;
+    }
+    writing_ = true;
+    return st;
+  }
+  // COMMIT or ROLLBACK, then the turn goes to the next writer.
+  Status end_write(const char* how) {
+    Status st = sqlite::exec(db_, how);
+    if (writing_ && sqlite3_get_autocommit(db_)) {
+      writing_ = false;
+      turns_->unlock();
+    }
+    return st;
+  }
+
   Instant now() const {
     static const SystemClock kSystem;
     return (clock_ ? clock_ : &kSystem)->now();
@@ -892,6 +914,8 @@ class SqliteStore final : public Store {
   sqlite3* db_;
   const Clock* clock_;
   std::string path_;  // the database file (beside it: the fusion lock)
+  std::shared_ptr<sqlite::WriteTurns> turns_ = sqlite::write_turns_for(path_);
+  bool writing_ = false;  // this connection holds its turn (between begin_write and end_write)
   Stmts stmts_;
   std::thread ckpt_thread_;
   std::mutex ckpt_mu_;
@@ -990,6 +1014,10 @@ Status SqliteBatch::quarantine(const Reject& r) {
   return rc == SQLITE_DONE ? Status::Ok() : sqlite::error(db_, "quarantining a record");
 }
 
+SqliteBatch::~SqliteBatch() {
+  if (!done_) store_.end_write("ROLLBACK").ok();
+}
+
 Status SqliteBatch::commit() {
   Stmt& h = store_.stmts_.set_head;
   h.bind(1, seq_);
@@ -997,7 +1025,7 @@ Status SqliteBatch::commit() {
   const int rc = h.step();
   h.reset();
   if (rc != SQLITE_DONE) return sqlite::error(db_, "updating the chain head");
-  TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "COMMIT"));
+  TRUCE_RETURN_IF_ERROR(store_.end_write("COMMIT"));
   done_ = true;
   return Status::Ok();
 }

@@ -64,6 +64,10 @@ struct Config {
   //! discarded): a stopping server does not wait for a long run. Read with relaxed loads.
   const std::atomic<bool>* cancel = nullptr;
   bool cancelled() const { return cancel && cancel->load(std::memory_order_relaxed); }
+  //! When set (one flag per report, by its position in the input): only the groups that hold a
+  //! flagged report are clustered, located and returned, each exactly as without a focus. Incremental
+  //! fusion flags what changed; the other groups' incidents are already known. Not owned.
+  const std::vector<char>* focus = nullptr;
   //! Largest difference of reported times of two reports of one event (seconds).
   double pair_window_s() const { return delay_cap_s + minute_rounding_s + 2 * time_slack_s + 2; }
 };

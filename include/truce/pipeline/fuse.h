@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "truce/fusion/fusion.h"
@@ -46,11 +47,36 @@ struct FuseSummary {
   bool nothing_new = false;
   std::size_t observations = 0, incidents = 0;
   IncidentSync sync;
+  //! Where the run's time went (milliseconds, wall clock): reading observations (every try of the
+  //! window), fusing them, attributing and classifying the incidents, writing them.
+  double read_ms = 0, fuse_ms = 0, describe_ms = 0, write_ms = 0;
+  //! How many windows were tried, and how many reports the last one held.
+  std::size_t window_tries = 0, window_reports = 0;
+  //! Incidents of the window found exactly as stored, and so not described or written again.
+  std::size_t unchanged = 0;
+};
+// What one incremental run leaves for the next (owned by the caller, e.g. the live fuser; one per
+// store). Only a first guess of the window: the result is exact whatever it holds.
+struct FuseMemo {
+  //! The span (ms) of the candidate groups the last run's new reports belonged to; reports that
+  //! arrive next, close in time, most often extend the same groups.
+  std::optional<std::int64_t> group_first_ms, group_last_ms;
+  //! The incidents of the last run's window as it left them: id -> its reports' ids, sorted and
+  //! joined by '\n'. Trusted only while the store's incident versions have not moved since.
+  std::unordered_map<std::string, std::string> incidents;
+  std::optional<std::int64_t> versions_after;  //! IncidentCursor::versions after the last run
+  //! Every stored observation with its time in [window_from, window_to) and seq <= window_seq,
+  //! as the last run read them (window_seq is the fusion cursor it left; 0: nothing kept). The
+  //! next run reads from the store only what is new or outside this window.
+  std::vector<StoredObservation> window;
+  std::int64_t window_from = 0, window_to = 0, window_seq = 0;
 };
 // Fuses stored observations and replaces the affected incidents. Exact: the window is widened until
 // every candidate group with a report in range lies inside it, so the incidents are those a batch
-// fusion of everything gives; re-running changes nothing.
+// fusion of everything gives; re-running changes nothing. Incremental runs leave the incidents
+// they give exactly as stored (same id, same reports) untouched; `memo`, when given, starts the
+// window where the last run's groups needed it.
 Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, const FuseRange& range,
-                                const fusion::Config& cfg);
+                                const fusion::Config& cfg, FuseMemo* memo = nullptr);
 
 }  // namespace truce::pipeline
