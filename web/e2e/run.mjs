@@ -202,15 +202,20 @@ test('a kind filter changes the count, is reflected in the URL, and survives a r
   });
 });
 
+// Opens the whole span and starts a brush on the timeline from fraction a to b of its width,
+// leaving the mouse button down.
+async function startBrush(page, a, b) {
+  await page.goto(BASE + '/?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z');
+  await ready(page);
+  const box = await page.locator('#timeline-plot .u-over').boundingBox();
+  await page.mouse.move(box.x + box.width * a, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * b, box.y + box.height / 2, { steps: 5 });
+}
+
 test('brushing the timeline filters the map', async () => {
   await withPage('timeline brush', async (page) => {
-    await page.goto(BASE + '/?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z');
-    await ready(page);
-    const over = page.locator('#timeline-plot .u-over');
-    const box = await over.boundingBox();
-    await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+    await startBrush(page, 0.4, 0.6);
     await page.mouse.up();
     await page.waitForFunction(() => new URL(location.href).searchParams.get('from') !== '2000-01-01T00:00:00Z');
     await ready(page);
@@ -226,15 +231,14 @@ test('brushing the timeline filters the map', async () => {
 // mouse-up saw no change and the brush was lost.
 test('a brush survives the timeline being resized while it is drawn', async () => {
   await withPage('timeline brush resized', async (page) => {
-    await page.goto(BASE + '/?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z');
-    await ready(page);
-    const over = page.locator('#timeline-plot .u-over');
-    const box = await over.boundingBox();
-    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
-    await page.mouse.down();
-    await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2, { steps: 5 });
+    await startBrush(page, 0.3, 0.5);
+    // Resolves 100 ms after the timeline's size changes (an observer's first call is its start).
     const resized = page.evaluate(
-      () => new Promise((resolve) => new ResizeObserver((_e, o) => (o.disconnect(), setTimeout(resolve, 100))).observe(document.querySelector('#timeline-plot'))),
+      () =>
+        new Promise((resolve) => {
+          let calls = 0;
+          new ResizeObserver((_e, o) => ++calls === 2 && (o.disconnect(), setTimeout(resolve, 100))).observe(document.querySelector('#timeline-plot'));
+        }),
     );
     await page.setViewportSize({ width: 1300, height: 900 });
     await resized;
