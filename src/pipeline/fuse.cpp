@@ -836,27 +836,33 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   sum.observations += scope.size();
   scope.insert(scope.end(), superseded.begin(), superseded.end());
   lap(sum.describe_ms);
-  auto sync = store.replace_incidents(scope, stored);
-  if (!sync.ok()) return sync.status();
-  if (incremental) {
-    auto v = store.put_document("fusion.cursor", std::to_string(max_seq));
-    if (!v.ok()) return v.status();
-  }
-  if (incremental && memo) {
-    auto cur = store.incident_cursor();
-    if (!cur.ok()) return cur.status();
-    memo->versions_after = cur->versions;
-    if (wlo > kMin && whi < kMax) {
-      std::erase_if(win, [&](const StoredObservation& so) { return so.obs.time.ms < wlo || so.obs.time.ms >= whi; });
-      memo->window = std::move(win);
-      memo->window_from = wlo;
-      memo->window_to = whi;
-      memo->window_seq = max_seq;
+  IncidentSync synced;
+  const auto write = [&]() -> Status {
+    auto sync = store.replace_incidents(scope, stored);
+    if (!sync.ok()) return sync.status();
+    synced = *sync;
+    if (incremental) {
+      auto v = store.put_document("fusion.cursor", std::to_string(max_seq));
+      if (!v.ok()) return v.status();
     }
-  }
+    if (incremental && memo) {
+      auto cur = store.incident_cursor();
+      if (!cur.ok()) return cur.status();
+      memo->versions_after = cur->versions;
+      if (wlo > kMin && whi < kMax) {
+        std::erase_if(win, [&](const StoredObservation& so) { return so.obs.time.ms < wlo || so.obs.time.ms >= whi; });
+        memo->window = std::move(win);
+        memo->window_from = wlo;
+        memo->window_to = whi;
+        memo->window_seq = max_seq;
+      }
+    }
+    return Status::Ok();
+  };
+  TRUCE_RETURN_IF_ERROR(memo && memo->write ? memo->write(write) : write());
   lap(sum.write_ms);
   sum.incidents = stored.size() + sum.unchanged;
-  sum.sync = *sync;
+  sum.sync = synced;
   return sum;
 }
 

@@ -93,7 +93,26 @@ void LiveFusion::run_low(const std::function<void()>& fn) {
   low_job_ = &fn;
   low_done_ = false;
   low_cv_.notify_all();
-  low_cv_.wait(lk, [&] { return low_done_; });
+  for (;;) {
+    low_cv_.wait(lk, [&] { return low_done_ || low_write_; });
+    if (low_done_) return;
+    // The job's writes, at this thread's priority, while the job waits for them.
+    const std::function<Status()>* w = low_write_;
+    lk.unlock();
+    Status st = (*w)();
+    lk.lock();
+    low_write_status_ = std::move(st);
+    low_write_ = nullptr;
+    low_cv_.notify_all();
+  }
+}
+
+Status LiveFusion::write_from_low(const std::function<Status()>& fn) {
+  std::unique_lock lk(low_mu_);
+  low_write_ = &fn;
+  low_cv_.notify_all();
+  low_cv_.wait(lk, [&] { return low_write_ == nullptr; });
+  return low_write_status_;
 }
 
 LiveFusion::Figures LiveFusion::figures() const {
@@ -116,7 +135,9 @@ void LiveFusion::loop() {
     }
     if (fuse && opts_.flood_nice > 0 && accepted >= opts_.flood_observations) {
       ++flood_runs_;
+      memo_.write = [this](const std::function<Status()>& w) { return write_from_low(w); };
       run_low([this] { fuse_pending(*store_); });
+      memo_.write = nullptr;
     } else if (fuse) {
       fuse_pending(*store_);
     }

@@ -67,6 +67,8 @@ class LiveFusion {
   void low_priority_loop();
   // Runs fn on the low-priority thread and waits for it.
   void run_low(const std::function<void()>& fn);
+  // Called on the low-priority thread: runs fn on the thread waiting in run_low, returns its status.
+  Status write_from_low(const std::function<Status()>& fn);
   void fuse_pending(Store& store);
   void follow_changes(Store& store);
   void retry();
@@ -85,6 +87,10 @@ class LiveFusion {
   std::condition_variable low_cv_;
   const std::function<void()>* low_job_ = nullptr;  // under low_mu_
   bool low_done_ = false, low_stop_ = false;
+  // A flood run's writes, handed back to the fuser thread (the server's priority): a low-priority
+  // thread holding the database's write lock would stall the acknowledgements. Under low_mu_.
+  const std::function<Status()>* low_write_ = nullptr;
+  Status low_write_status_;
   bool stopping_ = false;
   std::atomic<bool> cancel_{false};  // set by stop(): a run in progress gives up, writing nothing
   std::shared_ptr<const geo::Geography> geography_;

@@ -6,16 +6,32 @@
 
 namespace truce::sqlite {
 
-void WriteTurns::lock() {
+void WriteTurns::lock(bool background) {
   std::unique_lock lk(mu_);
-  const std::uint64_t ticket = next_++;
-  cv_.wait(lk, [&] { return serving_ == ticket; });
+  if (!background) {
+    ++waiting_;
+    cv_.wait(lk, [&] { return !held_ && overdue_ == 0; });
+    --waiting_;
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + kBackgroundGrace;
+    bool late = false;
+    while (held_ || (waiting_ > 0 && !late)) {
+      if (late) {
+        cv_.wait(lk);
+      } else if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
+        late = true;
+        ++overdue_;  // foreground writers now let this one go first
+      }
+    }
+    if (late) --overdue_;
+  }
+  held_ = true;
 }
 
 void WriteTurns::unlock() {
   {
     std::lock_guard lk(mu_);
-    ++serving_;
+    held_ = false;
   }
   cv_.notify_all();
 }

@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -15,21 +16,25 @@
 
 namespace truce::sqlite {
 
-// Whose turn it is to write one database file, among this process's connections to it: a fair
-// (first come, first served) lock taken before BEGIN IMMEDIATE and given back after COMMIT or
-// ROLLBACK. Without it two writers of one process (the server's group commit and its live fuser)
-// meet in SQLite's busy handler, which sleeps in steps of up to 100 ms and lets one writer that
-// commits back to back starve the other. Other processes still wait in the busy handler.
-// Thread-safe.
+// Whose turn it is to write one database file, among this process's connections to it: taken
+// before BEGIN IMMEDIATE and given back after COMMIT or ROLLBACK. Without it two writers of one
+// process (the server's group commit and its live fuser) meet in SQLite's busy handler, which
+// sleeps in steps of up to 100 ms and lets one writer that commits back to back starve the
+// other for seconds. Foreground writers (those acknowledging a client) go first; a background
+// writer (fusion) waits for no foreground writer to be waiting, or at most kBackgroundGrace,
+// after which it goes next. Other processes still wait in the busy handler. Thread-safe.
 class WriteTurns {
  public:
-  void lock();
+  static constexpr std::chrono::milliseconds kBackgroundGrace{100};
+  void lock(bool background);
   void unlock();
 
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  std::uint64_t next_ = 0, serving_ = 0;  // under mu_
+  bool held_ = false;   // under mu_
+  int waiting_ = 0;     // foreground writers waiting, under mu_
+  int overdue_ = 0;     // background writers waiting past their grace, under mu_
 };
 // The turns of the file at `path` (one object per file while any connection holds it).
 std::shared_ptr<WriteTurns> write_turns_for(const std::string& path);

@@ -398,7 +398,7 @@ class SqliteStore final : public Store {
 
   Result<IncidentSync> replace_incidents(const std::vector<std::string>& scope,
                                          const std::vector<StoredIncident>& incidents) override {
-    TRUCE_RETURN_IF_ERROR(begin_write());
+    TRUCE_RETURN_IF_ERROR(begin_write(/*background=*/true));
     IncidentSync sync;
     Status st = replace_incidents_tx(scope, incidents, sync);
     if (!st.ok()) {
@@ -879,11 +879,12 @@ class SqliteStore final : public Store {
   }
 
   // BEGIN IMMEDIATE in this process's turn (see sqlite::WriteTurns); end_write gives it back.
-  Status begin_write() {
+  // `background`: a write no client waits for (fusion's incidents).
+  Status begin_write(bool background = false) {
     // Already in a transaction on this connection: SQLite refuses the nested BEGIN (waiting for
     // our own turn would never end).
     if (writing_) return sqlite::exec(db_, "BEGIN IMMEDIATE");
-    turns_->lock();
+    turns_->lock(background);
     Status st = sqlite::exec(db_, "BEGIN IMMEDIATE");
     if (!st.ok()) {
       turns_->unlock();

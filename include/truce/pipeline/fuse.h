@@ -3,6 +3,7 @@
 // database). Used by the CLI and the server; prints nothing.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,10 @@ struct FuseMemo {
   //! next run reads from the store only what is new or outside this window.
   std::vector<StoredObservation> window;
   std::int64_t window_from = 0, window_to = 0, window_seq = 0;
+  //! When set, the run's writes (incidents, cursor) are handed to it to run, on whatever thread it
+  //! chooses, while the run waits: a run computed at low priority then does not hold the
+  //! database's write lock at low priority.
+  std::function<Status(const std::function<Status()>&)> write;
 };
 // Fuses stored observations and replaces the affected incidents. Exact: the window is widened until
 // every candidate group with a report in range lies inside it, so the incidents are those a batch
