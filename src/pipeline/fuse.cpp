@@ -657,41 +657,40 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     // What the last run read, with what is new, and the corrections the new reports make.
     win = std::move(memo->window);
     covered = {memo->window_from, memo->window_to};
-    std::unordered_map<std::string_view, std::string_view> corrections;  // old -> new
+    std::unordered_map<std::string, std::string> corrections;  // old -> new
     for (const auto& so : fresh) {
       if (!so.obs.supersedes.empty()) corrections[so.obs.supersedes] = so.obs.id;
     }
-    for (auto& so : win) {
-      if (auto it = corrections.find(so.obs.id); it != corrections.end()) so.superseded_by = std::string(it->second);
-    }
-    for (auto& so : fresh) {
-      if (auto it = corrections.find(so.obs.id); it != corrections.end()) so.superseded_by = std::string(it->second);
-    }
     std::move(fresh.begin(), fresh.end(), std::back_inserter(win));
     fresh.clear();
+    for (auto& so : win) {
+      if (auto it = corrections.find(so.obs.id); it != corrections.end()) so.superseded_by = it->second;
+    }
   }
+  // Every stored observation of [from, to) up to this run's cursor (a report committed since the
+  // run began is new to the next one; with use_window, `fresh` held the new ones) joins `win`.
+  const std::int64_t up_to = use_window ? cursor : max_seq;
+  const auto scan = [&](std::int64_t from, std::int64_t to) -> Status {
+    if (from >= to) return Status::Ok();
+    ObservationFilter f;
+    if (from > kMin) f.from = Instant{from};
+    if (to < kMax) f.to = Instant{to};
+    return store.scan_observations(f, [&](const StoredObservation& so) {
+      if (!incremental || so.seq <= up_to) win.push_back(so);
+      return (so.seq & 4095) != 0 || !cfg.cancelled();
+    });
+  };
   std::vector<const Observation*> obs;
   std::vector<std::string> superseded;  // in the window: fused by nothing, so their incidents are replaced
   std::vector<fusion::Incident> keep;
+  // An incident is named after its first report in fusion order.
+  const auto incident_id = [&](const fusion::Incident& inc) { return "inc-" + obs[inc.members.front()]->id; };
   for (;;) {
     wlo = lo <= kMin ? kMin : lo - pad_lo;
     whi = hi >= kMax ? kMax : hi + pad_hi;
     obs.clear();
     superseded.clear();
-    // Every stored observation of [from, to) up to this run's cursor (a report committed since
-    // the run began is new to the next one) joins `win`.
-    const auto scan = [&](std::int64_t from, std::int64_t to, std::int64_t up_to_seq) -> Status {
-      if (from >= to) return Status::Ok();
-      ObservationFilter f;
-      if (from > kMin) f.from = Instant{from};
-      if (to < kMax) f.to = Instant{to};
-      return store.scan_observations(f, [&](const StoredObservation& so) {
-        if (!incremental || so.seq <= up_to_seq) win.push_back(so);
-        return (so.seq & 4095) != 0 || !cfg.cancelled();
-      });
-    };
     // The windows only grow from try to try: each reads from the store only what it adds.
-    const std::int64_t up_to = use_window ? cursor : max_seq;  // with use_window, `fresh` holds the rest
     if (covered && (whi <= covered->first || wlo >= covered->second)) {
       // Far from what the last run read (a late report): only the new reports are kept, the rest
       // is read for this window alone rather than with everything in between.
@@ -699,10 +698,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       covered.reset();
     }
     if (!covered) {
-      TRUCE_RETURN_IF_ERROR(scan(wlo, whi, up_to));
+      TRUCE_RETURN_IF_ERROR(scan(wlo, whi));
     } else {
-      TRUCE_RETURN_IF_ERROR(scan(wlo, covered->first, up_to));
-      TRUCE_RETURN_IF_ERROR(scan(covered->second, whi, up_to));
+      TRUCE_RETURN_IF_ERROR(scan(wlo, covered->first));
+      TRUCE_RETURN_IF_ERROR(scan(covered->second, whi));
     }
     covered = {covered ? std::min(wlo, covered->first) : wlo, covered ? std::max(whi, covered->second) : whi};
     if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
@@ -798,7 +797,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       std::sort(ids.begin(), ids.end());
       std::string joined;
       for (auto id : ids) joined.append(id).push_back('\n');
-      std::string id = "inc-" + obs[inc.members.front()]->id;
+      std::string id = incident_id(inc);
       auto it = before.find(id);
       const bool same = it != before.end() && it->second == joined;
       memo->incidents.emplace(std::move(id), std::move(joined));
@@ -819,7 +818,7 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     StoredIncident si;
     for (auto m : inc.members) si.observation_ids.push_back(obs[m]->id);
     scope.insert(scope.end(), si.observation_ids.begin(), si.observation_ids.end());
-    si.id = "inc-" + obs[inc.members.front()]->id;
+    si.id = incident_id(inc);
     si.start = Instant{inc.start_s * 1000};
     si.end = Instant{inc.end_s * 1000};
     si.kind = std::string(to_string(inc.kind));

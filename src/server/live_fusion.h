@@ -96,7 +96,7 @@ class LiveFusion {
   std::shared_ptr<const geo::Geography> geography_;
   std::size_t geography_key_ = 0;
   bool geography_missing_logged_ = false;
-  pipeline::FuseMemo memo_;  // the fuser thread's: where the last run's groups reached
+  pipeline::FuseMemo memo_;  // the fuser thread's: what the last run read and left (pipeline::FuseMemo)
   std::string last_failure_;
   std::int64_t cursor_versions_ = 0, cursor_reviews_ = 0;
   std::atomic<std::int64_t> runs_{0}, failures_{0}, observations_{0}, published_{0}, flood_runs_{0};

@@ -78,9 +78,9 @@ struct FuseMemo {
 };
 // Fuses stored observations and replaces the affected incidents. Exact: the window is widened until
 // every candidate group with a report in range lies inside it, so the incidents are those a batch
-// fusion of everything gives; re-running changes nothing. Incremental runs leave the incidents
-// they give exactly as stored (same id, same reports) untouched; `memo`, when given, starts the
-// window where the last run's groups needed it.
+// fusion of everything gives; re-running changes nothing. Incremental runs cluster only the
+// groups holding a changed report; with a `memo` they also read only what the last run's window
+// lacked, start where its groups reached, and leave the incidents it left untouched.
 Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, const FuseRange& range,
                                 const fusion::Config& cfg, FuseMemo* memo = nullptr);
 
