@@ -894,8 +894,10 @@ class SqliteStore final : public Store {
     return st;
   }
   // COMMIT or ROLLBACK, then the turn goes to the next writer.
+  // A COMMIT that fails is rolled back here, so the turn is never kept by a transaction left open.
   Status end_write(const char* how) {
     Status st = sqlite::exec(db_, how);
+    if (!st.ok() && !sqlite3_get_autocommit(db_)) sqlite::exec(db_, "ROLLBACK").ok();
     if (writing_ && sqlite3_get_autocommit(db_)) {
       writing_ = false;
       turns_->unlock();
