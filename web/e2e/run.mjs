@@ -232,16 +232,12 @@ test('brushing the timeline filters the map', async () => {
 test('a brush survives the timeline being resized while it is drawn', async () => {
   await withPage('timeline brush resized', async (page) => {
     await startBrush(page, 0.3, 0.5);
-    // Resolves 100 ms after the timeline's size changes (an observer's first call is its start).
-    const resized = page.evaluate(
-      () =>
-        new Promise((resolve) => {
-          let calls = 0;
-          new ResizeObserver((_e, o) => ++calls === 2 && (o.disconnect(), setTimeout(resolve, 100))).observe(document.querySelector('#timeline-plot'));
-        }),
-    );
+    // The timeline's width before, then the viewport narrowed; waits (bounded) until the timeline
+    // is narrower and its resize has been handled.
+    const before = await page.evaluate(() => document.querySelector('#timeline-plot').clientWidth);
     await page.setViewportSize({ width: 1300, height: 900 });
-    await resized;
+    await page.waitForFunction((w) => document.querySelector('#timeline-plot').clientWidth < w, before, { timeout: 5000 });
+    await page.waitForTimeout(150);
     await page.mouse.up();
     await page.waitForFunction(() => new URL(location.href).searchParams.get('from') !== '2000-01-01T00:00:00Z', null, { timeout: 5000 });
     await ready(page);
