@@ -133,7 +133,13 @@ void LiveFusion::loop() {
       accepted = pending_count_;
       pending_count_ = 0;
     }
-    if (fuse && opts_.flood_nice > 0 && accepted >= opts_.flood_observations) {
+    // A flood: many reports accepted since the last run, or a last run whose window already held
+    // a flood's worth (reports arriving in one dense span are re-clustered with all of it), or one
+    // slower than the live bound (fusion is behind: what is posted is taken in first).
+    const bool flood = accepted >= opts_.flood_observations ||
+                       static_cast<std::int64_t>(last_window_reports_) >= opts_.flood_window ||
+                       last_run_ms_.load() >= static_cast<double>(opts_.flood_run.count());
+    if (fuse && opts_.flood_nice > 0 && flood) {
       ++flood_runs_;
       memo_.write = [this](const std::function<Status()>& w) { return write_from_low(w); };
       run_low([this] { fuse_pending(*store_); });
@@ -208,6 +214,7 @@ void LiveFusion::fuse_pending(Store& store) {
   }
   last_failure_.clear();
   observations_ += static_cast<std::int64_t>(r->observations);
+  last_window_reports_ = r->window_reports;
   if (last_run_ms_.load() >= 2000) {
     // A run slower than the live bound: where its time went.
     char buf[256];
