@@ -26,7 +26,7 @@ namespace {
 using sqlite::Stmt;
 
 // Schema migrations: entry i brings the schema from version i to i+1. Append only.
-constexpr std::array<std::string_view, 6> kMigrations = {
+constexpr std::array<std::string_view, 7> kMigrations = {
     R"sql(
 CREATE TABLE observers(
   id TEXT PRIMARY KEY, lat REAL, lon REAL, party TEXT NOT NULL, type TEXT NOT NULL);
@@ -91,6 +91,15 @@ ALTER TABLE users ADD COLUMN revoked_ms INTEGER;
     R"sql(
 ALTER TABLE observations ADD COLUMN supersedes TEXT NOT NULL DEFAULT '';
 CREATE INDEX observations_supersedes ON observations(supersedes) WHERE supersedes <> '';
+)sql",
+    // The longest incident ever written (end - start; it never shrinks): a time-range scan then
+    // reads only the incidents starting within that much before its start, instead of every
+    // incident since the mission began. The start index carries the end for the range test.
+    R"sql(
+CREATE TABLE incident_span(max_ms INTEGER NOT NULL);
+INSERT INTO incident_span SELECT coalesce(max(end_ms - start_ms), 0) FROM incidents;
+DROP INDEX incidents_start;
+CREATE INDEX incidents_start ON incidents(start_ms, end_ms);
 )sql",
 };
 
@@ -417,6 +426,8 @@ class SqliteStore final : public Store {
       if (given) where += (where.empty() ? " WHERE " : " AND ") + std::string(sql);
     };
     term(f.from.has_value(), "end_ms >= ?1");
+    // Exact: no incident is longer than incident_span (read in this statement's snapshot).
+    term(f.from.has_value(), "start_ms >= ?1 - (SELECT max_ms FROM incident_span)");
     term(f.to.has_value(), "start_ms < ?2");
     term(f.party.has_value(), "party = ?3");
     term(f.kind.has_value(), "kind = ?4");
@@ -836,6 +847,7 @@ class SqliteStore final : public Store {
       TRUCE_RETURN_IF_ERROR(add_history(id, version + 1, "retired", "", ""));
       ++sync.retired;
     }
+    std::int64_t longest = 0;  // of the incidents written
     for (const auto& inc : incidents) {
       cur.bind(1, std::string_view(inc.id));
       const bool exists = cur.step() == SQLITE_ROW;
@@ -874,6 +886,13 @@ class SqliteStore final : public Store {
       }
       TRUCE_RETURN_IF_ERROR(add_history(inc.id, version, exists ? "updated" : "created", inc.content, ids));
       ++(exists ? sync.updated : sync.created);
+      longest = std::max(longest, inc.end.ms - inc.start.ms);
+    }
+    if (longest > 0) {
+      Stmt span(db_, "UPDATE incident_span SET max_ms = max(max_ms, ?)");
+      if (!span.ok()) return Status::Internal("sqlite prepare: " + span.error());
+      span.bind(1, longest);
+      TRUCE_RETURN_IF_ERROR(done(span, "writing the longest incident's span"));
     }
     return Status::Ok();
   }

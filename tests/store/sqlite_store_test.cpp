@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <set>
 
 #include "test_util.h"
 #include "truce/store/store.h"
@@ -407,6 +408,92 @@ TEST_F(StoreTest, IncidentFiltersSelectExactlyWhatTheySayAloneAndTogether) {
   EXPECT_EQ(ids(IncidentFilter{}).size(), 40u);
 }
 
+// A time range reads only the incidents that start within the longest incident's span before it
+// (the store keeps that span); one long incident written later, in another replace, must widen it.
+TEST_F(StoreTest, ATimeRangeFindsEveryOverlappingIncidentHoweverLongAndWhenEverWritten) {
+  auto s = open(true);
+  const std::int64_t t0 = 1693600000000;
+  std::vector<StoredIncident> all;
+  const auto write = [&](int first, int n, std::int64_t length_ms) {
+    std::vector<StoredIncident> incs;
+    std::vector<std::string> scope;
+    for (int i = first; i < first + n; ++i) {
+      StoredIncident inc;
+      inc.id = "i" + std::to_string(i);
+      inc.start = Instant{t0 + i * 60000LL};
+      inc.end = Instant{inc.start.ms + length_ms * (1 + i % 3)};
+      inc.kind = "mortar";
+      inc.party = "ARM";
+      inc.content = "{}";
+      inc.observation_ids = {"o" + std::to_string(i)};
+      scope.push_back("o" + std::to_string(i));
+      incs.push_back(inc);
+      all.push_back(inc);
+    }
+    ASSERT_TRUE(s->replace_incidents(scope, incs).ok());
+  };
+  write(0, 100, 30000);        // up to 90 s long
+  write(100, 1, 6 * 3600000);  // one that lasts 12 h (6 h, times 1 + 100 % 3), written afterwards
+  write(101, 100, 1000);
+  for (std::int64_t from_min : {-10, 0, 50, 99, 100, 150, 300, 900, 1500}) {
+    for (std::int64_t len_min : {1, 5, 60}) {
+      IncidentFilter f;
+      f.from = Instant{t0 + from_min * 60000};
+      f.to = Instant{f.from->ms + len_min * 60000};
+      std::set<std::string> got, want;
+      ASSERT_TRUE(s->scan_incidents(f, [&](const StoredIncident& si) {
+                     got.insert(si.id);
+                     return true;
+                   }).ok());
+      for (const auto& i : all) {
+        if (i.end.ms >= f.from->ms && i.start.ms < f.to->ms) want.insert(i.id);
+      }
+      EXPECT_EQ(got, want) << "from minute " << from_min << ", " << len_min << " minutes";
+    }
+  }
+  // The long incident (i100) is found from far after its start.
+  IncidentFilter late;
+  late.from = Instant{t0 + 100 * 60000LL + 11 * 3600000LL};
+  std::vector<std::string> ids;
+  ASSERT_TRUE(s->scan_incidents(late, [&](const StoredIncident& si) {
+                 ids.push_back(si.id);
+                 return true;
+               }).ok());
+  EXPECT_EQ(ids, std::vector<std::string>{"i100"});
+}
+
+// A database from before the longest span was kept (schema 6) learns it from its incidents.
+TEST_F(StoreTest, SchemaSixDatabaseFindsItsLongIncidentsByTimeRange) {
+  {
+    auto s = open(true);
+    StoredIncident inc;
+    inc.id = "long";
+    inc.start = Instant{1693600000000};
+    inc.end = Instant{1693600000000 + 5 * 3600000LL};
+    inc.kind = "mortar";
+    inc.party = "ARM";
+    inc.content = "{}";
+    inc.observation_ids = {"o1"};
+    ASSERT_TRUE(s->replace_incidents({"o1"}, {inc}).ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "DROP TABLE incident_span; DROP INDEX incidents_start; "
+                         "CREATE INDEX incidents_start ON incidents(start_ms); "
+                         "UPDATE meta SET value = '6' WHERE key = 'schema_version';",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open(false);
+  ASSERT_NE(s, nullptr);
+  IncidentFilter f;
+  f.from = Instant{1693600000000 + 4 * 3600000LL};
+  int n = 0;
+  ASSERT_TRUE(s->scan_incidents(f, [&](const StoredIncident&) { return ++n, true; }).ok());
+  EXPECT_EQ(n, 1);
+}
+
 // A clock the test moves forward.
 class SteppingClock final : public Clock {
  public:
@@ -540,6 +627,7 @@ TEST_F(UserStoreTest, SchemaFourDatabaseOpensAndKeepsItsUsers) {
   const std::string sql =
       "ALTER TABLE users DROP COLUMN expires_ms; ALTER TABLE users DROP COLUMN revoked_ms; "
       "DROP INDEX observations_supersedes; ALTER TABLE observations DROP COLUMN supersedes; "
+      "DROP TABLE incident_span; DROP INDEX incidents_start; CREATE INDEX incidents_start ON incidents(start_ms); "
       "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
       "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) "
       "VALUES ('obs', 'observer', 'M001,M002', x'" +
