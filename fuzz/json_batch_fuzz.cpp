@@ -3,9 +3,8 @@
 // element simdjson does not leave to it, and the same element texts for the quarantine.
 #include <cstdint>
 #include <cstdlib>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "truce/io/tabular.h"
 

@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (boundary && (boundary->empty() || boundary->size() > 70)) std::abort();
   const auto parts = truce::server::parse_multipart(content_type, body);
   if (!parts.ok()) {
-    if (parts.status().code() != truce::Code::kInvalidArgument || parts.status().message().empty()) std::abort();
+    if (parts.status().code() != truce::Code::kInvalidArgument || parts.status().message().empty())
+      std::abort();
     return 0;
   }
   if (!boundary || parts->empty() || parts->size() > truce::server::kMultipartMaxParts) std::abort();

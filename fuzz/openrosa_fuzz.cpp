@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   truce::io::XformMeta meta;
   truce::Observation o;
   if (!truce::io::parse_xform_submission(xml, row, storage, meta)) {
-    if (!truce::io::parse_observation(row, truce::Instant{1700000000000}, o)) o.supersedes = meta.deprecated_id;
+    if (!truce::io::parse_observation(row, truce::Instant{1700000000000}, o))
+      o.supersedes = meta.deprecated_id;
     (void)truce::validate(o, truce::Instant{1700000000000});
     (void)truce::canonical_content(o);
   }

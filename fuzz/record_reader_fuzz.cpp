@@ -6,7 +6,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   for (auto mode : {truce::io::RecordReader::Mode::kCsv, truce::io::RecordReader::Mode::kLines}) {
-    auto src = truce::io::ByteSource::from_string(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
+    auto src =
+        truce::io::ByteSource::from_string(std::string(reinterpret_cast<const char*>(data), size), "fuzz");
     truce::io::Limits limits;
     limits.max_record_bytes = 64;
     limits.max_fields = 8;

@@ -101,14 +101,16 @@ void setup_database(const std::string& db) {
     if (!tok.ok()) die("new_token: " + tok.status().ToString());
     *u.token = *tok;
     truce::User user{u.name, u.role,
-                     std::string(u.role) == "observer" ? std::vector<std::string>{"M001", "M002"} : std::vector<std::string>{},
+                     std::string(u.role) == "observer" ? std::vector<std::string>{"M001", "M002"}
+                                                       : std::vector<std::string>{},
                      truce::server::digest_ha1(u.name, "truce", *tok)};
     if (!(*s)->add_user(user, truce::server::token_hash(*tok)).ok()) die("add_user failed");
   }
   const std::string src = TRUCE_SOURCE_DIR;
-  for (const auto& [name, path] : {std::pair<std::string, std::string>{"zones", src + "/fuzz/corpus/geography/zones.geojson"},
-                                   {"loc", src + "/fuzz/corpus/geography/loc.geojson"},
-                                   {"agreement", src + "/data/karabakh/agreement.json"}}) {
+  for (const auto& [name, path] :
+       {std::pair<std::string, std::string>{"zones", src + "/fuzz/corpus/geography/zones.geojson"},
+        {"loc", src + "/fuzz/corpus/geography/loc.geojson"},
+        {"agreement", src + "/data/karabakh/agreement.json"}}) {
     if (!(*s)->put_document(name, read_text(path)).ok()) die("put_document " + name + " failed");
   }
 }
@@ -175,7 +177,8 @@ std::string round_trip(std::string_view req, std::chrono::milliseconds limit, bo
   while (true) {
     const auto now = Clock::now();
     if (now >= deadline) break;
-    if (write_open && !sending && !patient && (now >= quiet_until || response_complete(got))) finish_writing();
+    if (write_open && !sending && !patient && (now >= quiet_until || response_complete(got)))
+      finish_writing();
     const auto until = write_open && !sending ? std::min(deadline, quiet_until) : deadline;
     pollfd p{fd, static_cast<short>(POLLIN | (sending ? POLLOUT : 0)), 0};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count();

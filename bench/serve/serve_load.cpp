@@ -79,7 +79,9 @@ sockaddr_in loopback(int port) {
 double pct(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
-  const std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) - (p > 0 ? 1 : 0));
+  const std::size_t i =
+      std::min(v.size() - 1, static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size()))) -
+                                 (p > 0 ? 1 : 0));
   return v[i];
 }
 
@@ -154,7 +156,8 @@ struct Conn {
 struct HoldStats {
   long idle_connected = 0, idle_answered = 0, idle_closed = 0, idle_connect_failed = 0;
   long slow_connected = 0, slow_closed = 0, slow_connect_failed = 0, slow_lines = 0;
-  std::map<int, long> slow_close_status;  // what the server answered a slow client before closing (0: nothing)
+  std::map<int, long>
+      slow_close_status;  // what the server answered a slow client before closing (0: nothing)
   long probes = 0, probe_ok = 0, probe_refused = 0, probe_reset = 0, probe_timeout = 0, probe_bad_status = 0;
   std::vector<double> lat_ms;
 };
@@ -400,15 +403,18 @@ int hold() {
     if (conns.size() > static_cast<std::size_t>(n_idle + n_slow) + 4096) {
       std::vector<Conn*> keep;
       for (auto* c : conns) {
-        if (c->kind == Kind::kProbe && c->st == St::kDone) delete c;
-        else keep.push_back(c);
+        if (c->kind == Kind::kProbe && c->st == St::kDone)
+          delete c;
+        else
+          keep.push_back(c);
       }
       conns.swap(keep);
     }
   }
   long idle_open = 0, slow_open = 0;
   for (auto* c : conns) {
-    if (c->kind != Kind::kProbe && c->fd >= 0 && c->st != St::kConnecting) ++(c->kind == Kind::kIdle ? idle_open : slow_open);
+    if (c->kind != Kind::kProbe && c->fd >= 0 && c->st != St::kConnecting)
+      ++(c->kind == Kind::kIdle ? idle_open : slow_open);
   }
   // Unfinished probes at the very end count as timeouts.
   for (auto* c : conns) {
@@ -419,21 +425,23 @@ int hold() {
   std::vector<double> all = s.lat_ms;
   for (long i = 0; i < failed; ++i) all.push_back(INFINITY);
   std::printf("idle_target=%d slow_target=%d\n", n_idle, n_slow);
-  std::printf("idle_open_at_measure=%ld slow_open_at_measure=%ld idle_answered_at_measure=%ld\n", idle_open_at_warmup,
-              slow_open_at_warmup, idle_answered_at_warmup);
+  std::printf("idle_open_at_measure=%ld slow_open_at_measure=%ld idle_answered_at_measure=%ld\n",
+              idle_open_at_warmup, slow_open_at_warmup, idle_answered_at_warmup);
   std::printf("idle_open_at_end=%ld slow_open_at_end=%ld\n", idle_open, slow_open);
-  std::printf("idle_connects=%ld idle_answered=%ld idle_closed_by_server=%ld idle_connect_failed=%ld\n", s.idle_connected,
-              s.idle_answered, s.idle_closed, s.idle_connect_failed);
+  std::printf("idle_connects=%ld idle_answered=%ld idle_closed_by_server=%ld idle_connect_failed=%ld\n",
+              s.idle_connected, s.idle_answered, s.idle_closed, s.idle_connect_failed);
   std::printf("slow_connects=%ld slow_header_lines=%ld slow_closed_by_server=%ld slow_connect_failed=%ld\n",
               s.slow_connected, s.slow_lines, s.slow_closed, s.slow_connect_failed);
   for (const auto& [st, nn] : s.slow_close_status) std::printf("slow_closed_with_status_%d=%ld\n", st, nn);
-  std::printf("probes=%ld ok=%ld failed=%ld refused=%ld reset=%ld timeout=%ld bad_status=%ld\n", s.probes, s.probe_ok,
-              failed, s.probe_refused, s.probe_reset, s.probe_timeout, s.probe_bad_status);
+  std::printf("probes=%ld ok=%ld failed=%ld refused=%ld reset=%ld timeout=%ld bad_status=%ld\n", s.probes,
+              s.probe_ok, failed, s.probe_refused, s.probe_reset, s.probe_timeout, s.probe_bad_status);
   std::printf("p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f\n", pct(s.lat_ms, 50), pct(s.lat_ms, 90),
               pct(s.lat_ms, 99), pct(s.lat_ms, 100));
   const double p99all = pct(all, 99);
-  if (std::isinf(p99all)) std::printf("p99_all_ms=inf\n");
-  else std::printf("p99_all_ms=%.2f\n", p99all);
+  if (std::isinf(p99all))
+    std::printf("p99_all_ms=inf\n");
+  else
+    std::printf("p99_all_ms=%.2f\n", p99all);
   return 0;
 }
 
@@ -549,11 +557,13 @@ int rate() {
     if (line.empty()) continue;
     obs.push_back({field(line, "observation_id"), line, field(line, "time")});
   }
-  if (obs.size() < want) std::fprintf(stderr, "serve_load rate: only %zu observations in --file\n", obs.size());
+  if (obs.size() < want)
+    std::fprintf(stderr, "serve_load rate: only %zu observations in --file\n", obs.size());
   const std::size_t total = obs.size();
   std::unordered_map<std::string, std::size_t> index;
   for (std::size_t i = 0; i < total; ++i) index[obs[i].id] = i;
-  const std::string prefix = "\"" + obs[0].id.substr(0, obs[0].id.find('-') + 1);  // ids share a prefix ("live-")
+  const std::string prefix =
+      "\"" + obs[0].id.substr(0, obs[0].id.find('-') + 1);  // ids share a prefix ("live-")
 
   std::mutex mu;  // guards acked/seen
   std::atomic<std::size_t> next{0};
@@ -584,16 +594,19 @@ int rate() {
           for (std::size_t j = i; j < e; ++j) body += (j > i ? "," : "") + obs[j].json;
           body += "]";
         }
-        const std::string req = "POST /api/v1/observations HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
-                                "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                                "\r\n\r\n" + body;
+        const std::string req =
+            "POST /api/v1/observations HTTP/1.1\r\nHost: 127.0.0.1\r\n" + auth +
+            "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+            body;
         const int st = h.request(req, nullptr);
         const double t = now_s();
         ++posted_requests;
         std::lock_guard lk(mu);
         ++statuses[st];
-        if (st == 0) ++http_fail;
-        else if (st != 201) ++non201;
+        if (st == 0)
+          ++http_fail;
+        else if (st != 201)
+          ++non201;
         if (st == 201 || st == 200) {
           for (std::size_t j = i; j < e; ++j) obs[j].acked = t;
         }
@@ -662,7 +675,8 @@ int rate() {
             const auto e = body.find('"', p + 1);
             if (e == std::string::npos) break;
             auto it = index.find(body.substr(p + 1, e - p - 1));
-            if (it != index.end() && obs[it->second].acked >= 0 && obs[it->second].seen < 0) obs[it->second].seen = tr;
+            if (it != index.end() && obs[it->second].acked >= 0 && obs[it->second].seen < 0)
+              obs[it->second].seen = tr;
             p = e + 1;
           }
         }
@@ -701,13 +715,15 @@ int rate() {
               posted_requests.load());
   for (const auto& [st, n] : statuses) std::printf("status_%d=%ld\n", st, n);
   std::printf("acked=%ld seen=%ld unseen=%ld\n", acked, seen, acked - seen);
-  std::printf("polls=%ld poll_fail=%ld poll_p50_ms=%.1f poll_max_ms=%.1f poll_max_bytes=%zu\n", polls, poll_fail,
-              pct(poll_ms, 50), pct(poll_ms, 100), max_items_bytes);
+  std::printf("polls=%ld poll_fail=%ld poll_p50_ms=%.1f poll_max_ms=%.1f poll_max_bytes=%zu\n", polls,
+              poll_fail, pct(poll_ms, 50), pct(poll_ms, 100), max_items_bytes);
   std::printf("vis_p50_ms=%.1f vis_p90_ms=%.1f vis_p99_ms=%.1f vis_max_ms=%.1f\n", pct(lat, 50), pct(lat, 90),
               pct(lat, 99), pct(lat, 100));
   const double p99all = pct(all, 99);
-  if (std::isinf(p99all)) std::printf("vis_p99_all_ms=inf\n");
-  else std::printf("vis_p99_all_ms=%.1f\n", p99all);
+  if (std::isinf(p99all))
+    std::printf("vis_p99_all_ms=inf\n");
+  else
+    std::printf("vis_p99_all_ms=%.1f\n", p99all);
   return 0;
 }
 

@@ -246,7 +246,8 @@ bool import_rows(Context& ctx, const std::string& file, const char* doc_name,
   if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
   if (!errors.errors.empty()) {
     print_read_errors(errors);
-    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {file, 0, ""}),
+    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
+                                    {file, 0, ""}),
                     kExitInputProblems),
            false;
   }
@@ -277,8 +278,8 @@ bool import_crossings_file(Context& ctx, const std::string& file) {
   if (!import_rows<ag::Crossing>(ctx, file, "crossings", ag::read_crossings_csv, ag::crossings_from_json,
                                  ag::crossings_to_json, ag::merge_crossings, n, stored, counts, v))
     return false;
-  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", n, file.c_str(),
-              fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(v));
+  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", n,
+              file.c_str(), fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(v));
   return true;
 }
 
@@ -287,8 +288,9 @@ bool import_baseline_file(Context& ctx, const std::string& file) {
   std::vector<ag::Baseline> stored;
   ag::MergeCounts counts;
   std::int64_t v = 0;
-  if (!import_rows<ag::Baseline>(ctx, file, "population_baselines", ag::read_baselines_csv, ag::baselines_from_json,
-                                 ag::baselines_to_json, ag::merge_baselines, n, stored, counts, v))
+  if (!import_rows<ag::Baseline>(ctx, file, "population_baselines", ag::read_baselines_csv,
+                                 ag::baselines_from_json, ag::baselines_to_json, ag::merge_baselines, n,
+                                 stored, counts, v))
     return false;
   std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", n, file.c_str(),
               fmt_counts(counts).c_str(), static_cast<long long>(v));
@@ -372,7 +374,8 @@ void add_agreement_commands(Context& ctx) {
     if (!store) return;
     auto summary = mission_movement(*store, at);
     if (!summary.ok()) return ctx.fail(summary.status());
-    const std::string out = h->format == "json" ? ag::summary_json(*summary) + "\n" : ag::summary_text(*summary);
+    const std::string out =
+        h->format == "json" ? ag::summary_json(*summary) + "\n" : ag::summary_text(*summary);
     std::fputs(out.c_str(), stdout);
   });
 

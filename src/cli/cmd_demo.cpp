@@ -97,7 +97,8 @@ void run_demo(Context& ctx, const DemoArgs& a) {
   std::printf("demo mission database: %s\n", path.c_str());
   std::printf(
       "mission: Nagorno-Karabakh after the statement of 10 Nov 2020 (%s)\n"
-      "  REAL:      the 2020 ceasefire lines and area (Natural Earth), settlements (GeoNames, CC BY 4.0), the\n"
+      "  REAL:      the 2020 ceasefire lines and area (Natural Earth), settlements (GeoNames, CC BY 4.0), "
+      "the\n"
       "             statement's provisions and term, the 2024 early withdrawal, displacement figures\n"
       "             (sources: %s/SOURCE.md)\n"
       "  SIMULATED: the %d observation posts and %g days of their reports (seed %llu): not real reports\n",
@@ -105,7 +106,8 @@ void run_demo(Context& ctx, const DemoArgs& a) {
   // The mission's own files, through the same imports a user runs.
   if (!import_zones_file(ctx, dir + "/zones.geojson") || !import_loc_file(ctx, dir + "/loc.geojson") ||
       !import_places_file(ctx, dir + "/places.tsv") || !import_agreement_file(ctx, dir + "/agreement.json") ||
-      !import_crossings_file(ctx, dir + "/crossings.csv") || !import_baseline_file(ctx, dir + "/baseline.csv"))
+      !import_crossings_file(ctx, dir + "/crossings.csv") ||
+      !import_baseline_file(ctx, dir + "/baseline.csv"))
     return;
   auto store = ctx.open_store(/*bulk_writes=*/true);
   if (!store) return;
@@ -117,11 +119,14 @@ void run_demo(Context& ctx, const DemoArgs& a) {
   opts.days = a.days;
   sim::Stats stats;
   ingest::Summary imported;
-  if (Status st = simulate_month(*store, **geography, a, opts, stats, imported); !st.ok()) return ctx.fail(st);
-  std::printf("observations: %lld accepted (all SIMULATED: %lld genuine, %lld false reports; %lld events in %lld bursts)\n",
-              static_cast<long long>(imported.accepted), static_cast<long long>(stats.genuine),
-              static_cast<long long>(stats.false_reports), static_cast<long long>(stats.events),
-              static_cast<long long>(stats.bursts));
+  if (Status st = simulate_month(*store, **geography, a, opts, stats, imported); !st.ok())
+    return ctx.fail(st);
+  std::printf(
+      "observations: %lld accepted (all SIMULATED: %lld genuine, %lld false reports; %lld events in %lld "
+      "bursts)\n",
+      static_cast<long long>(imported.accepted), static_cast<long long>(stats.genuine),
+      static_cast<long long>(stats.false_reports), static_cast<long long>(stats.events),
+      static_cast<long long>(stats.bursts));
   auto fused = pipeline::fuse_stored(*store, **geography, {}, fusion::Config{});
   if (!fused.ok()) return ctx.fail(fused.status());
   std::int64_t located = 0, corroborated = 0, violating = 0;
@@ -148,7 +153,8 @@ void run_demo(Context& ctx, const DemoArgs& a) {
   std::printf("\n");
   // The agreement's term: at the end of the simulated month, and today.
   auto doc = store->document("agreement");
-  if (!doc.ok() || !*doc) return ctx.fail(doc.ok() ? Status::NotFound("the agreement was not stored") : doc.status());
+  if (!doc.ok() || !*doc)
+    return ctx.fail(doc.ok() ? Status::NotFound("the agreement was not stored") : doc.status());
   auto agreement = agreement::parse_agreement(**doc, "agreement (mission database)");
   if (!agreement.ok()) return ctx.fail(agreement.status());
   const Instant end{opts.start.ms + static_cast<std::int64_t>(a.days * 86'400'000.0)};
@@ -161,13 +167,16 @@ void run_demo(Context& ctx, const DemoArgs& a) {
   auto moved = mission_movement(*store, agreement::parse_date("2023-10-01").value());
   if (!moved.ok()) return ctx.fail(moved.status());
   if (moved->baseline && moved->share_out) {
-    std::printf("humanitarian: %lld of %lld people (%.1f %%) had left by 2023-10-01 (reported figures, %s/SOURCE.md)\n",
-                static_cast<long long>(moved->total_out), static_cast<long long>(moved->baseline->population),
-                *moved->share_out * 100.0, dir.c_str());
+    std::printf(
+        "humanitarian: %lld of %lld people (%.1f %%) had left by 2023-10-01 (reported figures, "
+        "%s/SOURCE.md)\n",
+        static_cast<long long>(moved->total_out), static_cast<long long>(moved->baseline->population),
+        *moved->share_out * 100.0, dir.c_str());
   }
   auto v = store->verify_chain();
   if (!v.ok()) return ctx.fail(v.status());
-  std::printf("audit chain:  %s (%lld records)\n", v->ok ? "holds" : "BROKEN", static_cast<long long>(v->records));
+  std::printf("audit chain:  %s (%lld records)\n", v->ok ? "holds" : "BROKEN",
+              static_cast<long long>(v->records));
   // A demo analyst for the dashboard and the API.
   auto token = server::new_token();
   if (!token.ok()) return ctx.fail(token.status());
@@ -183,8 +192,10 @@ void run_demo(Context& ctx, const DemoArgs& a) {
 void add_demo_commands(Context& ctx) {
   auto a = std::make_shared<DemoArgs>();
   auto* cmd = ctx.app->add_subcommand(
-      "demo", "build the demo mission database: Karabakh 2020 geography and agreement, a simulated month, fused");
-  cmd->add_option("--mission", a->mission, "the mission folder (zones, loc, places, agreement, crossings, baseline)");
+      "demo",
+      "build the demo mission database: Karabakh 2020 geography and agreement, a simulated month, fused");
+  cmd->add_option("--mission", a->mission,
+                  "the mission folder (zones, loc, places, agreement, crossings, baseline)");
   cmd->add_option("--start", a->start, "first instant of the simulated month");
   cmd->add_option("--days", a->days, "days to simulate")->check(CLI::Range(0.01, 3650.0));
   cmd->add_option("--seed", a->seed, "simulation seed");

@@ -3,22 +3,21 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <algorithm>
 #include <cmath>
-#include <limits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <future>
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/context.h"
 #include "cli/output.h"
@@ -46,13 +45,15 @@ std::string opt_num(const nlohmann::json& j, const char* key, int prec) {
 Status fuse_database(Context& ctx, const std::string& from, const std::string& to, const std::string& zones,
                      const std::string& loc, int threads) {
   pipeline::FuseRange range;
-  for (auto [text, slot, name] : {std::tuple{&from, &range.from, "--from"}, std::tuple{&to, &range.to, "--to"}}) {
+  for (auto [text, slot, name] :
+       {std::tuple{&from, &range.from, "--from"}, std::tuple{&to, &range.to, "--to"}}) {
     if (text->empty()) continue;
     auto t = parse_instant(*text);
     if (!t.ok()) return Status::Invalid(std::string(name) + ": " + t.status().message());
     *slot = *t;
   }
-  if (range.from && range.to && *range.to <= *range.from) return Status::Invalid("--from must be before --to");
+  if (range.from && range.to && *range.to <= *range.from)
+    return Status::Invalid("--from must be before --to");
   auto store = ctx.open_store();
   if (!store) return Status::Ok();  // open_store() has said why and set the exit code
   auto geography = pipeline::mission_geography(*store, zones, loc);
@@ -72,12 +73,13 @@ void print_fuse_summary(const pipeline::FuseSummary& s) {
     std::fprintf(stderr, "truce: nothing new to fuse\n");
     return;
   }
-  std::fprintf(stderr,
-               "truce: fused %zu observations into %zu incidents: %lld created, %lld updated, %lld unchanged, %lld "
-               "retired\n",
-               s.observations, s.incidents, static_cast<long long>(s.sync.created),
-               static_cast<long long>(s.sync.updated), static_cast<long long>(s.sync.unchanged),
-               static_cast<long long>(s.sync.retired));
+  std::fprintf(
+      stderr,
+      "truce: fused %zu observations into %zu incidents: %lld created, %lld updated, %lld unchanged, %lld "
+      "retired\n",
+      s.observations, s.incidents, static_cast<long long>(s.sync.created),
+      static_cast<long long>(s.sync.updated), static_cast<long long>(s.sync.unchanged),
+      static_cast<long long>(s.sync.retired));
 }
 
 void add_fusion_commands(Context& ctx) {
@@ -102,13 +104,15 @@ void add_fusion_commands(Context& ctx) {
       "their history (truce incidents --history ID).");
   cmd->callback([&ctx, a] {
     if (a->observations.empty()) {
-      if (!a->out.empty()) return ctx.fail(Status::Invalid("fuse: --out needs --observations (file mode)"), kExitUsage);
+      if (!a->out.empty())
+        return ctx.fail(Status::Invalid("fuse: --out needs --observations (file mode)"), kExitUsage);
       Status st = fuse_database(ctx, a->from, a->to, a->zones, a->loc, a->threads);
       if (!st.ok()) ctx.fail(st, st.code() == Code::kInvalidArgument ? kExitUsage : kExitFailure);
       return;
     }
     if (a->out.empty() || a->zones.empty() || a->loc.empty()) {
-      return ctx.fail(Status::Invalid("fuse: file mode needs --observations, --zones, --loc and --out"), kExitUsage);
+      return ctx.fail(Status::Invalid("fuse: file mode needs --observations, --zones, --loc and --out"),
+                      kExitUsage);
     }
     // File mode is one batch that allocates and frees a few large buffers in turn: keep freed memory
     // for reuse instead of returning it to the system and faulting it in again. Large buffers come
@@ -122,12 +126,14 @@ void add_fusion_commands(Context& ctx) {
     auto t0 = Clock::now();
     auto phase = [&](const char* name) {
       const auto t1 = Clock::now();
-      if (a->timings) std::fprintf(stderr, "phase %s %.3f\n", name, std::chrono::duration<double>(t1 - t0).count());
+      if (a->timings)
+        std::fprintf(stderr, "phase %s %.3f\n", name, std::chrono::duration<double>(t1 - t0).count());
       t0 = t1;
     };
     // The zones and the LoC are loaded while the observations are read (attribution needs them
     // only after fusion).
-    auto loading = std::async(std::launch::async, [&] { return pipeline::load_geography_files(a->zones, a->loc); });
+    auto loading =
+        std::async(std::launch::async, [&] { return pipeline::load_geography_files(a->zones, a->loc); });
     fusion::Config cfg;
     cfg.threads = a->threads;
     pipeline::FusionInput in;
@@ -144,7 +150,8 @@ void add_fusion_commands(Context& ctx) {
     for (const auto& [name, secs] : steps) std::fprintf(stderr, "phase fuse.%s %.3f\n", name.c_str(), secs);
     fusion::attribute(incs, **geography, static_cast<unsigned>(cfg.threads));
     phase("attribute");
-    if (Status st = pipeline::write_scorer_files(a->out, in.ids, incs, cfg.threads); !st.ok()) return ctx.fail(st);
+    if (Status st = pipeline::write_scorer_files(a->out, in.ids, incs, cfg.threads); !st.ok())
+      return ctx.fail(st);
     phase("write");
     std::fprintf(stderr, "truce: %zu observations -> %zu incidents%s\n", observations, incs.size(),
                  in.bad ? (", " + std::to_string(in.bad) + " rows skipped").c_str() : "");
@@ -166,15 +173,18 @@ void add_fusion_commands(Context& ctx) {
   inc->add_option("--history", ia->history, "print every version of this incident instead");
   inc->callback([&ctx, ia] {
     IncidentFilter f;
-    for (auto [text, slot, name] : {std::tuple{&ia->from, &f.from, "--from"}, std::tuple{&ia->to, &f.to, "--to"}}) {
+    for (auto [text, slot, name] :
+         {std::tuple{&ia->from, &f.from, "--from"}, std::tuple{&ia->to, &f.to, "--to"}}) {
       if (text->empty()) continue;
       auto t = parse_instant(*text);
-      if (!t.ok()) return ctx.fail(Status::Invalid(std::string(name) + ": " + t.status().message()), kExitUsage);
+      if (!t.ok())
+        return ctx.fail(Status::Invalid(std::string(name) + ": " + t.status().message()), kExitUsage);
       *slot = *t;
     }
     if (!ia->party.empty()) f.party = ia->party;
     if (!ia->kind.empty()) {
-      if (!kind_from_string(ia->kind)) return ctx.fail(Status::Invalid("--kind: expected one of " + kind_list()), kExitUsage);
+      if (!kind_from_string(ia->kind))
+        return ctx.fail(Status::Invalid("--kind: expected one of " + kind_list()), kExitUsage);
       f.kind = ia->kind;
     }
     auto store = ctx.open_store();
@@ -184,7 +194,8 @@ void add_fusion_commands(Context& ctx) {
       if (!h.ok()) return ctx.fail(h.status());
       if (h->empty()) return ctx.fail(Status::NotFound("no incident " + ia->history), kExitFailure);
       const OutFormat fmt = ia->format == "geojson" ? OutFormat::kJson : parse_format(ia->format);
-      TableWriter w(stdout, fmt, {"version", "at", "change", "observations", "content"}, {true, false, false, false, false});
+      TableWriter w(stdout, fmt, {"version", "at", "change", "observations", "content"},
+                    {true, false, false, false, false});
       for (const auto& v : *h) {
         std::string ids;
         for (const auto& o : v.observation_ids) ids += (ids.empty() ? "" : " ") + o;
@@ -201,8 +212,10 @@ void add_fusion_commands(Context& ctx) {
         if (props.is_discarded()) props = nlohmann::json::object();
         props["version"] = si.version;
         nlohmann::json feat = {{"type", "Feature"}, {"id", si.id}, {"properties", props}};
-        if (si.lat && si.lon) feat["geometry"] = {{"type", "Point"}, {"coordinates", {*si.lon, *si.lat}}};
-        else feat["geometry"] = nullptr;
+        if (si.lat && si.lon)
+          feat["geometry"] = {{"type", "Point"}, {"coordinates", {*si.lon, *si.lat}}};
+        else
+          feat["geometry"] = nullptr;
         std::fputs(first ? "\n" : ",\n", stdout);
         std::fputs(feat.dump().c_str(), stdout);
         first = false;
@@ -212,10 +225,11 @@ void add_fusion_commands(Context& ctx) {
       if (!st.ok()) ctx.fail(st);
       return;
     }
-    TableWriter w(stdout, parse_format(ia->format),
-                  {"incident_id", "version", "start", "end", "kind", "status", "reports", "party", "lat", "lon",
-                   "distance_to_loc_m", "semi_major_m", "semi_minor_m", "major_azimuth_deg", "rules"},
-                  {false, true, false, false, false, false, true, false, true, true, true, true, true, true, false});
+    TableWriter w(
+        stdout, parse_format(ia->format),
+        {"incident_id", "version", "start", "end", "kind", "status", "reports", "party", "lat", "lon",
+         "distance_to_loc_m", "semi_major_m", "semi_minor_m", "major_azimuth_deg", "rules"},
+        {false, true, false, false, false, false, true, false, true, true, true, true, true, true, false});
     Status st = store->scan_incidents(f, [&](const StoredIncident& si) {
       auto j = nlohmann::json::parse(si.content, nullptr, false);
       if (j.is_discarded()) j = nlohmann::json::object();
@@ -225,9 +239,9 @@ void add_fusion_commands(Context& ctx) {
         for (const auto& x : *v) rules += (rules.empty() ? "" : ";") + x.value("rule", std::string());
       w.row({si.id, std::to_string(si.version), format_instant(si.start), format_instant(si.end), si.kind,
              j.value("status", std::string()), std::to_string(si.observation_ids.size()), si.party,
-             si.lat ? fmt_num(*si.lat, 6) : "", si.lon ? fmt_num(*si.lon, 6) : "", opt_num(j, "distance_to_loc_m", 1),
-             opt_num(e, "semi_major_m", 0), opt_num(e, "semi_minor_m", 0), opt_num(e, "major_azimuth_deg", 1),
-             rules});
+             si.lat ? fmt_num(*si.lat, 6) : "", si.lon ? fmt_num(*si.lon, 6) : "",
+             opt_num(j, "distance_to_loc_m", 1), opt_num(e, "semi_major_m", 0), opt_num(e, "semi_minor_m", 0),
+             opt_num(e, "major_azimuth_deg", 1), rules});
       return true;
     });
     w.finish();
@@ -242,7 +256,8 @@ void add_fusion_commands(Context& ctx) {
     exp->require_subcommand(1);
   }
   auto out_dir = std::make_shared<std::string>();
-  auto* sc = exp->add_subcommand("scorer", "write the scorer's assign.csv and incidents.csv from the stored incidents");
+  auto* sc = exp->add_subcommand("scorer",
+                                 "write the scorer's assign.csv and incidents.csv from the stored incidents");
   sc->add_option("--out", *out_dir, "output folder")->required();
   sc->callback([&ctx, out_dir] {
     auto store = ctx.open_store();

@@ -123,7 +123,6 @@ bool parse_coord(std::string_view s, double& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-
 void attribute(Context& ctx, const AttributeArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   bool store_failed = false;
@@ -409,7 +408,8 @@ void add_geo_commands(Context& ctx) {
   places->add_option("--credit", places_args.credit,
                      "whom to credit where these names are shown (default: GeoNames for a GeoNames file, "
                      "else the file name)");
-  places->callback([&ctx] { import_places_file(ctx, places_args.file, places_args.format, places_args.credit); });
+  places->callback(
+      [&ctx] { import_places_file(ctx, places_args.file, places_args.format, places_args.credit); });
 
   static AttributeArgs attr;
   auto* at = ctx.app->add_subcommand(

@@ -60,14 +60,16 @@ void report(Context& ctx, const ingest::Summary& s, const std::string& format) {
   for (const auto& e : s.file_errors) std::fprintf(stderr, "truce: %s\n", e.ToString().c_str());
   for (const auto& m : s.messages) std::fprintf(stderr, "%s\n", m.c_str());
   if (s.more_messages > 0) {
-    std::fprintf(stderr, "... and %lld more problems; `truce rejects` lists them all\n", static_cast<long long>(s.more_messages));
+    std::fprintf(stderr, "... and %lld more problems; `truce rejects` lists them all\n",
+                 static_cast<long long>(s.more_messages));
   }
   for (const auto& w : s.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (format == "json") {
-    std::printf("{\"read\":%lld,\"accepted\":%lld,\"duplicates\":%lld,\"conflicts\":%lld,\"rejected\":%lld}\n",
-                static_cast<long long>(s.read), static_cast<long long>(s.accepted),
-                static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
-                static_cast<long long>(s.rejected));
+    std::printf(
+        "{\"read\":%lld,\"accepted\":%lld,\"duplicates\":%lld,\"conflicts\":%lld,\"rejected\":%lld}\n",
+        static_cast<long long>(s.read), static_cast<long long>(s.accepted),
+        static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
+        static_cast<long long>(s.rejected));
   } else {
     std::printf("read %lld: %lld accepted, %lld duplicates, %lld conflicts, %lld rejected\n",
                 static_cast<long long>(s.read), static_cast<long long>(s.accepted),
@@ -87,11 +89,13 @@ void add_import(Context& ctx, const char* name, const char* help, bool observati
                   "auto (by extension: .ndjson/.jsonl/.json are NDJSON, else CSV; stdin is CSV), csv, ndjson")
       ->check(CLI::IsMember({"auto", "csv", "ndjson"}));
   cmd->add_option("--submitted-by", args->submitted_by, "who submitted these records (kept with each one)");
-  cmd->add_option("--batch-rows", args->batch_rows, "rows per durable transaction")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-rows", args->batch_rows, "rows per durable transaction")
+      ->check(CLI::PositiveNumber);
   if (observations) {
-    cmd->add_flag("--no-fuse", args->no_fuse,
-                  "do not fuse the new observations into incidents now (when the mission has zones and a LoC, "
-                  "an import fuses what it added)");
+    cmd->add_flag(
+        "--no-fuse", args->no_fuse,
+        "do not fuse the new observations into incidents now (when the mission has zones and a LoC, "
+        "an import fuses what it added)");
   }
   cmd->callback([&ctx, args, observations] {
     auto store = ctx.open_store(/*bulk_writes=*/true);
@@ -125,7 +129,8 @@ void add_import(Context& ctx, const char* name, const char* help, bool observati
 }  // namespace
 
 void add_ingest_commands(Context& ctx) {
-  add_import(ctx, "observers", "register observers (posts, patrols, sensors) from CSV/NDJSON: observer_id,lat,lon,party,type",
+  add_import(ctx, "observers",
+             "register observers (posts, patrols, sensors) from CSV/NDJSON: observer_id,lat,lon,party,type",
              false);
   add_import(ctx, "observations", "import observations from CSV/NDJSON; each id is accepted once", true);
 }

@@ -31,10 +31,12 @@ void add_query_commands(Context& ctx) {
   cmd->add_option("--format", a->format, "table|csv|json")->check(CLI::IsMember({"table", "csv", "json"}));
   cmd->callback([&ctx, a] {
     ObservationFilter f;
-    for (auto [text, slot, name] : {std::tuple{&a->from, &f.from, "--from"}, std::tuple{&a->to, &f.to, "--to"}}) {
+    for (auto [text, slot, name] :
+         {std::tuple{&a->from, &f.from, "--from"}, std::tuple{&a->to, &f.to, "--to"}}) {
       if (text->empty()) continue;
       auto t = parse_instant(*text);
-      if (!t.ok()) return ctx.fail(Status::Invalid(std::string(name) + ": " + t.status().message()), kExitUsage);
+      if (!t.ok())
+        return ctx.fail(Status::Invalid(std::string(name) + ": " + t.status().message()), kExitUsage);
       *slot = *t;
     }
     if (!a->observer.empty()) f.observer_id = a->observer;
@@ -46,10 +48,11 @@ void add_query_commands(Context& ctx) {
     f.limit = a->limit;
     auto store = ctx.open_store();
     if (!store) return;
-    TableWriter w(stdout, parse_format(a->format),
-                  {"observation_id", "time", "observer_id", "observer_lat", "observer_lon", "kind", "bearing_deg",
-                   "bearing_sigma_deg", "distance_m", "distance_sigma_m", "count", "direction", "notes", "channel"},
-                  {false, false, false, true, true, false, true, true, true, true, true});
+    TableWriter w(
+        stdout, parse_format(a->format),
+        {"observation_id", "time", "observer_id", "observer_lat", "observer_lon", "kind", "bearing_deg",
+         "bearing_sigma_deg", "distance_m", "distance_sigma_m", "count", "direction", "notes", "channel"},
+        {false, false, false, true, true, false, true, true, true, true, true});
     std::vector<std::string> row;
     Status st = store->scan_observations(f, [&](const StoredObservation& so) {
       const Observation& o = so.obs;

@@ -54,11 +54,13 @@ Status write_output(const std::string& path, const std::string& text) {
 // Chromium runs with a fresh profile there, and the folder is removed afterwards.
 Status print_pdf(const ReportArgs& a, const std::string& html, const std::string& pdf) {
   if (::access(a.chromium.c_str(), X_OK) != 0)
-    return Status::NotFound("cannot run Chromium at " + a.chromium + " (" + std::strerror(errno) +
-                            "): install Debian's chromium package (apt-get install chromium) or give --chromium PATH");
+    return Status::NotFound(
+        "cannot run Chromium at " + a.chromium + " (" + std::strerror(errno) +
+        "): install Debian's chromium package (apt-get install chromium) or give --chromium PATH");
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "truce-report-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) return Status::IOError(std::string("cannot create a scratch folder: ") + std::strerror(errno));
+  if (!::mkdtemp(tmpl.data()))
+    return Status::IOError(std::string("cannot create a scratch folder: ") + std::strerror(errno));
   const std::string dir = tmpl;
   struct Cleanup {
     std::string dir;
@@ -103,7 +105,8 @@ Status print_pdf(const ReportArgs& a, const std::string& html, const std::string
   for (;;) {
     const pid_t w = ::waitpid(pid, &status, WNOHANG);
     if (w == pid) break;
-    if (w < 0 && errno != EINTR) return Status::IOError(std::string("waiting for Chromium: ") + std::strerror(errno));
+    if (w < 0 && errno != EINTR)
+      return Status::IOError(std::string("waiting for Chromium: ") + std::strerror(errno));
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(-pid, SIGKILL);  // the process group of the Chromium started here
       ::waitpid(pid, &status, 0);
@@ -122,12 +125,13 @@ Status print_pdf(const ReportArgs& a, const std::string& html, const std::string
   std::error_code ec;
   const auto size = fs::file_size(out, ec);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || ec || size < 5)
-    return Status::IOError("Chromium (" + a.chromium + ") did not print the PDF" +
-                           (WIFEXITED(status) ? " (exit status " + std::to_string(WEXITSTATUS(status)) + ")" : "") +
-                           tail());
+    return Status::IOError(
+        "Chromium (" + a.chromium + ") did not print the PDF" +
+        (WIFEXITED(status) ? " (exit status " + std::to_string(WEXITSTATUS(status)) + ")" : "") + tail());
   auto bytes = io::read_all(out, std::int64_t{1} << 30);
   if (!bytes.ok()) return bytes.status();
-  if (bytes->rfind("%PDF-", 0) != 0) return Status::IOError("Chromium wrote something that is not a PDF" + tail());
+  if (bytes->rfind("%PDF-", 0) != 0)
+    return Status::IOError("Chromium wrote something that is not a PDF" + tail());
   return write_output(pdf, *bytes);
 }
 
@@ -151,15 +155,20 @@ void run(Context& ctx, const ReportArgs& a) {
   auto model = report::build_daily_report(*inputs, o);
   if (!model.ok()) return ctx.fail(model.status());
   Status st;
-  if (a.format == "json") st = write_output(a.output, report::to_json(*model));
-  else if (a.format == "md") st = write_output(a.output, report::to_markdown(*model));
-  else if (a.format == "html") st = write_output(a.output, report::to_html(*model));
-  else st = print_pdf(a, report::to_html(*model), a.output);
+  if (a.format == "json")
+    st = write_output(a.output, report::to_json(*model));
+  else if (a.format == "md")
+    st = write_output(a.output, report::to_markdown(*model));
+  else if (a.format == "html")
+    st = write_output(a.output, report::to_html(*model));
+  else
+    st = print_pdf(a, report::to_html(*model), a.output);
   if (!st.ok()) return ctx.fail(st);
   if (a.output != "-")
-    std::fprintf(stderr, "truce: daily report %s (%s%s): %lld incidents, %lld observations -> %s\n", model->date.c_str(),
-                 a.format.c_str(), a.is_public ? ", public" : "", static_cast<long long>(model->incidents),
-                 static_cast<long long>(model->observations), a.output.c_str());
+    std::fprintf(stderr, "truce: daily report %s (%s%s): %lld incidents, %lld observations -> %s\n",
+                 model->date.c_str(), a.format.c_str(), a.is_public ? ", public" : "",
+                 static_cast<long long>(model->incidents), static_cast<long long>(model->observations),
+                 a.output.c_str());
 }
 
 }  // namespace
@@ -169,14 +178,17 @@ void add_report_commands(Context& ctx) {
   report->require_subcommand(1);
   auto a = std::make_shared<ReportArgs>();
   auto* daily = report->add_subcommand(
-      "daily", "the daily report of one UTC day: totals, changes, notable incidents, map and charts, mandate");
+      "daily",
+      "the daily report of one UTC day: totals, changes, notable incidents, map and charts, mandate");
   daily->add_option("--date", a->date, "the UTC day, YYYY-MM-DD")->required();
   daily->add_option("--format", a->format, "html|md|json|pdf (default html)")
       ->check(CLI::IsMember({"html", "md", "json", "pdf"}));
   daily->add_option("-o,--output", a->output, "output file (- = stdout, not for pdf)");
   daily->add_flag("--public", a->is_public,
                   "the public edition: no observer ids or positions, locations rounded, no analyst notes");
-  daily->add_option("--public-grid", a->grid, "public locations are rounded to this grid (degrees, default 0.05)")
+  daily
+      ->add_option("--public-grid", a->grid,
+                   "public locations are rounded to this grid (degrees, default 0.05)")
       ->check(CLI::Range(0.001, 10.0));
   daily->add_option("--chromium", a->chromium, "Chromium for --format pdf (default /usr/bin/chromium)");
   daily->add_option("--pdf-timeout", a->timeout_s, "seconds Chromium may take to print (default 120)")

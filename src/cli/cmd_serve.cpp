@@ -25,13 +25,17 @@ void add_serve(Context& ctx) {
   };
   auto a = std::make_shared<Args>();
   a->o.web_dir = TRUCE_WEB_DIR;
-  auto* cmd = ctx.app->add_subcommand("serve", "serve the HTTP API (/api/v1), OpenRosa (/formList, /submission), /healthz, /metrics");
+  auto* cmd = ctx.app->add_subcommand(
+      "serve", "serve the HTTP API (/api/v1), OpenRosa (/formList, /submission), /healthz, /metrics");
   cmd->add_option("--listen", a->listen, "HOST:PORT to listen on (port 0: any free port, printed)");
   cmd->add_flag("--public", a->o.public_view, "enable the anonymous, redacted, read-only public view");
-  cmd->add_option("--public-grid", a->o.public_grid_deg, "public locations are rounded to this grid (degrees)")
+  cmd->add_option("--public-grid", a->o.public_grid_deg,
+                  "public locations are rounded to this grid (degrees)")
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--allow-basic", a->o.allow_basic_auth, "accept HTTP Basic auth (only behind a TLS terminator)");
-  cmd->add_option("--max-body", a->o.max_body_bytes, "largest request body accepted, bytes")->check(CLI::PositiveNumber);
+  cmd->add_flag("--allow-basic", a->o.allow_basic_auth,
+                "accept HTTP Basic auth (only behind a TLS terminator)");
+  cmd->add_option("--max-body", a->o.max_body_bytes, "largest request body accepted, bytes")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--threads", a->o.threads, "handler threads (idle and slow connections hold none)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -48,10 +52,12 @@ void add_serve(Context& ctx) {
   cmd->add_option("--idle-timeout", a->o.idle_timeout_s, "seconds a silent keep-alive connection stays open")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
-  cmd->add_option("--web", a->o.web_dir, "the built dashboard served at / (\"\": none)")->capture_default_str();
+  cmd->add_option("--web", a->o.web_dir, "the built dashboard served at / (\"\": none)")
+      ->capture_default_str();
   cmd->callback([&ctx, a] {
     const auto colon = a->listen.rfind(':');
-    if (colon == std::string::npos) return ctx.fail(Status::Invalid("--listen: expected HOST:PORT"), kExitUsage);
+    if (colon == std::string::npos)
+      return ctx.fail(Status::Invalid("--listen: expected HOST:PORT"), kExitUsage);
     a->o.host = a->listen.substr(0, colon);
     a->o.port = std::atoi(a->listen.c_str() + colon + 1);
     a->o.db_path = ctx.db_path();
@@ -64,10 +70,12 @@ void add_serve(Context& ctx) {
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     auto srv = server::Server::create(a->o);
     if (!srv.ok()) return ctx.fail(srv.status());
-    std::printf("truce serving %s on http://%s:%d (API /api/v1, OpenRosa /formList%s)\n", ctx.db_path().c_str(),
-                a->o.host.c_str(), (*srv)->port(), a->o.web_dir.empty() ? "" : ", dashboard /");
+    std::printf("truce serving %s on http://%s:%d (API /api/v1, OpenRosa /formList%s)\n",
+                ctx.db_path().c_str(), a->o.host.c_str(), (*srv)->port(),
+                a->o.web_dir.empty() ? "" : ", dashboard /");
     if (!a->o.web_dir.empty() && !std::filesystem::exists(a->o.web_dir + "/index.html")) {
-      std::fprintf(stderr, "truce: no dashboard in %s (run `make build`, or npm ci && npm run build in web/)\n",
+      std::fprintf(stderr,
+                   "truce: no dashboard in %s (run `make build`, or npm ci && npm run build in web/)\n",
                    a->o.web_dir.c_str());
     }
     std::fflush(stdout);
@@ -136,13 +144,17 @@ void add_user(Context& ctx) {
       "refuse the token from this instant (2027-01-01T00:00:00Z), after a duration (90d, 12h)";
   auto* add = user->add_subcommand("add", "add a user and print its token (shown once, stored hashed)");
   add->add_option("name", a->name, "user name")->required();
-  add->add_option("--role", a->role, "observer|analyst|admin")->required()->check(CLI::IsMember({"observer", "analyst", "admin"}));
-  add->add_option("--observer", a->observers, "for role observer: an observer id it may submit for (repeatable)");
+  add->add_option("--role", a->role, "observer|analyst|admin")
+      ->required()
+      ->check(CLI::IsMember({"observer", "analyst", "admin"}));
+  add->add_option("--observer", a->observers,
+                  "for role observer: an observer id it may submit for (repeatable)");
   add->add_option("--realm", a->realm, "HTTP Digest realm (as `truce serve` uses)");
   add->add_option("--expires", a->expires, expires_help + ", or never (the default)");
   add->callback([&ctx, a] {
     if (a->role == "observer" && a->observers.empty()) {
-      return ctx.fail(Status::Invalid("role observer needs at least one --observer ID it may submit for"), kExitUsage);
+      return ctx.fail(Status::Invalid("role observer needs at least one --observer ID it may submit for"),
+                      kExitUsage);
     }
     auto expires = parse_expiry(a->expires.empty() ? "never" : a->expires, SystemClock().now());
     if (!expires.ok()) return ctx.fail(expires.status(), kExitUsage);

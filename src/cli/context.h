@@ -3,7 +3,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 
@@ -23,9 +22,9 @@ enum Exit : int {
 };
 
 struct Context {
-  std::string db_option;                 // --db
+  std::string db_option;  // --db
   CLI::App* app = nullptr;
-  CLI::App* import_cmd = nullptr;        // `truce import ...` (subcommands add themselves)
+  CLI::App* import_cmd = nullptr;  // `truce import ...` (subcommands add themselves)
   int exit_code = kExitOk;
 
   // --db, else $TRUCE_DB, else ./truce.db
@@ -48,7 +47,7 @@ void add_serve_commands(Context& ctx);   // serve, user
 void add_fusion_commands(Context& ctx);
 // "truce: fused N observations into M incidents: ..." on stderr (fuse, and imports that fuse).
 void print_fuse_summary(const pipeline::FuseSummary& s);
-void add_geo_commands(Context& ctx);     // import zones|loc|places, attribute, describe
+void add_geo_commands(Context& ctx);  // import zones|loc|places, attribute, describe
 // `truce import zones|loc|places|agreement|crossings|baseline FILE` for other commands (demo): each
 // validates the file, stores it, prints one line; on failure it reports, sets exit_code and
 // returns false. Importing an agreement reclassifies the stored incidents against its rules.
@@ -61,8 +60,9 @@ bool import_crossings_file(Context& ctx, const std::string& file);
 bool import_baseline_file(Context& ctx, const std::string& file);
 // The mission's movement through checkpoints up to `day` (days since 1970-01-01, inclusive).
 Result<agreement::MovementSummary> mission_movement(Store& store, std::int64_t day);
-void add_agreement_commands(Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
-void add_simulate_commands(Context& ctx);   // simulate
-void add_report_commands(Context& ctx);     // report daily
+void add_agreement_commands(
+    Context& ctx);  // import agreement|crossings|baseline, mandate, humanitarian, classify
+void add_simulate_commands(Context& ctx);  // simulate
+void add_report_commands(Context& ctx);    // report daily
 
 }  // namespace truce::cli

@@ -23,12 +23,13 @@ std::unique_ptr<Store> Context::open_store(bool bulk_writes) {
   return std::move(s).value();
 }
 
-Result<std::shared_ptr<const geo::Geography>> Context::geography(const std::string& zones, const std::string& loc,
-                                                                 bool& store_failed) {
+Result<std::shared_ptr<const geo::Geography>> Context::geography(const std::string& zones,
+                                                                 const std::string& loc, bool& store_failed) {
   store_failed = false;
   if (!zones.empty() || !loc.empty()) {
     if (zones.empty() || loc.empty()) {
-      return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+      return Status::Invalid(
+          "--zones and --loc go together: give both, or neither to use the mission database");
     }
     return pipeline::load_geography_files(zones, loc);
   }
@@ -49,7 +50,8 @@ void Context::fail(const Status& st, int code) {
 
 int main(int argc, char** argv) {
   using namespace truce::cli;
-  CLI::App app{"truce: ceasefire monitoring. Observations in; fused, attributed, classified incidents out.", "truce"};
+  CLI::App app{"truce: ceasefire monitoring. Observations in; fused, attributed, classified incidents out.",
+               "truce"};
   app.set_version_flag("--version", "truce 0.1.0");
   app.require_subcommand(1);
   app.fallthrough();

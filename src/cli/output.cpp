@@ -20,13 +20,17 @@ std::string csv_escape(const std::string& s) {
   return out + "\"";
 }
 
-std::string json_escape(const std::string& s) { return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string json_escape(const std::string& s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
 
-TableWriter::TableWriter(std::FILE* out, OutFormat fmt, std::vector<std::string> columns, std::vector<bool> numeric)
+TableWriter::TableWriter(std::FILE* out, OutFormat fmt, std::vector<std::string> columns,
+                         std::vector<bool> numeric)
     : out_(out), fmt_(fmt), columns_(std::move(columns)), numeric_(std::move(numeric)) {
   numeric_.resize(columns_.size(), false);
   if (fmt_ == OutFormat::kCsv) {
-    for (std::size_t i = 0; i < columns_.size(); ++i) std::fprintf(out_, "%s%s", i ? "," : "", columns_[i].c_str());
+    for (std::size_t i = 0; i < columns_.size(); ++i)
+      std::fprintf(out_, "%s%s", i ? "," : "", columns_[i].c_str());
     std::fputc('\n', out_);
   } else if (fmt_ == OutFormat::kJson) {
     std::fputc('[', out_);
@@ -69,7 +73,8 @@ void TableWriter::flush_pending() {
     widths_.assign(columns_.size(), 0);
     for (std::size_t i = 0; i < columns_.size(); ++i) widths_[i] = columns_[i].size();
     for (const auto& r : pending_) {
-      for (std::size_t i = 0; i < r.size() && i < widths_.size(); ++i) widths_[i] = std::max(widths_[i], r[i].size());
+      for (std::size_t i = 0; i < r.size() && i < widths_.size(); ++i)
+        widths_[i] = std::max(widths_[i], r[i].size());
     }
     for (std::size_t i = 0; i < columns_.size(); ++i) {
       std::fprintf(out_, "%s%-*s", i ? "  " : "", static_cast<int>(widths_[i]), columns_[i].c_str());
@@ -79,7 +84,8 @@ void TableWriter::flush_pending() {
   }
   for (const auto& r : pending_) {
     for (std::size_t i = 0; i < r.size() && i < widths_.size(); ++i) {
-      std::fprintf(out_, numeric_[i] ? "%s%*s" : "%s%-*s", i ? "  " : "", static_cast<int>(widths_[i]), r[i].c_str());
+      std::fprintf(out_, numeric_[i] ? "%s%*s" : "%s%-*s", i ? "  " : "", static_cast<int>(widths_[i]),
+                   r[i].c_str());
     }
     std::fputc('\n', out_);
   }

@@ -6,7 +6,8 @@ namespace truce {
 
 namespace {
 constexpr std::array<std::string_view, 3> kDirectionNames = {"", "incoming", "outgoing"};
-constexpr std::array<std::string_view, 6> kObserverTypeNames = {"post", "patrol", "camera", "acoustic", "uav", "other"};
+constexpr std::array<std::string_view, 6> kObserverTypeNames = {"post",     "patrol", "camera",
+                                                                "acoustic", "uav",    "other"};
 
 template <typename E, std::size_t N>
 std::optional<E> lookup(const std::array<std::string_view, N>& names, std::string_view s) {
@@ -42,7 +43,9 @@ std::string kind_list() {
 }
 
 std::string_view to_string(Direction d) { return kDirectionNames[static_cast<std::size_t>(d)]; }
-std::optional<Direction> direction_from_string(std::string_view s) { return lookup<Direction>(kDirectionNames, s); }
+std::optional<Direction> direction_from_string(std::string_view s) {
+  return lookup<Direction>(kDirectionNames, s);
+}
 
 std::string_view to_string(ObserverType t) { return kObserverTypeNames[static_cast<std::size_t>(t)]; }
 std::optional<ObserverType> observer_type_from_string(std::string_view s) {

@@ -1,11 +1,11 @@
 #include "truce/core/prefault.h"
 
-#include "truce/core/parallel.h"
-
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
+
+#include "truce/core/parallel.h"
 
 namespace truce {
 

@@ -129,8 +129,8 @@ std::string format_instant(Instant t) {
                   static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
                   static_cast<long long>(rem % 60));
   } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m,
-                  d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
+                  m, d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
                   static_cast<long long>(rem % 60), static_cast<long long>(ms));
   }
   return buf;

@@ -76,11 +76,11 @@ struct Cluster {
   double cov[3] = {0, 0, 0};               // covariance of the fit (ee, nn, en), m^2
   Plane plane;                             // local plane at the fit's origin
   bool alive = true;
-  std::vector<Link> links;                 // candidate merges with the clusters it touches
-  double bkey = 1e300;                     // its best partner: the cheapest link, (key, pair)
+  std::vector<Link> links;  // candidate merges with the clusters it touches
+  double bkey = 1e300;      // its best partner: the cheapest link, (key, pair)
   std::uint64_t bab = UINT64_MAX;
-  std::uint32_t bslot = UINT32_MAX;        // and its slot
-  std::uint32_t hpos = UINT32_MAX;         // position of that record in the heap (none: UINT32_MAX)
+  std::uint32_t bslot = UINT32_MAX;  // and its slot
+  std::uint32_t hpos = UINT32_MAX;   // position of that record in the heap (none: UINT32_MAX)
 };
 
 // Derives cov and plane from the cluster's fit.
@@ -99,8 +99,10 @@ bool disjoint(const std::vector<std::uint32_t>& a, const std::vector<std::uint32
   std::size_t i = 0, j = 0;
   while (i < a.size() && j < b.size()) {
     if (a[i] == b[j]) return false;
-    if (a[i] < b[j]) ++i;
-    else ++j;
+    if (a[i] < b[j])
+      ++i;
+    else
+      ++j;
   }
   return true;
 }
@@ -108,8 +110,8 @@ bool disjoint(const std::vector<std::uint32_t>& a, const std::vector<std::uint32
 // Event-time interval of the members `mem` (indices into `members`, which index m), ranges taken
 // from the origin of the plane `pl`.
 void cluster_interval(std::span<const Meas> m, std::span<const std::uint32_t> members,
-                      const std::vector<std::uint32_t>& mem, const Plane& pl, const double cov[3], const Config& cfg,
-                      double& lo, double& hi) {
+                      const std::vector<std::uint32_t>& mem, const Plane& pl, const double cov[3],
+                      const Config& cfg, double& lo, double& hi) {
   lo = -1e300, hi = 1e300;
   for (auto local : mem) {
     const Meas& rep = m[members[local]];
@@ -146,7 +148,7 @@ class alignas(64) Agglomerator {
   // Works on a compact copy of the component's measurements, indexed locally (positions in
   // `members`), and reuses its buffers from one component to the next; returns global indices.
   std::vector<Group> run(std::span<const std::uint32_t> members,
-                                              std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
+                         std::span<const std::pair<std::uint32_t, std::uint32_t>> edges) {
     const auto n = static_cast<std::uint32_t>(members.size());
 
     members_ = members;
@@ -236,7 +238,7 @@ class alignas(64) Agglomerator {
   // record it is. An indexed binary heap (Cluster::hpos): one entry per cluster, updated in place.
   struct HeapEntry {
     double key;
-    std::uint64_t ab;    // (lower cluster << 32) | higher cluster
+    std::uint64_t ab;  // (lower cluster << 32) | higher cluster
     std::uint32_t c;
     std::uint32_t slot;  // the link's slot (see Link)
   };
@@ -486,12 +488,12 @@ class alignas(64) Agglomerator {
   std::vector<std::uint32_t> global_;       // scratch: a merged member list in indices into m_
   std::vector<Cluster> cl_;
   std::vector<std::uint32_t> scratch_;
-  std::vector<Fit> fits_;  // merged fits of the exactly priced links
-  std::vector<std::uint32_t> nb_;  // scratch: the clusters a merged one touches
+  std::vector<Fit> fits_;            // merged fits of the exactly priced links
+  std::vector<std::uint32_t> nb_;    // scratch: the clusters a merged one touches
   std::vector<std::uint32_t> seen_;  // stamp of the merge that last listed each cluster in nb_
   std::uint32_t stamp_ = 0;
-  std::uint32_t ticks_ = 0;  // merge steps, for the cancel check
-  std::vector<HeapEntry> heap_;    // best-partner records, cheapest on top
+  std::uint32_t ticks_ = 0;      // merge steps, for the cancel check
+  std::vector<HeapEntry> heap_;  // best-partner records, cheapest on top
 };
 
 // Runs fn(i) for i in [0, n) on `threads` workers.
@@ -535,8 +537,8 @@ std::uint16_t sweep_list(const Meas& r, const Config& cfg) {
   return static_cast<std::uint16_t>(kWideList);
 }
 
-std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<Report>* owned, const Config& cfg,
-                                   PhaseTimes* times) {
+std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<Report>* owned,
+                                   const Config& cfg, PhaseTimes* times) {
   auto t0 = std::chrono::steady_clock::now();
   const auto tick = [&](const char* what) {
     if (!times) return;
@@ -642,7 +644,8 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
       const std::size_t at = f[when[order[i]].list]++;
       rows[at] = {r.t,      r.observer, 1u << r.kind, r.kind < compat.size() ? compat[r.kind] : 0u,
                   r.pre_lo, r.pre_hi,   r.plat,       r.plon,
-                  r.pkx,    r.pky,      r.ce,         r.cn,   r.cen};
+                  r.pkx,    r.pky,      r.ce,         r.cn,
+                  r.cen};
       row_of[i] = static_cast<std::uint32_t>(at);
       time_of[at] = static_cast<std::uint32_t>(i);
     }
@@ -660,14 +663,16 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   // start after A's interval ends: A has no pair beyond it (this ends most sweeps well within
   // Config::pair_window_s(), which bounds the reported times of a pair).
   const double lead = cfg.delay_cap_s + cfg.time_slack_s;
-  auto sweep = [&](std::size_t from, std::size_t to, std::vector<std::pair<std::uint32_t, std::uint32_t>>& result) {
+  auto sweep = [&](std::size_t from, std::size_t to,
+                   std::vector<std::pair<std::uint32_t, std::uint32_t>>& result) {
     // A list of its own, moved into place at the end (the workers' lists are neighbours in memory:
     // appending to them in place would share cache lines between the threads).
     std::vector<std::pair<std::uint32_t, std::uint32_t>> out;
     std::vector<std::uint32_t> found;  // the current report's partners (time positions)
     std::vector<double> found_d2;      // and their pre-gate distances
     std::vector<std::uint32_t> pick;
-    std::vector<std::size_t> next(list_start.begin(), list_start.end() - 1);  // per list: first entry after it
+    std::vector<std::size_t> next(list_start.begin(),
+                                  list_start.end() - 1);  // per list: first entry after it
     // The entries of list l after time position ai, within the window of A.
     auto scan = [&](std::uint32_t l, const SweepRow& A, const Plane& pl, double last, std::size_t ai) {
       std::size_t k = next[l];
@@ -855,8 +860,9 @@ std::vector<Incident> fuse_reports(std::span<const Report> reports, std::vector<
   });
   tick("locate");
   {
-    std::sort(keys.begin(), keys.end(),
-              [](const Key& a, const Key& b) { return a.start < b.start || (a.start == b.start && a.first < b.first); });
+    std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+      return a.start < b.start || (a.start == b.start && a.first < b.first);
+    });
     // Position p takes the incident at keys[p].at.
     for (std::size_t p = 0; p < keys.size(); ++p) {
       if (keys[p].at == p || keys[p].at == UINT32_MAX) continue;

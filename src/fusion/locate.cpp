@@ -26,7 +26,8 @@ struct GeoEval {
   double g[2] = {0, 0};
   double range_sum = 0;
   int n_b = 0, n_d = 0;
-  std::vector<double> s12, ue, un;  // per measurement: range, and the sine and cosine of the azimuth at the point
+  std::vector<double> s12, ue,
+      un;  // per measurement: range, and the sine and cosine of the azimuth at the point
 };
 
 // Resets e, keeping its buffers.
@@ -50,13 +51,15 @@ void geo_evaluate(std::span<const Meas> m, double lat, double lon, GeoEval& e) {
     const double m12 = s12;  // the reduced length, to (s12 / earth radius)^2 / 6 < 1e-5 within 50 km
     e.range_sum += s12;
     e.s12.push_back(s12);
-    const double ue = std::sin(azi2 * kDeg), un = std::cos(azi2 * kDeg);  // along the line of sight, at the point
+    const double ue = std::sin(azi2 * kDeg),
+                 un = std::cos(azi2 * kDeg);  // along the line of sight, at the point
     e.ue.push_back(ue);
     e.un.push_back(un);
     if (r.has_b) {
       const double res = detail::wrap_pi(r.b - azi1 * kDeg);
       const double w = r.wb;
-      const double je = un / m12, jn = -ue / m12;  // moving to the right of the line of sight turns azi1 clockwise
+      const double je = un / m12,
+                   jn = -ue / m12;  // moving to the right of the line of sight turns azi1 clockwise
       e.chi2 += res * res * w;
       e.h[0] += je * je * w, e.h[1] += jn * jn * w, e.h[2] += je * jn * w;
       e.g[0] += je * w * res, e.g[1] += jn * w * res;
@@ -166,8 +169,8 @@ Incident detail::locate(std::span<const Meas> m, const Config& cfg, const LatLon
     if (start && n_d > 0 && lm.size() == m.size()) {
       lat = start->lat, lon = start->lon;
     } else {
-      const detail::Fit f =
-          detail::fit_planar(lm, std::span<const std::uint32_t>(all).first(lm.size()), slat / sw, slon / sw, cfg);
+      const detail::Fit f = detail::fit_planar(lm, std::span<const std::uint32_t>(all).first(lm.size()),
+                                               slat / sw, slon / sw, cfg);
       lat = f.lat, lon = f.lon;
     }
     geo_evaluate(lm, lat, lon, e);

@@ -30,8 +30,8 @@ bool kinds_neighbour(Kind a, Kind b) {
   return (kNeighbourMask[ia] >> ib) & 1u;
 }
 
-Report make_report(const Observation& o, std::uint32_t index, std::uint32_t observer, std::optional<LatLon> position,
-                   const Config& cfg) {
+Report make_report(const Observation& o, std::uint32_t index, std::uint32_t observer,
+                   std::optional<LatLon> position, const Config& cfg) {
   Report r;
   r.index = index;
   r.observer = observer;
@@ -47,9 +47,10 @@ Report make_report(const Observation& o, std::uint32_t index, std::uint32_t obse
   if (o.bearing_deg && std::isfinite(*o.bearing_deg)) {
     r.has_bearing = true;
     r.bearing_deg = *o.bearing_deg;
-    r.bearing_sigma_deg = (o.bearing_sigma_deg && *o.bearing_sigma_deg > 0 && std::isfinite(*o.bearing_sigma_deg))
-                              ? *o.bearing_sigma_deg
-                              : cfg.default_bearing_sigma_deg;
+    r.bearing_sigma_deg =
+        (o.bearing_sigma_deg && *o.bearing_sigma_deg > 0 && std::isfinite(*o.bearing_sigma_deg))
+            ? *o.bearing_sigma_deg
+            : cfg.default_bearing_sigma_deg;
   }
   if (o.distance_m && std::isfinite(*o.distance_m) && *o.distance_m > 0) {
     r.has_distance = true;
@@ -171,7 +172,8 @@ Meas make_meas(const Report& r, const Config& cfg) {
       Plane plane;
     };
     thread_local std::array<Cached, 1024> planes;
-    const auto bits = std::bit_cast<std::uint64_t>(m.lat) * 0x9E3779B97F4A7C15ULL ^ std::bit_cast<std::uint64_t>(m.lon);
+    const auto bits =
+        std::bit_cast<std::uint64_t>(m.lat) * 0x9E3779B97F4A7C15ULL ^ std::bit_cast<std::uint64_t>(m.lon);
     Cached& slot = planes[(bits * 0xC2B2AE3D27D4EB4FULL) >> 54];
     if (!(slot.lat == m.lat && slot.lon == m.lon)) slot = {m.lat, m.lon, Plane::at(m.lat, m.lon)};
     const Plane& pl = slot.plane;
@@ -204,7 +206,8 @@ struct Packed {
   bool has_b, has_d;
 };
 
-void pack(std::span<const Meas> m, std::span<const std::uint32_t> members, const Plane& pl, std::vector<Packed>& out) {
+void pack(std::span<const Meas> m, std::span<const std::uint32_t> members, const Plane& pl,
+          std::vector<Packed>& out) {
   out.resize(members.size());
   for (std::size_t k = 0; k < members.size(); ++k) {
     const Meas& r = m[members[k]];
@@ -269,8 +272,8 @@ Fit single_fit(const Meas& r) {
   return f;
 }
 
-Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat, double start_lon,
-               const Config& /*cfg*/) {
+Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat,
+               double start_lon, const Config& /*cfg*/) {
   Fit f;
   const Plane pl = Plane::at(start_lat, start_lon);
   double px = 0, py = 0;

@@ -86,24 +86,24 @@ inline void short_direct(double lat1, double lon1, double azi1, double s12, doub
 
 // One report's measurement model, precomputed.
 struct Meas {
-  std::uint32_t index = 0;     // Report::index
+  std::uint32_t index = 0;  // Report::index
   std::uint32_t observer = 0;
   std::int64_t t = 0;
   bool on_minute = false;
-  bool located = false;        // has a position and at least a bearing
+  bool located = false;  // has a position and at least a bearing
   double lat = 0, lon = 0;
   bool has_b = false, has_d = false;
-  double b = 0, sb = 1;        // bearing and effective sigma (radians)
-  double wb = 1, wd = 1;       // weights 1 / sb^2 and 1 / sl^2 (set by make_meas)
+  double b = 0, sb = 1;   // bearing and effective sigma (radians)
+  double wb = 1, wd = 1;  // weights 1 / sb^2 and 1 / sl^2 (set by make_meas)
   double sin_b = 0, cos_b = 1;
-  double ln_d = 0, sl = 1;     // log distance and its sigma
-  double d = 0;                // distance used for a projected point (stated, else a nominal one)
-  double plat = 0, plon = 0;   // projected point (observer + bearing x distance)
-  double pkx = 1, pky = 1;     // the local plane there (Plane::at(plat, plon)): metres per degree
+  double ln_d = 0, sl = 1;         // log distance and its sigma
+  double d = 0;                    // distance used for a projected point (stated, else a nominal one)
+  double plat = 0, plon = 0;       // projected point (observer + bearing x distance)
+  double pkx = 1, pky = 1;         // the local plane there (Plane::at(plat, plon)): metres per degree
   double ce = 0, cn = 0, cen = 0;  // its covariance in east/north (m^2), linearised
   double pre_lo = 0, pre_hi = 0;   // event-time interval for the stated distance +-2.5 sigma (pre-gate)
   std::uint8_t kind = 0;
-  std::int32_t count = 1;      // stated rounds
+  std::int32_t count = 1;  // stated rounds
   double ln_count = 0, var_count = 0;
 };
 
@@ -123,8 +123,8 @@ struct Fit {
   double kx = 0, ky = 0;    // Plane::at(lat, lon) when already computed (0: not known)
 };
 // `start` is the initial guess (lat, lon); members are indices into `m`.
-Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat, double start_lon,
-               const Config& cfg);
+Fit fit_planar(std::span<const Meas> m, std::span<const std::uint32_t> members, double start_lat,
+               double start_lon, const Config& cfg);
 
 // The fit of one located report alone: its projected point, which it fits exactly (chi2 0), with
 // the information of its bearing (and distance) there, in closed form. Equal to fit_planar() over
@@ -133,11 +133,12 @@ Fit single_fit(const Meas& r);
 
 // Time interval [lo, hi] (seconds) in which the event lies, given the measurement and the range
 // [r_lo, r_hi] from the observer to the origin.
-inline void event_interval(const Meas& m, double r_lo, double r_hi, const Config& cfg, double& lo, double& hi) {
+inline void event_interval(const Meas& m, double r_lo, double r_hi, const Config& cfg, double& lo,
+                           double& hi) {
   const double tl = r_lo / cfg.sound_speed_m_s, th = r_hi / cfg.sound_speed_m_s;
   lo = static_cast<double>(m.t) - std::min(cfg.delay_cap_s, th + cfg.reaction_max_s) - cfg.time_slack_s;
-  hi = static_cast<double>(m.t) - std::min(cfg.delay_cap_s, tl) + 1.0 + (m.on_minute ? cfg.minute_rounding_s : 0.0) +
-       cfg.time_slack_s;
+  hi = static_cast<double>(m.t) - std::min(cfg.delay_cap_s, tl) + 1.0 +
+       (m.on_minute ? cfg.minute_rounding_s : 0.0) + cfg.time_slack_s;
 }
 
 // atan2 to ~1e-7 rad, several times faster than libm's (bearing noise is degrees).
@@ -146,7 +147,9 @@ inline double fast_atan2(double y, double x) {
   const double mx = std::max(ax, ay), mn = std::min(ax, ay);
   if (mx == 0) return 0;
   const double z = mn / mx, z2 = z * z;
-  double r = z * (0.99997726 + z2 * (-0.33262347 + z2 * (0.19354346 + z2 * (-0.11643287 + z2 * (0.05265332 + z2 * -0.01172120)))));
+  double r =
+      z * (0.99997726 + z2 * (-0.33262347 +
+                              z2 * (0.19354346 + z2 * (-0.11643287 + z2 * (0.05265332 + z2 * -0.01172120)))));
   if (ay > ax) r = kPi / 2 - r;
   if (x < 0) r = kPi - r;
   return y < 0 ? -r : r;
@@ -160,7 +163,8 @@ inline double fast_log(double x) {
   double m = std::bit_cast<double>(bits);
   if (m > 1.4142135623730951) m *= 0.5, ++e;
   const double t = (m - 1) / (m + 1), t2 = t * t;
-  const double lnm = 2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 / 11)))));
+  const double lnm =
+      2 * t * (1 + t2 * (1.0 / 3 + t2 * (1.0 / 5 + t2 * (1.0 / 7 + t2 * (1.0 / 9 + t2 / 11)))));
   return lnm + e * 0.6931471805599453;
 }
 

@@ -21,7 +21,7 @@ bool ends_with(const std::string& s, std::string_view suf) {
 Format resolve(Format f, const std::string& path) {
   if (f != Format::kAuto) return f;
   return ends_with(path, ".ndjson") || ends_with(path, ".jsonl") || ends_with(path, ".json") ? Format::kNdjson
-                                                                                              : Format::kCsv;
+                                                                                             : Format::kCsv;
 }
 
 std::string describe(const std::string& source, std::int64_t line, const FieldError& e) {
@@ -41,25 +41,31 @@ FieldError first_difference(const Observation& stored, const Observation& o) {
     return std::string(b, r.ptr);
   };
   if (stored.time != o.time) return {"time", format_instant(o.time), "stored " + format_instant(stored.time)};
-  if (stored.observer_id != o.observer_id) return {"observer_id", o.observer_id, "stored " + stored.observer_id};
+  if (stored.observer_id != o.observer_id)
+    return {"observer_id", o.observer_id, "stored " + stored.observer_id};
   if (stored.observer_pos != o.observer_pos) return {"observer_lat", "", "stored position differs"};
   if (stored.kind != o.kind) {
     return {"kind", std::string(to_string(o.kind)), "stored " + std::string(to_string(stored.kind))};
   }
-  if (stored.bearing_deg != o.bearing_deg) return {"bearing_deg", opt(o.bearing_deg), "stored " + opt(stored.bearing_deg)};
+  if (stored.bearing_deg != o.bearing_deg)
+    return {"bearing_deg", opt(o.bearing_deg), "stored " + opt(stored.bearing_deg)};
   if (stored.bearing_sigma_deg != o.bearing_sigma_deg) {
     return {"bearing_sigma_deg", opt(o.bearing_sigma_deg), "stored " + opt(stored.bearing_sigma_deg)};
   }
-  if (stored.distance_m != o.distance_m) return {"distance_m", opt(o.distance_m), "stored " + opt(stored.distance_m)};
+  if (stored.distance_m != o.distance_m)
+    return {"distance_m", opt(o.distance_m), "stored " + opt(stored.distance_m)};
   if (stored.distance_sigma_m != o.distance_sigma_m) {
     return {"distance_sigma_m", opt(o.distance_sigma_m), "stored " + opt(stored.distance_sigma_m)};
   }
-  if (stored.count != o.count) return {"count", std::to_string(o.count), "stored " + std::to_string(stored.count)};
-  if (stored.direction != o.direction) return {"direction", std::string(to_string(o.direction)), "stored differs"};
+  if (stored.count != o.count)
+    return {"count", std::to_string(o.count), "stored " + std::to_string(stored.count)};
+  if (stored.direction != o.direction)
+    return {"direction", std::string(to_string(o.direction)), "stored differs"};
   return {"notes", o.notes.substr(0, 60), "stored notes differ"};
 }
 
-using KnownObservers = std::unordered_map<std::string, bool>;  // observer id -> has a position (ObserverCache)
+using KnownObservers =
+    std::unordered_map<std::string, bool>;  // observer id -> has a position (ObserverCache)
 
 Result<KnownObservers> known_observers(Store& store) {
   auto obs = store.observers();
@@ -79,7 +85,8 @@ std::optional<FieldError> check_observer(const KnownObservers& known, const Obse
                       "observers` or give its position"};
   }
   if (!it->second) {
-    return FieldError{"observer_id", o.observer_id, "observer has no registered position and the row gives none"};
+    return FieldError{"observer_id", o.observer_id,
+                      "observer has no registered position and the row gives none"};
   }
   return std::nullopt;
 }
@@ -89,8 +96,8 @@ Result<FieldError> conflict_error(WriteBatch& batch, const Observation& o) {
   auto stored = batch.find_observation(o.id);
   if (!stored.ok()) return stored.status();
   FieldError diff = *stored ? first_difference(**stored, o) : FieldError{};
-  diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" + diff.reason +
-                "); the new version is kept aside, the stored one is unchanged";
+  diff.reason = "conflict: observation " + o.id + " was already accepted with different content (" +
+                diff.reason + "); the new version is kept aside, the stored one is unchanged";
   return diff;
 }
 
@@ -242,7 +249,8 @@ class Importer {
         }
         ++sum_.read;
         if (auto* fe = std::get_if<FieldError>(&item.v)) {
-          TRUCE_RETURN_IF_ERROR(reject(*batch, *c.source, item.line, *fe, "rejected", item.rec_id, std::move(item.raw)));
+          TRUCE_RETURN_IF_ERROR(
+              reject(*batch, *c.source, item.line, *fe, "rejected", item.rec_id, std::move(item.raw)));
         } else {
           TRUCE_RETURN_IF_ERROR(store_fn(*batch, *c.source, item));
         }
@@ -263,11 +271,13 @@ class Importer {
   }
 
   template <typename Parse>
-  void produce(io::ByteSource& src, Parse& parse, ChunkQueue<T>& queue, std::uint64_t& done_before, std::int64_t total) {
+  void produce(io::ByteSource& src, Parse& parse, ChunkQueue<T>& queue, std::uint64_t& done_before,
+               std::int64_t total) {
     constexpr std::size_t kChunk = 2048;
     const Format fmt = resolve(opts_.format, src.name());
-    io::RecordReader reader(src, fmt == Format::kCsv ? io::RecordReader::Mode::kCsv : io::RecordReader::Mode::kLines,
-                            opts_.limits);
+    io::RecordReader reader(
+        src, fmt == Format::kCsv ? io::RecordReader::Mode::kCsv : io::RecordReader::Mode::kLines,
+        opts_.limits);
     sources_.push_back(src.name());
     const std::string* source = &sources_.back();
     io::Record rec;
@@ -298,8 +308,9 @@ class Importer {
       }
       if (!header_seen) {
         if (rr == io::ReadResult::kBadRecord) {
-          producer_file_errors_.push_back(Status::Invalid("cannot read the header: " + err.message() + "; file skipped",
-                                                          Location{src.name(), rec.line, ""}));
+          producer_file_errors_.push_back(
+              Status::Invalid("cannot read the header: " + err.message() + "; file skipped",
+                              Location{src.name(), rec.line, ""}));
           done_before += reader.bytes_consumed();
           return;
         }
@@ -320,9 +331,9 @@ class Importer {
       if (rr == io::ReadResult::kBadRecord) {
         fe = FieldError{"", "", err.message()};
       } else {
-        fe = fmt == Format::kCsv
-                 ? io::pick(map, rec, row)
-                 : io::pick_json(schema_, rec.fields[0], opts_.limits.max_json_depth, row, json_storage, ignored);
+        fe = fmt == Format::kCsv ? io::pick(map, rec, row)
+                                 : io::pick_json(schema_, rec.fields[0], opts_.limits.max_json_depth, row,
+                                                 json_storage, ignored);
         if (!fe) {
           item.v = T{};
           fe = parse(row, fmt, std::get<T>(item.v), item.digest);
@@ -379,7 +390,8 @@ Result<Summary> import_observations(Store& store, const std::vector<std::string>
   const KnownObservers& known = *known_r;  // read-only on the producer thread
   const Instant now = clock_of(opts).now();
   Importer<Observation> imp(store, io::observation_schema(), opts, progress);
-  auto parse = [&](const io::Row& row, Format fmt, Observation& o, Digest& digest) -> std::optional<FieldError> {
+  auto parse = [&](const io::Row& row, Format fmt, Observation& o,
+                   Digest& digest) -> std::optional<FieldError> {
     if (auto e = io::parse_observation(row, now, o)) return e;
     if (auto e = check_observer(known, o)) return e;
     o.channel = fmt == Format::kCsv ? "csv" : "ndjson";
@@ -406,13 +418,14 @@ Result<std::optional<FieldError>> check_supersedes(WriteBatch& batch, const Obse
   auto old = batch.find_observation(o.supersedes);
   if (!old.ok()) return old.status();
   if (!*old) {
-    return std::optional<FieldError>(FieldError{"supersedes", o.supersedes,
-                                                "expected the id of a report received before; there is none with this id"});
+    return std::optional<FieldError>(
+        FieldError{"supersedes", o.supersedes,
+                   "expected the id of a report received before; there is none with this id"});
   }
   if ((*old)->observer_id != o.observer_id) {
     return std::optional<FieldError>(FieldError{"supersedes", o.supersedes,
-                                                "expected a report of observer " + o.observer_id + "; it is a report of observer " +
-                                                    (*old)->observer_id});
+                                                "expected a report of observer " + o.observer_id +
+                                                    "; it is a report of observer " + (*old)->observer_id});
   }
   return std::optional<FieldError>();
 }
@@ -426,10 +439,8 @@ Status ObserverCache::reload(Store& store) {
   return Status::Ok();
 }
 
-Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
-                                                                         std::vector<SubmissionGroup> groups,
-                                                                         const Options& opts,
-                                                                         ObserverCache* cache) {
+Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(
+    Store& store, std::vector<SubmissionGroup> groups, const Options& opts, ObserverCache* cache) {
   using State = SubmissionResult::State;
   ObserverCache local;
   if (!cache) cache = &local;

@@ -8,8 +8,8 @@
 
 namespace truce::io {
 
-bool pick_json_array(const Schema& schema, std::string_view text, std::size_t max_elements, std::size_t& count,
-                     Row& row, std::vector<std::string>& storage,
+bool pick_json_array(const Schema& schema, std::string_view text, std::size_t max_elements,
+                     std::size_t& count, Row& row, std::vector<std::string>& storage,
                      const std::function<void(std::size_t, bool, const std::optional<FieldError>&)>& fn) {
   thread_local simdjson::dom::parser parser;
   // Each handler thread keeps its parser's buffers for the next batch, up to 4 MiB: one large body
@@ -20,7 +20,8 @@ bool pick_json_array(const Schema& schema, std::string_view text, std::size_t ma
     }
   } trim;
   simdjson::dom::element doc;
-  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(doc) != simdjson::SUCCESS) return false;
+  if (parser.parse(text.data(), text.size(), /*realloc_if_needed=*/true).get(doc) != simdjson::SUCCESS)
+    return false;
   simdjson::dom::array items;
   if (doc.get_array().get(items) != simdjson::SUCCESS) return false;
   count = items.size();

@@ -4,8 +4,8 @@
 
 namespace truce::io {
 
-std::optional<FieldError> parse_xform_submission(std::string_view xml, Row& row, std::vector<std::string>& storage,
-                                                 XformMeta& meta) {
+std::optional<FieldError> parse_xform_submission(std::string_view xml, Row& row,
+                                                 std::vector<std::string>& storage, XformMeta& meta) {
   meta = XformMeta{};
   pugi::xml_document doc;
   auto parsed = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default & ~pugi::parse_doctype);

@@ -101,7 +101,8 @@ Result<std::string> read_all(const std::string& path, std::int64_t max_bytes) {
   if (!src.ok()) return src.status();
   const std::string limit = "the limit is " + std::to_string(max_bytes) + " bytes";
   if ((*src)->size() > max_bytes) {
-    return Status::Invalid("file is " + std::to_string((*src)->size()) + " bytes; " + limit, Location{path, 0, ""});
+    return Status::Invalid("file is " + std::to_string((*src)->size()) + " bytes; " + limit,
+                           Location{path, 0, ""});
   }
   std::string out;
   if ((*src)->size() > 0) out.reserve(static_cast<std::size_t>((*src)->size()));
@@ -118,7 +119,8 @@ Result<std::string> read_all(const std::string& path, std::int64_t max_bytes) {
   return out;
 }
 
-RecordReader::RecordReader(ByteSource& src, Mode mode, Limits limits) : src_(src), mode_(mode), limits_(limits) {
+RecordReader::RecordReader(ByteSource& src, Mode mode, Limits limits)
+    : src_(src), mode_(mode), limits_(limits) {
   buf_.resize(std::max<std::size_t>(4u << 20, 2 * limits_.max_record_bytes + 2));
 }
 
@@ -209,7 +211,8 @@ ReadResult RecordReader::next(Record& rec, Status& err) {
             // doubled quote inside one); elsewhere it is stray and the field splitter reports it.
             const auto qi = static_cast<std::size_t>(static_cast<const char*>(q) - base);
             has_quote = true;
-            if (qi == pos_ || base[qi - 1] == ',' || (last_close != std::string::npos && qi == last_close + 1)) {
+            if (qi == pos_ || base[qi - 1] == ',' ||
+                (last_close != std::string::npos && qi == last_close + 1)) {
               in_quotes = true;
             }
             scan = qi + 1;
@@ -297,7 +300,8 @@ ReadResult RecordReader::next(Record& rec, Status& err) {
       std::size_t b = 0;
       for (;;) {
         const void* c = std::memchr(text.data() + b, ',', text.size() - b);
-        const std::size_t e = c ? static_cast<std::size_t>(static_cast<const char*>(c) - text.data()) : text.size();
+        const std::size_t e =
+            c ? static_cast<std::size_t>(static_cast<const char*>(c) - text.data()) : text.size();
         rec.fields.push_back(text.substr(b, e - b));
         if (!c) break;
         b = e + 1;

@@ -2,7 +2,6 @@
 
 #include <charconv>
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 #include "truce/core/decimal.h"
@@ -10,16 +9,30 @@
 namespace truce::io {
 
 namespace {
-enum ObsCol { kId, kTime, kObserver, kObsLat, kObsLon, kKind, kBearing, kBearingSigma, kDist, kDistSigma, kCount,
-              kDirection, kNotes };
+enum ObsCol {
+  kId,
+  kTime,
+  kObserver,
+  kObsLat,
+  kObsLon,
+  kKind,
+  kBearing,
+  kBearingSigma,
+  kDist,
+  kDistSigma,
+  kCount,
+  kDirection,
+  kNotes
+};
 enum ObserverCol { kOId, kOLat, kOLon, kOParty, kOType };
 }  // namespace
 
 const Schema& observation_schema() {
-  static const Schema s{"observation",
-                        {"observation_id", "time", "observer_id", "observer_lat", "observer_lon", "kind", "bearing_deg",
-                         "bearing_sigma_deg", "distance_m", "distance_sigma_m", "count", "direction", "notes"},
-                        {"observation_id", "time", "observer_id", "kind"}};
+  static const Schema s{
+      "observation",
+      {"observation_id", "time", "observer_id", "observer_lat", "observer_lon", "kind", "bearing_deg",
+       "bearing_sigma_deg", "distance_m", "distance_sigma_m", "count", "direction", "notes"},
+      {"observation_id", "time", "observer_id", "kind"}};
   return s;
 }
 const Schema& observer_schema() {
@@ -40,7 +53,8 @@ Result<ColumnMap> map_header(const Schema& schema, const std::vector<std::string
     for (std::size_t c = 0; c < schema.columns.size(); ++c) {
       if (schema.columns[c] == h) {
         if (m.index[c] >= 0) {
-          return Status::Invalid("column '" + std::string(h) + "' appears twice in the header", Location{source, 1, std::string(h)});
+          return Status::Invalid("column '" + std::string(h) + "' appears twice in the header",
+                                 Location{source, 1, std::string(h)});
         }
         m.index[c] = static_cast<int>(i);
         known = true;
@@ -53,8 +67,8 @@ Result<ColumnMap> map_header(const Schema& schema, const std::vector<std::string
       if (schema.columns[c] == req && m.index[c] < 0) {
         std::string expect;
         for (auto r : schema.required) expect += (expect.empty() ? "" : ",") + std::string(r);
-        return Status::Invalid("missing required column '" + std::string(req) + "' in the header (the header needs at least: " +
-                                   expect + ")",
+        return Status::Invalid("missing required column '" + std::string(req) +
+                                   "' in the header (the header needs at least: " + expect + ")",
                                Location{source, 1, std::string(req)});
       }
     }
@@ -85,14 +99,18 @@ void scan_structure(std::string_view s, std::size_t from, Fn fn) {
   for (std::size_t i = from; i < s.size(); ++i) {
     const char c = s[i];
     if (in_str) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_str = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_str = false;
     } else if (c == '"') {
       in_str = true;
     } else if (c == '{' || c == '[' || c == '}' || c == ']' || c == ',') {
       if (!fn(i, c, depth)) return;
-      if (c == '{' || c == '[') ++depth;
-      else if (c != ',') --depth;
+      if (c == '{' || c == '[')
+        ++depth;
+      else if (c != ',')
+        --depth;
     }
   }
 }
@@ -165,9 +183,11 @@ std::optional<FieldError> pick_json(const Schema& schema, std::string_view line,
 }
 
 std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
-                                          std::vector<std::string>& storage, std::vector<std::string>& ignored) {
+                                          std::vector<std::string>& storage,
+                                          std::vector<std::string>& ignored) {
   if (!j.is_object()) {
-    return FieldError{"", utf8_prefix(j.dump(), 60), "expected a JSON object, got " + std::string(j.type_name())};
+    return FieldError{"", utf8_prefix(j.dump(), 60),
+                      "expected a JSON object, got " + std::string(j.type_name())};
   }
   storage.assign(schema.columns.size(), std::string());
   out.assign(schema.columns.size(), std::string_view());
@@ -186,7 +206,8 @@ std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::
     } else if (v.is_number()) {
       storage[c] = v.dump();
     } else if (!v.is_null()) {
-      return FieldError{it.key(), utf8_prefix(v.dump(), 60), "expected a string or a number, got " + std::string(v.type_name())};
+      return FieldError{it.key(), utf8_prefix(v.dump(), 60),
+                        "expected a string or a number, got " + std::string(v.type_name())};
     }
   }
   for (std::size_t c = 0; c < schema.columns.size(); ++c) out[c] = storage[c];
@@ -206,7 +227,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::optional<FieldError> parse_double(std::string_view field, std::string_view text, std::optional<double>& out) {
+std::optional<FieldError> parse_double(std::string_view field, std::string_view text,
+                                       std::optional<double>& out) {
   text = trim(text);
   if (text.empty()) {
     out.reset();
@@ -229,10 +251,13 @@ std::optional<FieldError> parse_position(std::string_view lat_f, std::string_vie
   if (auto e = parse_double(lat_f, lat, la)) return e;
   if (auto e = parse_double(lon_f, lon, lo)) return e;
   if (la.has_value() != lo.has_value()) {
-    return FieldError{std::string(la ? lon_f : lat_f), "", "expected both latitude and longitude, or neither"};
+    return FieldError{std::string(la ? lon_f : lat_f), "",
+                      "expected both latitude and longitude, or neither"};
   }
-  if (la) out = LatLon{*la, *lo};
-  else out.reset();
+  if (la)
+    out = LatLon{*la, *lo};
+  else
+    out.reset();
   return std::nullopt;
 }
 
@@ -256,7 +281,8 @@ std::optional<FieldError> parse_observation(const Row& row, Instant now, Observa
   if (!inst.ok()) return FieldError{"time", utf8_prefix(t, 60), inst.status().message()};
   o.time = *inst;
   o.observer_id.assign(trim(row[kObserver]));
-  if (auto e = parse_position("observer_lat", "observer_lon", row[kObsLat], row[kObsLon], o.observer_pos)) return e;
+  if (auto e = parse_position("observer_lat", "observer_lon", row[kObsLat], row[kObsLon], o.observer_pos))
+    return e;
   const std::string_view k = trim(row[kKind]);
   auto kind = kind_from_string(k);
   if (!kind) return FieldError{"kind", utf8_prefix(k, 60), "expected one of " + kind_list()};
@@ -295,7 +321,8 @@ std::optional<FieldError> parse_observer(const Row& row, Observer& o) {
     o.type = ObserverType::kPost;
   } else {
     auto ty = observer_type_from_string(t);
-    if (!ty) return FieldError{"type", utf8_prefix(t, 60), "expected post, patrol, camera, acoustic, uav or other"};
+    if (!ty)
+      return FieldError{"type", utf8_prefix(t, 60), "expected post, patrol, camera, acoustic, uav or other"};
     o.type = *ty;
   }
   return validate(o);

@@ -30,11 +30,13 @@ Result<agreement::IncidentView> view_of(const nlohmann::json& j) {
   v.time = *t;
   auto k = kind_from_string(j.value("kind", "other"));
   v.kind = k ? *k : Kind::kOther;
-  if (j.contains("lat") && j.contains("lon")) v.origin = LatLon{j["lat"].get<double>(), j["lon"].get<double>()};
+  if (j.contains("lat") && j.contains("lon"))
+    v.origin = LatLon{j["lat"].get<double>(), j["lon"].get<double>()};
   v.party = j.value("party", "");
   if (auto z = j.find("zones"); z != j.end() && z->is_array())
     for (const auto& id : *z) v.zones.push_back(id.get<std::string>());
-  if (auto d = j.find("distance_to_loc_m"); d != j.end() && d->is_number()) v.distance_to_loc_m = d->get<double>();
+  if (auto d = j.find("distance_to_loc_m"); d != j.end() && d->is_number())
+    v.distance_to_loc_m = d->get<double>();
   return v;
 }
 
@@ -48,7 +50,8 @@ Result<std::string> classify_content(const std::string& content, const Rulebook&
   const auto c = agreement::classify(*v, book.rules, book.zones);
   if (broken) *broken = c.violations.size();
   nlohmann::json violations = nlohmann::json::array();
-  for (const auto& x : c.violations) violations.push_back({{"rule", x.rule_id}, {"explanation", x.explanation}});
+  for (const auto& x : c.violations)
+    violations.push_back({{"rule", x.rule_id}, {"explanation", x.explanation}});
   j["violations"] = std::move(violations);
   j["unchecked_rules"] = c.unchecked;
   return j.dump();

@@ -1,20 +1,20 @@
 #include "truce/pipeline/fuse.h"
 
-#include "truce/pipeline/classify.h"
-
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <bit>
-#include <chrono>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
 #include <memory>
 #include <unordered_map>
+
+#include "truce/pipeline/classify.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -56,9 +56,10 @@ class SecondsFormatter {
       buf += format_instant(Instant{secs * 1000});
       return;
     }
-    const auto h = static_cast<int>(rem / 3600), m = static_cast<int>(rem / 60 % 60), sec = static_cast<int>(rem % 60);
-    const char t[9] = {static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':',
-                       static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10), ':',
+    const auto h = static_cast<int>(rem / 3600), m = static_cast<int>(rem / 60 % 60),
+               sec = static_cast<int>(rem % 60);
+    const char t[9] = {static_cast<char>('0' + h / 10),   static_cast<char>('0' + h % 10),   ':',
+                       static_cast<char>('0' + m / 10),   static_cast<char>('0' + m % 10),   ':',
                        static_cast<char>('0' + sec / 10), static_cast<char>('0' + sec % 10), 'Z'};
     buf += prefix_;
     buf.append(t, sizeof t);
@@ -77,7 +78,7 @@ namespace {
 struct ParsedRows {
   std::vector<fusion::Report> reports;  // index not set yet; observer: position in `observers`
   std::vector<std::string> ids;
-  std::vector<std::string> observers;   // the piece's observer ids, in order of first appearance
+  std::vector<std::string> observers;  // the piece's observer ids, in order of first appearance
   std::int64_t bad = 0;
   std::vector<std::string> problems;
   bool bad_record = false;  // the reader rejected a record (its message carries a piece-relative line)
@@ -87,7 +88,8 @@ struct ParsedRows {
 // what is wrong with a field), and the piece's observer numbering.
 class RowParser {
  public:
-  RowParser(const io::ColumnMap& map, const std::string& path, Instant now, const fusion::Config& cfg, ParsedRows& out)
+  RowParser(const io::ColumnMap& map, const std::string& path, Instant now, const fusion::Config& cfg,
+            ParsedRows& out)
       : map_(map), path_(path), now_(now), cfg_(cfg), out_(out) {}
 
   // One record, at `line` of the file.
@@ -101,7 +103,8 @@ class RowParser {
                (e->value.empty() ? "" : ", got \"" + e->value + "\""));
       return;
     }
-    auto [it, fresh] = interned_.try_emplace(o_.observer_id, static_cast<std::uint32_t>(out_.observers.size()));
+    auto [it, fresh] =
+        interned_.try_emplace(o_.observer_id, static_cast<std::uint32_t>(out_.observers.size()));
     if (fresh) out_.observers.push_back(o_.observer_id);
     // Its index: its position (final for the first piece; append_rows renumbers the others).
     const auto index = static_cast<std::uint32_t>(out_.reports.size());
@@ -126,8 +129,8 @@ class RowParser {
 
 // Parses the records left in `reader` with the header's column map; rec.line + line_offset is the
 // line in the file.
-Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std::string& path, std::int64_t line_offset,
-                  Instant now, const fusion::Config& cfg, ParsedRows& out) {
+Status parse_rows(io::RecordReader& reader, const io::ColumnMap& map, const std::string& path,
+                  std::int64_t line_offset, Instant now, const fusion::Config& cfg, ParsedRows& out) {
   RowParser parser(map, path, now, cfg, out);
   io::Record rec;
   Status err;
@@ -171,7 +174,8 @@ void scan_line(std::string_view text, std::size_t pos, LineScan& s) {
     auto cm = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, cmv))) & keep;
     s.nul = s.nul || (static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero))) & keep) != 0;
     s.high = s.high || (static_cast<unsigned>(_mm_movemask_epi8(v)) & keep) != 0;
-    for (; cm; cm &= cm - 1) s.commas.push_back(static_cast<std::uint32_t>(i + static_cast<std::size_t>(std::countr_zero(cm))));
+    for (; cm; cm &= cm - 1)
+      s.commas.push_back(static_cast<std::uint32_t>(i + static_cast<std::size_t>(std::countr_zero(cm))));
     if (nl) {
       s.length = i + static_cast<std::size_t>(std::countr_zero(nl));
       s.newline = true;
@@ -199,8 +203,8 @@ void scan_line(std::string_view text, std::size_t pos, LineScan& s) {
 // but counted), without copying it through the reader's buffer. A line the reader would reject (a
 // NUL byte, invalid UTF-8, too long, too many fields) sets bad_record and ends the piece: the caller
 // then reads the whole file through the reader. `first_line` is the file line of the piece's first.
-void parse_piece(std::string_view text, const io::ColumnMap& map, const std::string& path, std::int64_t first_line,
-                 Instant now, const fusion::Config& cfg, ParsedRows& out) {
+void parse_piece(std::string_view text, const io::ColumnMap& map, const std::string& path,
+                 std::int64_t first_line, Instant now, const fusion::Config& cfg, ParsedRows& out) {
   const io::Limits limits;
   RowParser parser(map, path, now, cfg, out);
   io::Record rec;
@@ -295,7 +299,8 @@ Status append_rows(std::vector<ParsedRows>& parts, const std::string& path, int 
   };
   const std::size_t from = first[1], n = out.reports.size() - from;
   const auto workers = static_cast<std::size_t>(n < (1u << 16) ? 1 : std::max(1, threads));
-  run_parallel(workers, [&](std::size_t w) { renumber(from + n * w / workers, from + n * (w + 1) / workers); });
+  run_parallel(workers,
+               [&](std::size_t w) { renumber(from + n * w / workers, from + n * (w + 1) / workers); });
   return Status::Ok();
 }
 
@@ -319,8 +324,8 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   const int threads = std::max(1, cfg.threads);
   const std::size_t base = out.reports.size();
   struct stat st {};
-  if (threads > 1 && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (1 << 20) &&
-      st.st_size < (std::int64_t{2} << 30)) {
+  if (threads > 1 && path != "-" && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size > (1 << 20) && st.st_size < (std::int64_t{2} << 30)) {
     const auto size = static_cast<std::size_t>(st.st_size);
     const auto parts = static_cast<std::size_t>(threads);
     auto mapped = io::MappedFile::open(path);
@@ -367,8 +372,8 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
           parsed[k].reports.reserve(offset[k + 1] - offset[k] + 1);
           parsed[k].ids.reserve(offset[k + 1] - offset[k] + 1);
         }
-        parse_piece(text.substr(cut[k], cut[k + 1] - cut[k]), *map, path, static_cast<std::int64_t>(offset[k]) + 1,
-                    now, cfg, parsed[k]);
+        parse_piece(text.substr(cut[k], cut[k + 1] - cut[k]), *map, path,
+                    static_cast<std::int64_t>(offset[k]) + 1, now, cfg, parsed[k]);
       });
       mapped->close();  // the rows are parsed: the text goes
       bool fallback = false;
@@ -392,7 +397,8 @@ Status read_observations_csv(const std::string& path, const fusion::Config& cfg,
   return append_rows(rows, path, 1, out);
 }
 
-Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc) {
+Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones,
+                                                                   const std::string& loc) {
   auto z = io::read_all(zones, std::int64_t{512} << 20);
   if (!z.ok()) return z.status();
   auto l = io::read_all(loc, std::int64_t{512} << 20);
@@ -402,7 +408,8 @@ Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::st
 
 namespace {
 // Rows [from, to) of the scorer's incidents.csv (incident ids are positions + 1).
-void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t from, std::size_t to, std::string& buf) {
+void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t from, std::size_t to,
+                          std::string& buf) {
   buf.reserve(buf.size() + (to - from) * 130);
   SecondsFormatter times;
   for (std::size_t k = from; k < to; ++k) {
@@ -453,8 +460,8 @@ void format_incident_rows(const std::vector<fusion::Incident>& incs, std::size_t
 }
 
 // Rows [from, to) of the scorer's assign.csv.
-void format_assign_rows(const std::vector<std::string>& ids, const std::vector<std::uint32_t>& inc_of, std::size_t from,
-                        std::size_t to, std::string& buf) {
+void format_assign_rows(const std::vector<std::string>& ids, const std::vector<std::uint32_t>& inc_of,
+                        std::size_t from, std::size_t to, std::string& buf) {
   buf.reserve(buf.size() + (to - from) * 20);
   for (std::size_t i = from; i < to; ++i) {
     buf += ids[i];
@@ -488,7 +495,8 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
   std::vector<std::string> assign(n), rows(n);
   assign[0] = "observation_id,incident_id\n";
   rows[0] =
-      "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_minor_m,"
+      "incident_id,lat,lon,origin_party,distance_to_loc_m,start,end,kind,reports,rounds,semi_major_m,semi_"
+      "minor_m,"
       "major_azimuth_deg,sector_azimuth_deg,sector_half_width_deg\n";
   // Each worker fills strings of its own, moved into place at the end: neighbouring strings of a
   // vector share a cache line, and appending to both from two threads made each ~3x slower.
@@ -505,7 +513,8 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
 
 // The canonical JSON of an incident: every fused field, rounded so that the same fusion always
 // writes the same text (the store versions an incident when this text changes).
-std::string incident_content(const fusion::Incident& c, const std::string& id, const std::vector<std::string>& obs_ids) {
+std::string incident_content(const fusion::Incident& c, const std::string& id,
+                             const std::vector<std::string>& obs_ids) {
   nlohmann::json j;
   j["id"] = id;
   j["start"] = format_instant(Instant{c.start_s * 1000});
@@ -539,15 +548,21 @@ std::string incident_content(const fusion::Incident& c, const std::string& id, c
 Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, const std::string& zones,
                                                                 const std::string& loc) {
   if (!zones.empty() || !loc.empty()) {
-    if (zones.empty() || loc.empty()) return Status::Invalid("--zones and --loc go together: give both, or neither to use the mission database");
+    if (zones.empty() || loc.empty())
+      return Status::Invalid(
+          "--zones and --loc go together: give both, or neither to use the mission database");
     return load_geography_files(zones, loc);
   }
   auto z = store.document("zones");
   if (!z.ok()) return z.status();
   auto l = store.document("loc");
   if (!l.ok()) return l.status();
-  if (!*z) return Status::NotFound("the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
-  if (!*l) return Status::NotFound("the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
+  if (!*z)
+    return Status::NotFound(
+        "the mission has no zones: run `truce import zones FILE` or give --zones and --loc");
+  if (!*l)
+    return Status::NotFound(
+        "the mission has no line of contact: run `truce import loc FILE` or give --zones and --loc");
   return geo::Geography::from_geojson(**z, **l, "zones (mission database)", "loc (mission database)");
 }
 
@@ -579,9 +594,9 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   if (!lock.ok()) return lock.status();
 
   std::int64_t cursor = 0, max_seq = 0;
-  bool use_window = false;                // read the window from memo->window (+ fresh)
-  std::vector<StoredObservation> fresh;   // with use_window: the observations after the cursor
-  std::vector<std::string> corrected;     // incremental: reports superseded by a new observation
+  bool use_window = false;               // read the window from memo->window (+ fresh)
+  std::vector<StoredObservation> fresh;  // with use_window: the observations after the cursor
+  std::vector<std::string> corrected;    // incremental: reports superseded by a new observation
   constexpr std::size_t kMaxFresh = 100'000;
   if (incremental) {
     auto doc = store.document("fusion.cursor");
@@ -595,8 +610,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     use_window = memo && memo->window_seq > 0 && memo->window_seq == cursor;
     TRUCE_RETURN_IF_ERROR(store.scan_observations(nf, [&](const StoredObservation& so) {
       if (use_window) {
-        if (fresh.size() < kMaxFresh) fresh.push_back(so);
-        else use_window = false, fresh.clear();
+        if (fresh.size() < kMaxFresh)
+          fresh.push_back(so);
+        else
+          use_window = false, fresh.clear();
       }
       tmin = std::min(tmin, so.obs.time.ms);
       tmax = std::max(tmax, so.obs.time.ms);
@@ -707,8 +724,10 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     if (cfg.cancelled()) return Status::IOError("fusion stopped before it finished: nothing was written");
     for (const auto& so : win) {
       if (so.obs.time.ms < wlo || so.obs.time.ms >= whi) continue;
-      if (so.superseded_by.empty()) obs.push_back(&so.obs);
-      else superseded.push_back(so.obs.id);
+      if (so.superseded_by.empty())
+        obs.push_back(&so.obs);
+      else
+        superseded.push_back(so.obs.id);
     }
     lap(sum.read_ms);
     ++sum.window_tries;
@@ -721,7 +740,8 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
     reports.reserve(obs.size());
     std::unordered_map<std::string, std::uint32_t> observers;
     for (std::size_t i = 0; i < obs.size(); ++i) {
-      auto [it, added] = observers.try_emplace(obs[i]->observer_id, static_cast<std::uint32_t>(observers.size()));
+      auto [it, added] =
+          observers.try_emplace(obs[i]->observer_id, static_cast<std::uint32_t>(observers.size()));
       std::optional<LatLon> pos = obs[i]->observer_pos;
       if (!pos) {
         if (auto r = registered.find(obs[i]->observer_id); r != registered.end()) pos = r->second;
@@ -849,7 +869,8 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
       if (!cur.ok()) return cur.status();
       memo->versions_after = cur->versions;
       if (wlo > kMin && whi < kMax) {
-        std::erase_if(win, [&](const StoredObservation& so) { return so.obs.time.ms < wlo || so.obs.time.ms >= whi; });
+        std::erase_if(
+            win, [&](const StoredObservation& so) { return so.obs.time.ms < wlo || so.obs.time.ms >= whi; });
         memo->window = std::move(win);
         memo->window_from = wlo;
         memo->window_to = whi;
@@ -865,50 +886,51 @@ Result<FuseSummary> fuse_stored(Store& store, const geo::Geography& geography, c
   return sum;
 }
 
-Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents) {
-    std::vector<std::string> ids;
-    std::unordered_map<std::string, std::uint32_t> index;
-    ObservationFilter current;  // what fusion uses: superseded reports are in no incident
-    current.current_only = true;
-    Status st = store.scan_observations(current, [&](const StoredObservation& so) {
-      index.emplace(so.obs.id, static_cast<std::uint32_t>(ids.size()));
-      ids.push_back(so.obs.id);
-      return true;
-    });
-    if (!st.ok()) return st;
-    std::vector<fusion::Incident> incs;
-    st = store.scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
-      fusion::Incident c;
-      for (const auto& o : si.observation_ids) {
-        if (auto it = index.find(o); it != index.end()) c.members.push_back(it->second);
+Status export_scorer(Store& store, const std::string& dir, std::size_t* observations,
+                     std::size_t* incidents) {
+  std::vector<std::string> ids;
+  std::unordered_map<std::string, std::uint32_t> index;
+  ObservationFilter current;  // what fusion uses: superseded reports are in no incident
+  current.current_only = true;
+  Status st = store.scan_observations(current, [&](const StoredObservation& so) {
+    index.emplace(so.obs.id, static_cast<std::uint32_t>(ids.size()));
+    ids.push_back(so.obs.id);
+    return true;
+  });
+  if (!st.ok()) return st;
+  std::vector<fusion::Incident> incs;
+  st = store.scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
+    fusion::Incident c;
+    for (const auto& o : si.observation_ids) {
+      if (auto it = index.find(o); it != index.end()) c.members.push_back(it->second);
+    }
+    if (si.lat && si.lon) c.origin = LatLon{*si.lat, *si.lon};
+    c.party = si.party;
+    c.start_s = si.start.ms / 1000;
+    c.end_s = si.end.ms / 1000;
+    c.kind = kind_from_string(si.kind).value_or(Kind::kOther);
+    auto j = nlohmann::json::parse(si.content, nullptr, false);
+    if (!j.is_discarded()) {
+      if (j.contains("distance_to_loc_m") && j["distance_to_loc_m"].is_number()) {
+        c.distance_to_loc_m = j["distance_to_loc_m"].get<double>();
       }
-      if (si.lat && si.lon) c.origin = LatLon{*si.lat, *si.lon};
-      c.party = si.party;
-      c.start_s = si.start.ms / 1000;
-      c.end_s = si.end.ms / 1000;
-      c.kind = kind_from_string(si.kind).value_or(Kind::kOther);
-      auto j = nlohmann::json::parse(si.content, nullptr, false);
-      if (!j.is_discarded()) {
-        if (j.contains("distance_to_loc_m") && j["distance_to_loc_m"].is_number()) {
-          c.distance_to_loc_m = j["distance_to_loc_m"].get<double>();
-        }
-        c.rounds = j.value("rounds", 0);
-        if (j.contains("ellipse") && j["ellipse"].is_object()) {
-          fusion::Ellipse e;
-          e.semi_major_m = j["ellipse"].value("semi_major_m", 0.0);
-          e.semi_minor_m = j["ellipse"].value("semi_minor_m", 0.0);
-          e.major_azimuth_deg = j["ellipse"].value("major_azimuth_deg", 0.0);
-          c.ellipse = e;
-        }
+      c.rounds = j.value("rounds", 0);
+      if (j.contains("ellipse") && j["ellipse"].is_object()) {
+        fusion::Ellipse e;
+        e.semi_major_m = j["ellipse"].value("semi_major_m", 0.0);
+        e.semi_minor_m = j["ellipse"].value("semi_minor_m", 0.0);
+        e.major_azimuth_deg = j["ellipse"].value("major_azimuth_deg", 0.0);
+        c.ellipse = e;
       }
-      incs.push_back(std::move(c));
-      return true;
-    });
-    if (!st.ok()) return st;
-    TRUCE_RETURN_IF_ERROR(write_scorer_files(dir, ids, incs));
-    if (observations) *observations = ids.size();
-    if (incidents) *incidents = incs.size();
-    return Status::Ok();
+    }
+    incs.push_back(std::move(c));
+    return true;
+  });
+  if (!st.ok()) return st;
+  TRUCE_RETURN_IF_ERROR(write_scorer_files(dir, ids, incs));
+  if (observations) *observations = ids.size();
+  if (incidents) *incidents = incs.size();
+  return Status::Ok();
 }
 
 }  // namespace truce::pipeline

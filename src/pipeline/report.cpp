@@ -1,17 +1,15 @@
 #include "truce/pipeline/report.h"
 
-#include "truce/pipeline/mission.h"
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "truce/agreement/agreement.h"
 #include "truce/agreement/humanitarian.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/geo/geography.h"
+#include "truce/pipeline/mission.h"
 
 namespace truce::pipeline {
 
@@ -40,8 +38,10 @@ class ContentReader final : public nlohmann::json_sax<nlohmann::json> {
   bool number_float(number_float_t v, const string_t&) override { return number(v); }
   bool string(string_t& v) override {
     if (depth_ == 3 && top_ == "violations") {
-      if (inner_ == "rule") violation_.rule = std::move(v);
-      else if (inner_ == "explanation") violation_.explanation = std::move(v);
+      if (inner_ == "rule")
+        violation_.rule = std::move(v);
+      else if (inner_ == "explanation")
+        violation_.explanation = std::move(v);
     }
     return true;
   }
@@ -54,8 +54,10 @@ class ContentReader final : public nlohmann::json_sax<nlohmann::json> {
   }
   bool end_object() override {
     if (depth_ == 3 && top_ == "violations") {
-      if (violation_.rule.empty()) bad_violation_ = true;
-      else out_.violations.push_back(std::move(violation_));
+      if (violation_.rule.empty())
+        bad_violation_ = true;
+      else
+        out_.violations.push_back(std::move(violation_));
     }
     --depth_;
     return true;
@@ -69,22 +71,31 @@ class ContentReader final : public nlohmann::json_sax<nlohmann::json> {
     return true;
   }
   bool key(string_t& k) override {
-    if (depth_ == 1) top_ = std::move(k);
-    else inner_ = std::move(k);
+    if (depth_ == 1)
+      top_ = std::move(k);
+    else
+      inner_ = std::move(k);
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
   bool bad_violation() const { return bad_violation_; }
 
  private:
   bool number(double v) {
     if (depth_ == 1) {
-      if (top_ == "distance_to_loc_m") out_.distance_to_loc_m = v;
-      else if (top_ == "rounds") out_.rounds = static_cast<std::int64_t>(v);
+      if (top_ == "distance_to_loc_m")
+        out_.distance_to_loc_m = v;
+      else if (top_ == "rounds")
+        out_.rounds = static_cast<std::int64_t>(v);
     } else if (depth_ == 2 && top_ == "ellipse" && out_.ellipse) {
-      if (inner_ == "semi_major_m") out_.ellipse->semi_major_m = v;
-      else if (inner_ == "semi_minor_m") out_.ellipse->semi_minor_m = v;
-      else if (inner_ == "major_azimuth_deg") out_.ellipse->major_azimuth_deg = v;
+      if (inner_ == "semi_major_m")
+        out_.ellipse->semi_major_m = v;
+      else if (inner_ == "semi_minor_m")
+        out_.ellipse->semi_minor_m = v;
+      else if (inner_ == "major_azimuth_deg")
+        out_.ellipse->major_azimuth_deg = v;
     }
     return true;
   }
@@ -97,10 +108,11 @@ class ContentReader final : public nlohmann::json_sax<nlohmann::json> {
 
 Status read_content(const StoredIncident& si, report::IncidentInput& out) {
   ContentReader reader(out);
-  if (!nlohmann::json::sax_parse(si.content, &reader) )
+  if (!nlohmann::json::sax_parse(si.content, &reader))
     return Status::Corruption("incident " + si.id + ": stored content is not valid JSON");
   if (reader.bad_violation())
-    return Status::Corruption("incident " + si.id + ": violations: expected objects {\"rule\", \"explanation\"}");
+    return Status::Corruption("incident " + si.id +
+                              ": violations: expected objects {\"rule\", \"explanation\"}");
   return Status::Ok();
 }
 
@@ -245,7 +257,8 @@ Result<report::ReportInputs> gather_report_inputs(Store& store, std::int64_t day
         }
         auto o = reader->find_observation(oid);
         if (!o.ok()) return o.status();
-        if (!*o) return Status::Corruption("incident " + x.id + ": observation " + oid + " is not in the database");
+        if (!*o)
+          return Status::Corruption("incident " + x.id + ": observation " + oid + " is not in the database");
         it = obs.emplace(oid, ObsInfo{(*o)->observer_id, report::is_simulated(**o)}).first;
       }
       who.push_back(it->second.observer);
@@ -257,8 +270,10 @@ Result<report::ReportInputs> gather_report_inputs(Store& store, std::int64_t day
   }
   reader.reset();
 
-  if (worker.joinable()) worker.join();
-  else read_verdicts(store);
+  if (worker.joinable())
+    worker.join();
+  else
+    read_verdicts(store);
   for (std::size_t k = 0; k < in.incidents.size(); ++k) {
     if (!verdicts[k].ok()) return verdicts[k].status();
     in.incidents[k].review_status = verdicts[k]->status;

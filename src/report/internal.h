@@ -33,7 +33,8 @@ inline std::string fixed_thousands(double v, int decimals) {
   std::string s = fixed(v, decimals);
   const bool neg = !s.empty() && s[0] == '-';
   const std::size_t dot = s.find('.');
-  const std::string whole = s.substr(neg ? 1 : 0, (dot == std::string::npos ? s.size() : dot) - (neg ? 1 : 0));
+  const std::string whole =
+      s.substr(neg ? 1 : 0, (dot == std::string::npos ? s.size() : dot) - (neg ? 1 : 0));
   std::string out;
   for (std::size_t i = 0; i < whole.size(); ++i) {
     if (i && (whole.size() - i) % 3 == 0) out += ',';
@@ -57,12 +58,23 @@ inline std::string html_escape(std::string_view s) {
   o.reserve(s.size() + 8);
   for (char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default: o += c;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -74,7 +86,8 @@ inline std::string md_escape(std::string_view s) {
   o.reserve(s.size() + 8);
   for (char c : s) {
     // '_' stays: GitHub-flavoured Markdown never emphasises inside a word (small_arms).
-    if (c == '|' || c == '*' || c == '`' || c == '[' || c == ']' || c == '<' || c == '>' || c == '\\') o += '\\';
+    if (c == '|' || c == '*' || c == '`' || c == '[' || c == ']' || c == '<' || c == '>' || c == '\\')
+      o += '\\';
     if (c == '\n' || c == '\r') {
       o += ' ';
       continue;

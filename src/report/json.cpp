@@ -1,9 +1,8 @@
 // The report's JSON: the model itself, field for field, in a fixed order.
 #include <charconv>
 #include <cstdio>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "truce/report/report.h"
 
@@ -33,7 +32,6 @@ ojson opt(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
-
 // The incidents array, written directly in the layout ojson::dump(1) gives (one space per level):
 // a day of 10,000 incidents would otherwise spend most of its time building and freeing a tree.
 constexpr std::string_view kIncidentsMark = "@@truce-report-incidents@@";
@@ -42,13 +40,27 @@ void put_string(std::string& o, std::string_view s) {
   o += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      case '\b': o += "\\b"; break;
-      case '\f': o += "\\f"; break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
+      case '\b':
+        o += "\\b";
+        break;
+      case '\f':
+        o += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char b[8];
@@ -96,11 +108,15 @@ void write_incidents(std::string& o, const DailyReport& r) {
     key(o, 3, "kind"), put_string(o, i.kind);
     key(o, 3, "party"), put_string(o, i.party);
     key(o, 3, "lat");
-    if (i.origin) put_double(o, i.origin->lat);
-    else o += "null";
+    if (i.origin)
+      put_double(o, i.origin->lat);
+    else
+      o += "null";
     key(o, 3, "lon");
-    if (i.origin) put_double(o, i.origin->lon);
-    else o += "null";
+    if (i.origin)
+      put_double(o, i.origin->lon);
+    else
+      o += "null";
     if (i.ellipse) {
       key(o, 3, "ellipse_2sigma");
       o += "{\n";
@@ -110,8 +126,10 @@ void write_incidents(std::string& o, const DailyReport& r) {
       o += "\n   }";
     }
     key(o, 3, "distance_to_loc_m");
-    if (i.distance_to_loc_m) put_double(o, *i.distance_to_loc_m);
-    else o += "null";
+    if (i.distance_to_loc_m)
+      put_double(o, *i.distance_to_loc_m);
+    else
+      o += "null";
     key(o, 3, "place"), put_string(o, i.place);
     key(o, 3, "area"), put_string(o, i.area);
     key(o, 3, "observers"), o += std::to_string(i.observers);
@@ -180,14 +198,16 @@ std::string to_json(const DailyReport& r) {
                  {"vs_mean_7d_pct", opt(c.vs_mean_7d_pct)}};
   j["verification"] = counts(r.verification);
   ojson v = ojson::array();
-  for (const auto& x : r.violations) v.push_back({{"rule", x.rule}, {"title", x.title}, {"incidents", x.incidents}});
+  for (const auto& x : r.violations)
+    v.push_back({{"rule", x.rule}, {"title", x.title}, {"incidents", x.incidents}});
   j["violations"] = v;
   ojson n = ojson::array();
   for (const auto& x : r.notable) n.push_back({{"id", x.id}, {"why", x.why}, {"text", x.text}});
   j["notable"] = n;
   j["by_hour"] = r.by_hour;
   ojson days = ojson::array();
-  for (const auto& d : r.trend) days.push_back({{"date", d.date}, {"total", d.total}, {"by_kind", counts(d.by_kind)}});
+  for (const auto& d : r.trend)
+    days.push_back({{"date", d.date}, {"total", d.total}, {"by_kind", counts(d.by_kind)}});
   j["trend"] = {{"kinds", r.trend_kinds}, {"days", days}};
   j["mandate"] = r.mandate;
   if (r.humanitarian) {
@@ -224,7 +244,8 @@ std::string to_json(const DailyReport& r) {
   if (!r.is_public) {
     ojson posts = ojson::array();
     for (const auto& p : m.posts)
-      posts.push_back({{"id", p.id}, {"party", p.party}, {"type", p.type}, {"lat", p.pos.lat}, {"lon", p.pos.lon}});
+      posts.push_back(
+          {{"id", p.id}, {"party", p.party}, {"type", p.type}, {"lat", p.pos.lat}, {"lon", p.pos.lon}});
     map["posts"] = posts;
   }
   j["map"] = map;

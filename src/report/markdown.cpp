@@ -25,7 +25,8 @@ std::string to_markdown(const DailyReport& r) {
   std::string o;
   o += "# Daily report " + r.date + "\n\n";
   o += md_escape(r.mission) + ". All times UTC; the day runs " + r.date + " 00:00 to 24:00 UTC.";
-  if (r.is_public) o += " Public edition: no observer identities or positions, locations rounded, analyst notes left out.";
+  if (r.is_public)
+    o += " Public edition: no observer identities or positions, locations rounded, analyst notes left out.";
   o += "\n\n";
   if (r.simulated_observations > 0) {
     o += "> **SIMULATED DATA.** " + thousands(r.simulated_observations) + " of " + thousands(r.observations) +
@@ -36,10 +37,10 @@ std::string to_markdown(const DailyReport& r) {
   o += "- Incidents: **" + thousands(r.incidents) + "** (" + thousands(r.located) + " located), from " +
        thousands(r.observations) + " observations.\n";
   const Change& c = r.change;
-  o += "- Against the previous day (" + thousands(c.previous_day) + "): " + detail::signed_int(c.vs_previous_day) +
-       detail::pct(c.vs_previous_day_pct) + ".\n";
-  o += "- Against the mean of the previous 7 days (" + detail::fixed_thousands(c.mean_7d, 1) + "): " +
-       detail::signed_fixed(c.vs_mean_7d, 1) + detail::pct(c.vs_mean_7d_pct) + ".\n";
+  o += "- Against the previous day (" + thousands(c.previous_day) +
+       "): " + detail::signed_int(c.vs_previous_day) + detail::pct(c.vs_previous_day_pct) + ".\n";
+  o += "- Against the mean of the previous 7 days (" + detail::fixed_thousands(c.mean_7d, 1) +
+       "): " + detail::signed_fixed(c.vs_mean_7d, 1) + detail::pct(c.vs_mean_7d_pct) + ".\n";
   o += "- Incidents breaking a rule of the agreement: " + thousands(r.incidents_breaking_rules) + ".\n\n";
 
   o += "## By kind\n\n";
@@ -67,7 +68,8 @@ std::string to_markdown(const DailyReport& r) {
     const auto& n = r.notable[i];
     std::string why;
     for (const auto& w : n.why) why += (why.empty() ? "" : "; ") + w;
-    o += std::to_string(i + 1) + ". " + md_escape(n.text) + " *(" + md_escape(n.id) + ": " + md_escape(why) + ")*\n";
+    o += std::to_string(i + 1) + ". " + md_escape(n.text) + " *(" + md_escape(n.id) + ": " + md_escape(why) +
+         ")*\n";
   }
   if (!r.notable.empty()) o += "\n";
 
@@ -78,14 +80,17 @@ std::string to_markdown(const DailyReport& r) {
     o += "| " + std::string(b) + " | " + thousands(r.by_hour[h]) + " |\n";
   }
   o += "\n## Mandate\n\n";
-  o += r.mandate.empty() ? "No agreement with a term is on record.\n\n" : md_escape(r.mandate) + " (as of the end of " + r.date + ")\n\n";
+  o += r.mandate.empty() ? "No agreement with a term is on record.\n\n"
+                         : md_escape(r.mandate) + " (as of the end of " + r.date + ")\n\n";
 
   if (r.humanitarian) {
     const Humanitarian& h = *r.humanitarian;
     o += "## Humanitarian movement\n\n";
     if (h.day_out || h.day_in)
-      o += "- This day: " + thousands(h.day_out.value_or(0)) + " people out, " + thousands(h.day_in.value_or(0)) + " in.\n";
-    o += "- Up to " + h.as_of + ": " + thousands(h.total_out) + " people out, " + thousands(h.total_in) + " in.\n";
+      o += "- This day: " + thousands(h.day_out.value_or(0)) + " people out, " +
+           thousands(h.day_in.value_or(0)) + " in.\n";
+    o += "- Up to " + h.as_of + ": " + thousands(h.total_out) + " people out, " + thousands(h.total_in) +
+         " in.\n";
     if (h.baseline_population) {
       o += "- Baseline: " + thousands(*h.baseline_population) + " (" + md_escape(h.baseline_area) + ")";
       if (h.share_out_pct) o += "; departed " + detail::fixed(*h.share_out_pct, 1) + " %";

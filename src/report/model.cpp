@@ -30,7 +30,8 @@ int weight(std::string_view kind) {
 }
 
 bool is_fire(std::string_view kind) {
-  return kind == "small_arms" || kind == "heavy_mg" || kind == "mortar" || kind == "artillery" || kind == "mlrs";
+  return kind == "small_arms" || kind == "heavy_mg" || kind == "mortar" || kind == "artillery" ||
+         kind == "mlrs";
 }
 
 std::string kind_words(std::string_view kind) {
@@ -45,9 +46,11 @@ std::string kind_words(std::string_view kind) {
 std::string event_words(std::string_view kind, std::int64_t rounds) {
   const std::int64_t r = std::max<std::int64_t>(rounds, 1);
   const std::string n = std::to_string(r);
-  if (kind == "artillery") return r == 1 ? "an artillery round was fired" : n + " artillery rounds were fired";
+  if (kind == "artillery")
+    return r == 1 ? "an artillery round was fired" : n + " artillery rounds were fired";
   if (kind == "mortar") return r == 1 ? "a mortar round was fired" : n + " mortar rounds were fired";
-  if (kind == "mlrs") return r == 1 ? "an MLRS rocket was fired" : "an MLRS salvo of " + n + " rockets was fired";
+  if (kind == "mlrs")
+    return r == 1 ? "an MLRS rocket was fired" : "an MLRS salvo of " + n + " rockets was fired";
   if (kind == "explosion") return r == 1 ? "an explosion was heard" : n + " explosions were heard";
   if (kind == "small_arms") return "small-arms fire was heard";
   if (kind == "heavy_mg") return "heavy machine-gun fire was heard";
@@ -84,8 +87,8 @@ std::string hhmm(Instant t) {
 
 std::string coords_text(LatLon p, int decimals) {
   char b[64];
-  std::snprintf(b, sizeof b, "%.*f° %c, %.*f° %c", decimals, std::fabs(p.lat), p.lat < 0 ? 'S' : 'N', decimals,
-                std::fabs(p.lon), p.lon < 0 ? 'W' : 'E');
+  std::snprintf(b, sizeof b, "%.*f° %c, %.*f° %c", decimals, std::fabs(p.lat), p.lat < 0 ? 'S' : 'N',
+                decimals, std::fabs(p.lon), p.lon < 0 ? 'W' : 'E');
   return b;
 }
 
@@ -179,7 +182,8 @@ std::string sentence(const ReportIncident& i, bool is_public, const std::vector<
   } else {
     s += " (origin not located: bearings only)";
   }
-  s += "; " + observer_words + (i.reports > i.observers ? " in " + plural(i.reports, "report", "reports") : "");
+  s += "; " + observer_words +
+       (i.reports > i.observers ? " in " + plural(i.reports, "report", "reports") : "");
   if (!i.violations.empty()) {
     s += "; breaks ";
     for (std::size_t k = 0; k < i.violations.size(); ++k) {
@@ -202,7 +206,8 @@ std::string sentence(const ReportIncident& i, bool is_public, const std::vector<
 }  // namespace
 
 bool is_simulated(const Observation& o) {
-  return o.id.rfind("sim-", 0) == 0 || o.channel == "simulated" || o.notes.find("SIMULATED") != std::string::npos;
+  return o.id.rfind("sim-", 0) == 0 || o.channel == "simulated" ||
+         o.notes.find("SIMULATED") != std::string::npos;
 }
 
 Result<std::int64_t> parse_day(std::string_view text) { return agreement::parse_date(text); }
@@ -238,7 +243,9 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   const std::int64_t day_lo = in.day * kDayMs;
   for (const auto& inc : in.incidents) {
     const auto kind = kind_from_string(inc.kind);
-    if (!kind) return Status::Invalid("incident " + inc.id + ": kind \"" + inc.kind + "\": expected one of " + kind_list());
+    if (!kind)
+      return Status::Invalid("incident " + inc.id + ": kind \"" + inc.kind + "\": expected one of " +
+                             kind_list());
     if (inc.start.ms < day_lo || inc.start.ms >= day_lo + kDayMs)
       return Status::Invalid("incident " + inc.id + " starts at " + format_instant(inc.start) +
                              ": expected a start on " + r.date + " (UTC)");
@@ -256,7 +263,9 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
     o.reports = inc.reports;
     o.rounds = inc.rounds;
     o.simulated = inc.reports > 0 && inc.simulated_reports >= inc.reports;
-    o.status = !inc.review_status.empty() ? inc.review_status : o.observers >= 2 ? "corroborated" : "reported";
+    o.status = !inc.review_status.empty() ? inc.review_status
+               : o.observers >= 2         ? "corroborated"
+                                          : "reported";
     o.violations = inc.violations;
     if (opts.public_view) {
       // The classification's explanation names the precise distance and place: the public
@@ -312,7 +321,8 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   r.by_kind = sorted_counts(by_kind);
   r.by_party = sorted_counts(by_party);
   r.by_area = sorted_counts(by_area);
-  for (const char* s : {"reported", "corroborated", "verified", "disputed", "rejected"}) r.verification.push_back({s, status_n[s]});
+  for (const char* s : {"reported", "corroborated", "verified", "disputed", "rejected"})
+    r.verification.push_back({s, status_n[s]});
   for (const auto& [k, n] : status_n) {
     if (k != "reported" && k != "corroborated" && k != "verified" && k != "disputed" && k != "rejected")
       r.verification.push_back({k, n});
@@ -337,7 +347,9 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   Change& c = r.change;
   c.previous_day = total_of(in.day - 1);
   c.vs_previous_day = r.incidents - c.previous_day;
-  if (c.previous_day > 0) c.vs_previous_day_pct = round1(100.0 * static_cast<double>(c.vs_previous_day) / static_cast<double>(c.previous_day));
+  if (c.previous_day > 0)
+    c.vs_previous_day_pct =
+        round1(100.0 * static_cast<double>(c.vs_previous_day) / static_cast<double>(c.previous_day));
   std::int64_t week = 0;
   for (std::int64_t d = in.day - 7; d < in.day; ++d) week += total_of(d);
   const double mean = static_cast<double>(week) / 7.0;
@@ -348,8 +360,10 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   std::vector<std::array<std::int64_t, kKinds>> days;
   for (std::int64_t d = in.day - 29; d <= in.day; ++d) {
     std::array<std::int64_t, kKinds> k{};
-    if (d == in.day) k = today;
-    else if (auto it = hist.find(d); it != hist.end()) k = it->second->by_kind;
+    if (d == in.day)
+      k = today;
+    else if (auto it = hist.find(d); it != hist.end())
+      k = it->second->by_kind;
     for (std::size_t i = 0; i < kKinds; ++i) present[i] = present[i] || k[i] > 0;
     days.push_back(k);
   }
@@ -392,11 +406,13 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   if (heaviest >= weight("mortar")) {
     int n = 0;
     for (auto i : order) {
-      if (work[i].weight == heaviest && n++ < 2) pick(i, "heaviest weapon (" + kind_words(work[i].out.kind) + ")");
+      if (work[i].weight == heaviest && n++ < 2)
+        pick(i, "heaviest weapon (" + kind_words(work[i].out.kind) + ")");
     }
   }
   std::vector<RuleCount> rarest = r.violations;
-  std::stable_sort(rarest.begin(), rarest.end(), [](const RuleCount& a, const RuleCount& b) { return a.incidents < b.incidents; });
+  std::stable_sort(rarest.begin(), rarest.end(),
+                   [](const RuleCount& a, const RuleCount& b) { return a.incidents < b.incidents; });
   for (const auto& rule : rarest) {
     for (auto i : order) {
       const auto& vs = work[i].out.violations;
@@ -408,7 +424,8 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   }
   for (auto i : order) {
     if (picked.size() >= opts.max_notable) break;
-    if (!why.count(i) && work[i].weight >= weight("mortar")) pick(i, "heavy weapon (" + kind_words(work[i].out.kind) + ")");
+    if (!why.count(i) && work[i].weight >= weight("mortar"))
+      pick(i, "heavy weapon (" + kind_words(work[i].out.kind) + ")");
   }
   std::sort(picked.begin(), picked.end());  // work is in time order
   for (auto i : picked) {
@@ -419,8 +436,10 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
       auto it = observer_by_id.find(id);
       ++types[it == observer_by_id.end() ? "observer" : std::string(to_string(it->second->type))];
     }
-    if (o.observers == 0) obs_words = "no registered observer reported it";
-    else if (types.size() == 1) obs_words = type_words(types.begin()->first, o.observers) + " observed it";
+    if (o.observers == 0)
+      obs_words = "no registered observer reported it";
+    else if (types.size() == 1)
+      obs_words = type_words(types.begin()->first, o.observers) + " observed it";
     else {
       obs_words = plural(o.observers, "observer", "observers") + " (";
       bool first = true;
@@ -471,7 +490,8 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
   for (const auto& w : work)
     if (w.out.origin) grow(*w.out.origin);
   if (lo_lat <= hi_lat) {
-    const double pad_lat = std::max((hi_lat - lo_lat) * 0.06, 0.01), pad_lon = std::max((hi_lon - lo_lon) * 0.06, 0.01);
+    const double pad_lat = std::max((hi_lat - lo_lat) * 0.06, 0.01),
+                 pad_lon = std::max((hi_lon - lo_lon) * 0.06, 0.01);
     MapModel& m = r.map;
     m.min_lat = coord(lo_lat - pad_lat), m.max_lat = coord(hi_lat + pad_lat);
     m.min_lon = coord(lo_lon - pad_lon), m.max_lon = coord(hi_lon + pad_lon);
@@ -494,7 +514,9 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
         m.loc.push_back(std::move(s));
       }
     }
-    auto inside = [&](LatLon p) { return p.lat >= m.min_lat && p.lat <= m.max_lat && p.lon >= m.min_lon && p.lon <= m.max_lon; };
+    auto inside = [&](LatLon p) {
+      return p.lat >= m.min_lat && p.lat <= m.max_lat && p.lon >= m.min_lon && p.lon <= m.max_lon;
+    };
     if (in.gazetteer) {
       std::vector<const geo::Place*> ps;
       for (const auto& p : in.gazetteer->places())
@@ -509,7 +531,10 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
     if (!opts.public_view) {
       for (const auto& o : in.observers)
         if (o.position && inside(*o.position))
-          m.posts.push_back({o.id, o.party, std::string(to_string(o.type)), {coord(o.position->lat), coord(o.position->lon)}});
+          m.posts.push_back({o.id,
+                             o.party,
+                             std::string(to_string(o.type)),
+                             {coord(o.position->lat), coord(o.position->lon)}});
     }
   }
   r.incident_list.reserve(work.size());

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <limits>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -44,12 +44,14 @@ class PlaceFinder {
     const double cl = std::cos(q.lat * kDeg);
     const auto [qx, qy] = cell(q);
     // Wider than the grid in every direction: beyond this ring there is nothing.
-    const std::int64_t max_ring = std::max({qx - lo_x_, hi_x_ - qx, qy - lo_y_, hi_y_ - qy, std::int64_t{0}}) + 1;
+    const std::int64_t max_ring =
+        std::max({qx - lo_x_, hi_x_ - qx, qy - lo_y_, hi_y_ - qy, std::int64_t{0}}) + 1;
     if (std::abs(q.lon) > 170 || max_ring > 4000) return full(q);  // the antimeridian, or a sparse world
     double best = std::numeric_limits<double>::infinity();
     std::vector<std::pair<double, std::size_t>> seen;
     for (std::int64_t r = 0; r <= max_ring; ++r) {
-      const double ring_min = static_cast<double>(std::max<std::int64_t>(r - 1, 0)) * kCell * std::min(1.0, cl);
+      const double ring_min =
+          static_cast<double>(std::max<std::int64_t>(r - 1, 0)) * kCell * std::min(1.0, cl);
       if (ring_min > best * 1.05 + 0.01) break;
       for (std::int64_t x = qx - r; x <= qx + r; ++x) {
         for (std::int64_t y = qy - r; y <= qy + r; ++y) {
@@ -92,7 +94,8 @@ class PlaceFinder {
     return c != "PPLX" && c != "PPLQ" && c != "PPLH" && c != "PPLW";
   }
   static std::pair<std::int64_t, std::int64_t> cell(LatLon p) {
-    return {static_cast<std::int64_t>(std::floor(p.lon / kCell)), static_cast<std::int64_t>(std::floor(p.lat / kCell))};
+    return {static_cast<std::int64_t>(std::floor(p.lon / kCell)),
+            static_cast<std::int64_t>(std::floor(p.lat / kCell))};
   }
   static std::int64_t key(std::int64_t x, std::int64_t y) { return x * 1'000'003 + y; }
   static std::optional<PlaceHit> hit(const std::optional<geo::Description>& d) {

@@ -5,7 +5,6 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -133,12 +132,12 @@ struct Session : std::enable_shared_from_this<Session> {
   std::optional<asio::steady_timer> timer;  // for streams
 
   Session(std::shared_ptr<State> s, tcp::socket sock, std::string a)
-      : st(std::move(s)), stream(std::move(sock)), addr(std::move(a)) {
-  }
+      : st(std::move(s)), stream(std::move(sock)), addr(std::move(a)) {}
   ~Session() {
     std::lock_guard lk(st->mu);
     st->sessions.erase(this);
-    if (auto it = st->per_addr.find(addr); it != st->per_addr.end() && --it->second <= 0) st->per_addr.erase(it);
+    if (auto it = st->per_addr.find(addr); it != st->per_addr.end() && --it->second <= 0)
+      st->per_addr.erase(it);
     --st->open;
   }
 
@@ -209,10 +208,11 @@ struct Session : std::enable_shared_from_this<Session> {
       if (beast::iequals(h[http::field::expect], "100-continue")) {
         out_head = "HTTP/1.1 100 Continue\r\n\r\n";
         stream.expires_after(std::chrono::seconds(st->opts.write_timeout_s));
-        asio::async_write(stream, asio::buffer(out_head), [self = shared_from_this()](error_code e, std::size_t) {
-          if (e) return self->close();
-          self->read_body();
-        });
+        asio::async_write(stream, asio::buffer(out_head),
+                          [self = shared_from_this()](error_code e, std::size_t) {
+                            if (e) return self->close();
+                            self->read_body();
+                          });
         return;
       }
       return read_body();
@@ -254,7 +254,8 @@ struct Session : std::enable_shared_from_this<Session> {
       } catch (...) {
         *out = Response{};
         out->status = 500;
-        out->set_content("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}", "application/json");
+        out->set_content("{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}",
+                         "application/json");
       }
       if (out->status < 0) out->status = 200;
       if (!out->stream) self->encode(*out);
@@ -266,7 +267,8 @@ struct Session : std::enable_shared_from_this<Session> {
   void encode(Response& r) {
     const bool head = req->method == "HEAD";
     if (r.body.size() >= 1024 && !r.headers.count("Content-Encoding") &&
-        compressible(r.get_header_value("Content-Type")) && accepts_gzip(req->get_header_value("Accept-Encoding"))) {
+        compressible(r.get_header_value("Content-Type")) &&
+        accepts_gzip(req->get_header_value("Accept-Encoding"))) {
       if (auto z = gzip_compress(r.body)) {
         r.body = std::move(*z);
         r.set_header("Content-Encoding", "gzip");
@@ -275,7 +277,8 @@ struct Session : std::enable_shared_from_this<Session> {
     if (compressible(r.get_header_value("Content-Type")) && !r.headers.count("Vary")) {
       r.set_header("Vary", "Accept-Encoding");
     }
-    std::string h = "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\nDate: " + http_date() + "\r\n";
+    std::string h =
+        "HTTP/1.1 " + std::to_string(r.status) + " " + reason(r.status) + "\r\nDate: " + http_date() + "\r\n";
     for (const auto& [k, v] : r.headers) {
       if (beast::iequals(k, "Content-Length") || beast::iequals(k, "Connection")) continue;
       h += k + ": " + v + "\r\n";
@@ -307,8 +310,8 @@ struct Session : std::enable_shared_from_this<Session> {
 
   // --- a streamed response (text/event-stream): chunked, written as the stream produces it ---
   void start_stream() {
-    std::string h = "HTTP/1.1 " + std::to_string(res->status) + " " + reason(res->status) + "\r\nDate: " +
-                    http_date() + "\r\n";
+    std::string h = "HTTP/1.1 " + std::to_string(res->status) + " " + reason(res->status) +
+                    "\r\nDate: " + http_date() + "\r\n";
     for (const auto& [k, v] : res->headers) {
       if (beast::iequals(k, "Content-Length") || beast::iequals(k, "Connection") ||
           beast::iequals(k, "Transfer-Encoding"))
@@ -333,10 +336,11 @@ struct Session : std::enable_shared_from_this<Session> {
   void stream_write(std::string data, bool last) {
     out_body = std::move(data);
     stream.expires_after(std::chrono::seconds(st->opts.write_timeout_s));
-    asio::async_write(stream, asio::buffer(out_body), [self = shared_from_this(), last](error_code ec, std::size_t) {
-      if (ec || last) return self->end_stream();
-      self->stream_tick();
-    });
+    asio::async_write(stream, asio::buffer(out_body),
+                      [self = shared_from_this(), last](error_code ec, std::size_t) {
+                        if (ec || last) return self->end_stream();
+                        self->stream_tick();
+                      });
   }
 
   void stream_tick() {
@@ -487,7 +491,8 @@ Status HttpEngine::bind(const std::string& host, int port) {
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(4096, ec);
-  if (ec) return Status::IOError("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  if (ec)
+    return Status::IOError("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
   st_->port = a.local_endpoint(ec).port();
   return Status::Ok();
 }

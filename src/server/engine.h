@@ -18,25 +18,25 @@
 namespace truce::server {
 
 struct EngineOptions {
-  std::size_t max_body_bytes = 8u << 20;   // larger bodies (declared or chunked) get 413
-  std::size_t max_header_bytes = 16384;    // a larger header block gets 431
-  int header_timeout_s = 10;  // from a request's first byte to the end of its headers
-  int body_timeout_s = 60;    // from the end of the headers to the end of the body
-  int idle_timeout_s = 75;    // a keep-alive connection with no request in progress
-  int write_timeout_s = 30;   // one response (or one write of a stream)
+  std::size_t max_body_bytes = 8u << 20;  // larger bodies (declared or chunked) get 413
+  std::size_t max_header_bytes = 16384;   // a larger header block gets 431
+  int header_timeout_s = 10;              // from a request's first byte to the end of its headers
+  int body_timeout_s = 60;                // from the end of the headers to the end of the body
+  int idle_timeout_s = 75;                // a keep-alive connection with no request in progress
+  int write_timeout_s = 30;               // one response (or one write of a stream)
   int max_connections_per_addr = 256;
   int max_connections = 20000;
   int io_threads = 2;
-  int workers = 32;           // handler threads (the handlers may block on the database)
+  int workers = 32;  // handler threads (the handlers may block on the database)
 };
 
 // What the engine counts, for /metrics.
 struct EngineFigures {
-  std::int64_t open = 0;              // connections open now
-  std::int64_t accepted = 0;          // connections accepted in all
-  std::int64_t refused = 0;           // refused at accept: the per-address or total cap
-  std::int64_t timeouts = 0;          // closed by a deadline
-  std::int64_t bad_requests = 0;      // closed after a request that could not be parsed
+  std::int64_t open = 0;          // connections open now
+  std::int64_t accepted = 0;      // connections accepted in all
+  std::int64_t refused = 0;       // refused at accept: the per-address or total cap
+  std::int64_t timeouts = 0;      // closed by a deadline
+  std::int64_t bad_requests = 0;  // closed after a request that could not be parsed
 };
 
 class HttpEngine {

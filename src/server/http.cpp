@@ -1,9 +1,8 @@
 // Small HTTP helpers shared by the handlers.
-#include "server/server_impl.h"
-
 #include <charconv>
 #include <sstream>
 
+#include "server/server_impl.h"
 #include "truce/io/record_reader.h"
 
 namespace truce::server {
@@ -50,14 +49,22 @@ std::vector<std::string> split_list(const std::string& s) {
 // The one place a truce Status becomes an HTTP status.
 int http_status(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 422;
-    case Code::kNotFound: return 404;
-    case Code::kConflict: return 409;
-    case Code::kCorruption: return 500;
-    case Code::kIOError: return 503;  // the database is unreachable or full: try again later
-    case Code::kUnsupported: return 501;
-    case Code::kInternal: return 500;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 422;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kCorruption:
+      return 500;
+    case Code::kIOError:
+      return 503;  // the database is unreachable or full: try again later
+    case Code::kUnsupported:
+      return 501;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -79,11 +86,13 @@ bool check_params(const Request& req, Response& res, const std::vector<std::stri
     if (!io::valid_utf8(name) || std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
       send_error(res, 400, "invalid_argument",
                  "unknown query parameter \"" + name + "\"" +
-                     (allowed.empty() ? std::string(": this endpoint takes none") : ": expected one of " + [&] {
-                       std::string l;
-                       for (const auto& a : allowed) l += (l.empty() ? "" : ", ") + a;
-                       return l;
-                     }()),
+                     (allowed.empty() ? std::string(": this endpoint takes none")
+                                      : ": expected one of " +
+                                            [&] {
+                                              std::string l;
+                                              for (const auto& a : allowed) l += (l.empty() ? "" : ", ") + a;
+                                              return l;
+                                            }()),
                  name);
       return false;
     }
@@ -106,8 +115,7 @@ bool int_param(const Request& req, Response& res, const char* name, std::int64_t
   return true;
 }
 
-bool double_param(const Request& req, Response& res, const char* name, double lo, double hi,
-                  double& out) {
+bool double_param(const Request& req, Response& res, const char* name, double lo, double hi, double& out) {
   if (!req.has_param(name)) return true;
   const std::string v = req.get_param_value(name);
   double x = 0;

@@ -15,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-
 namespace truce::server {
 
 // Header names compare without regard to case (RFC 9110 section 5.1).
@@ -29,14 +28,14 @@ struct CaseInsensitiveLess {
 using Headers = std::multimap<std::string, std::string, CaseInsensitiveLess>;
 
 struct Request {
-  std::string method;       // GET, HEAD, POST, ...
-  std::string target;       // as sent: path and query, still percent-encoded
-  std::string path;         // the target's path, percent-decoded (may hold any byte)
+  std::string method;  // GET, HEAD, POST, ...
+  std::string target;  // as sent: path and query, still percent-encoded
+  std::string path;    // the target's path, percent-decoded (may hold any byte)
   std::string body;
   std::string remote_addr;  // the client's IP address
   Headers headers;
   std::multimap<std::string, std::string> params;  // the query, decoded
-  std::smatch matches;      // the route's captures over `path`
+  std::smatch matches;                             // the route's captures over `path`
 
   std::string get_header_value(std::string_view name) const {
     const auto it = headers.find(std::string(name));

@@ -60,7 +60,8 @@ json ServerImpl::incident_json(const StoredIncident& si, const IncidentReview& r
       if (j.contains(k) && j[k].is_number()) j[k] = round_to_grid(j[k].get<double>(), g);
     }
     if (auto d = j.find("distance_to_loc_m"); d != j.end()) {
-      if (d->is_number()) j["distance_to_loc_km"] = static_cast<std::int64_t>(std::floor(d->get<double>() / 1000));
+      if (d->is_number())
+        j["distance_to_loc_km"] = static_cast<std::int64_t>(std::floor(d->get<double>() / 1000));
       j.erase("distance_to_loc_m");
     }
     for (const char* k : {"start", "end"}) {
@@ -110,7 +111,8 @@ void ServerImpl::get_incidents(const Request& req, Response& res, const Caller& 
                                                     : std::from_chars(b + dot + 1, b + cur.size(), skip);
     if (dot == std::string::npos || ec1 != std::errc() || e1 != b + dot || ec2 != std::errc() ||
         e2 != b + cur.size() || skip < 0) {
-      return send_error(res, 400, "invalid_argument", "cursor: expected the next_cursor of an earlier page", "cursor");
+      return send_error(res, 400, "invalid_argument", "cursor: expected the next_cursor of an earlier page",
+                        "cursor");
     }
     q.f.starting_at = Instant{cursor_ms};
   }
@@ -137,8 +139,8 @@ void ServerImpl::get_incidents(const Request& req, Response& res, const Caller& 
     const IncidentReview review = rv.ok() ? *rv : IncidentReview{};
     if (cacheable) {
       // An incident's version and its review's version name its rendering for good.
-      const std::string key = (c.role == "observer" ? "o:" : "s:") + si.id + '\0' + std::to_string(si.version) +
-                              '.' + std::to_string(review.version);
+      const std::string key = (c.role == "observer" ? "o:" : "s:") + si.id + '\0' +
+                              std::to_string(si.version) + '.' + std::to_string(review.version);
       auto hit = renders_.get(key);
       if (!hit) {
         // The scan read only the indexed columns: the content and links of this one, then.
@@ -161,7 +163,8 @@ void ServerImpl::get_incidents(const Request& req, Response& res, const Caller& 
   readers_.release(std::move(reader).value());
   if (!st.ok()) return send_status(res, st);
   body += "],\"next_cursor\":";
-  body += n == limit ? "\"" + std::to_string(last_ms) + "." + std::to_string(at_last_ms) + "\"" : std::string("null");
+  body += n == limit ? "\"" + std::to_string(last_ms) + "." + std::to_string(at_last_ms) + "\""
+                     : std::string("null");
   body += "}";
   res.set_content(std::move(body), "application/json");
 }

@@ -72,7 +72,8 @@ void LiveFusion::low_priority_loop() {
   // Linux gives each thread its own nice value, and the threads this one starts (fusion's
   // workers) inherit it. Raising it needs no privilege; lowering it again would, hence a thread.
   const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
-  if (::setpriority(PRIO_PROCESS, tid, opts_.flood_nice) != 0) log_line("nice", "could not lower the flood runs' priority");
+  if (::setpriority(PRIO_PROCESS, tid, opts_.flood_nice) != 0)
+    log_line("nice", "could not lower the flood runs' priority");
   std::unique_lock lk(low_mu_);
   for (;;) {
     low_cv_.wait(lk, [&] { return low_stop_ || low_job_; });
@@ -116,8 +117,8 @@ Status LiveFusion::write_from_low(const std::function<Status()>& fn) {
 }
 
 LiveFusion::Figures LiveFusion::figures() const {
-  return {runs_.load(), failures_.load(), observations_.load(), published_.load(), flood_runs_.load(),
-          last_run_ms_.load()};
+  return {runs_.load(),      failures_.load(),   observations_.load(),
+          published_.load(), flood_runs_.load(), last_run_ms_.load()};
 }
 
 void LiveFusion::loop() {
@@ -218,8 +219,11 @@ void LiveFusion::fuse_pending(Store& store) {
   if (last_run_ms_.load() >= 2000) {
     // A run slower than the live bound: where its time went.
     char buf[256];
-    std::snprintf(buf, sizeof buf, "%.0f ms: read %.0f, fuse %.0f, describe %.0f, write %.0f; %zu windows, %zu reports, %zu incidents, %zu unchanged",
-                  last_run_ms_.load(), r->read_ms, r->fuse_ms, r->describe_ms, r->write_ms, r->window_tries, r->window_reports, r->incidents, r->unchanged);
+    std::snprintf(buf, sizeof buf,
+                  "%.0f ms: read %.0f, fuse %.0f, describe %.0f, write %.0f; %zu windows, %zu reports, %zu "
+                  "incidents, %zu unchanged",
+                  last_run_ms_.load(), r->read_ms, r->fuse_ms, r->describe_ms, r->write_ms, r->window_tries,
+                  r->window_reports, r->incidents, r->unchanged);
     log_line("slow_run", buf);
   }
 }

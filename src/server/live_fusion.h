@@ -16,9 +16,9 @@
 #include <thread>
 
 #include "server/events.h"
-#include "truce/pipeline/fuse.h"
 #include "truce/core/status.h"
 #include "truce/core/time.h"
+#include "truce/pipeline/fuse.h"
 
 namespace truce {
 class Store;
@@ -88,9 +88,9 @@ class LiveFusion {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool pending_ = true;  // under mu_
+  bool pending_ = true;             // under mu_
   std::int64_t pending_count_ = 0;  // observations accepted since the last run began, under mu_
-  std::thread low_;  // the flood runs' thread (nice flood_nice)
+  std::thread low_;                 // the flood runs' thread (nice flood_nice)
   std::mutex low_mu_;
   std::condition_variable low_cv_;
   const std::function<void()>* low_job_ = nullptr;  // under low_mu_

@@ -170,19 +170,20 @@ Result<std::string> boundary_of(std::string_view content_type) {
     }
     for (char c : b) {
       if (!is_bchar(static_cast<unsigned char>(c))) {
-        return Status::Invalid("Content-Type: expected a boundary of letters, digits and '()+_,-./:=? , got " +
-                               quote(b));
+        return Status::Invalid(
+            "Content-Type: expected a boundary of letters, digits and '()+_,-./:=? , got " + quote(b));
       }
     }
-    if (b.back() == ' ') return Status::Invalid("Content-Type: expected a boundary that does not end in a space");
+    if (b.back() == ' ')
+      return Status::Invalid("Content-Type: expected a boundary that does not end in a space");
     return b;
   }
   return Status::Invalid("Content-Type: expected a boundary parameter");
 }
 
 Status at_byte(std::size_t part, std::size_t byte, const std::string& what) {
-  return Status::Invalid("multipart part " + std::to_string(part) + " at byte " + std::to_string(byte) + ": " +
-                         what);
+  return Status::Invalid("multipart part " + std::to_string(part) + " at byte " + std::to_string(byte) +
+                         ": " + what);
 }
 
 // The header block of one part (without its closing CRLF CRLF), starting at body byte `base`.
@@ -228,7 +229,8 @@ Status parse_headers(std::string_view block, std::size_t base, std::size_t part_
       std::size_t i = 0;
       while (i < value.size() && is_tchar(static_cast<unsigned char>(value[i]))) ++i;
       if (lowered(value.substr(0, i)) != "form-data") {
-        return at_byte(part_no, v_at, "expected Content-Disposition form-data, got " + quote(value.substr(0, i)));
+        return at_byte(part_no, v_at,
+                       "expected Content-Disposition form-data, got " + quote(value.substr(0, i)));
       }
       std::vector<Param> params;
       std::size_t err_at = 0;
@@ -245,7 +247,8 @@ Status parse_headers(std::string_view block, std::size_t base, std::size_t part_
         }
       }
       if (!have_name) return at_byte(part_no, v_at, "expected a name parameter in Content-Disposition");
-      if (part.name.empty()) return at_byte(part_no, v_at, "expected a non-empty name in Content-Disposition");
+      if (part.name.empty())
+        return at_byte(part_no, v_at, "expected a non-empty name in Content-Disposition");
     } else if (name == "content-type") {
       if (have_type) return at_byte(part_no, at, "expected one Content-Type header, got two");
       have_type = true;
@@ -260,11 +263,13 @@ Status parse_headers(std::string_view block, std::size_t base, std::size_t part_
       }
       part.content_type = std::string(value);
     } else if (name == "content-transfer-encoding") {
-      if (have_encoding) return at_byte(part_no, at, "expected one Content-Transfer-Encoding header, got two");
+      if (have_encoding)
+        return at_byte(part_no, at, "expected one Content-Transfer-Encoding header, got two");
       have_encoding = true;
       const std::string enc = lowered(value);
       if (enc != "7bit" && enc != "8bit" && enc != "binary") {
-        return at_byte(part_no, v_at, "expected Content-Transfer-Encoding 7bit, 8bit or binary, got " + quote(value));
+        return at_byte(part_no, v_at,
+                       "expected Content-Transfer-Encoding 7bit, 8bit or binary, got " + quote(value));
       }
     }
     // Other headers are allowed and ignored.
@@ -286,8 +291,8 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
 Result<std::vector<MultipartPart>> parse_multipart(std::string_view content_type, std::string_view body) {
   auto boundary = boundary_of(content_type);
   if (!boundary.ok()) return boundary.status();
-  const std::string dash = "--" + *boundary;     // a delimiter line
-  const std::string delim = "\r\n" + dash;       // a delimiter after a part's content
+  const std::string dash = "--" + *boundary;  // a delimiter line
+  const std::string delim = "\r\n" + dash;    // a delimiter after a part's content
   // string_view::find looks for the CR, then compares the rest. Linear: the delimiter's only CR is its
   // first byte (a boundary has none), so two failed compares never cover the same bytes. (Boyer-Moore-
   // Horspool is O(n * 74) on a body of "BBBB..." for the boundary "BB...B": 60 times slower there.)
@@ -295,8 +300,9 @@ Result<std::vector<MultipartPart>> parse_multipart(std::string_view content_type
   // A hint for a missing delimiter: the same one after a bare LF means LF line endings.
   const auto lf_hint = [&](std::size_t from) -> std::string {
     const std::string lf_delim = "\n" + dash;
-    return body.find(lf_delim, from) != std::string_view::npos ? " (found it after a bare LF: lines must end in CRLF)"
-                                                               : "";
+    return body.find(lf_delim, from) != std::string_view::npos
+               ? " (found it after a bare LF: lines must end in CRLF)"
+               : "";
   };
 
   if (body.empty()) return Status::Invalid("multipart body is empty: expected a delimiter " + quote(dash));
@@ -319,7 +325,8 @@ Result<std::vector<MultipartPart>> parse_multipart(std::string_view content_type
     const std::size_t part_no = parts.size() + 1;
     const std::string_view rest = body.substr(pos);
     if (rest.starts_with("--")) {  // the closing delimiter; the epilogue is ignored
-      if (parts.empty()) return at_byte(part_no, delim_at, "expected at least one part before the closing delimiter");
+      if (parts.empty())
+        return at_byte(part_no, delim_at, "expected at least one part before the closing delimiter");
       return parts;
     }
     std::size_t i = pos;
@@ -366,9 +373,9 @@ Result<std::vector<MultipartPart>> parse_multipart(std::string_view content_type
     const std::size_t d = find_delim(content_start);
     if (d == std::string_view::npos) {
       return at_byte(part_no, content_start,
-                     "expected CRLF and a delimiter " + quote(dash) + " after this part's content (and a closing " +
-                         quote(dash + "--") + "), got the end of the body" +
-                         lf_hint(content_start));
+                     "expected CRLF and a delimiter " + quote(dash) +
+                         " after this part's content (and a closing " + quote(dash + "--") +
+                         "), got the end of the body" + lf_hint(content_start));
     }
     part.content = std::string(body.substr(content_start, d - content_start));
     parts.push_back(std::move(part));

@@ -49,7 +49,8 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
     return true;
   };
   auto too_many = [&] {
-    send_error(res, 413, "too_large", "at most " + std::to_string(opts_.max_batch) + " observations per request");
+    send_error(res, 413, "too_large",
+               "at most " + std::to_string(opts_.max_batch) + " observations per request");
   };
   auto empty = [&] {
     send_error(res, 422, "invalid_argument", "expected an observation object or a non-empty array of them");
@@ -66,21 +67,24 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
   std::vector<std::string_view> texts;
   // Only a body that opens an array is offered to it: a single object would be parsed twice.
   const auto first = req.body.find_first_not_of(" \t\r\n");
-  bool fast = first != std::string::npos && req.body[first] == '[' && io::pick_json_array(
-      schema, req.body, opts_.max_batch, count, row, storage,
-      [&](std::size_t i, bool general, const std::optional<FieldError>& picked) {
-        if (stopped || !split) return;
-        if (i == 0) {
-          texts = io::json_array_elements(req.body);
-          split = texts.size() == count;  // else: the general reader below (never seen)
-          if (!split) return;
-          subs.resize(count);
-        }
-        subs[i].raw = std::string(texts[i].substr(0, 4096));
-        std::optional<FieldError> e = picked;
-        if (general) e = io::pick_json_value(schema, json::parse(texts[i], nullptr, false), row, storage, ignored);
-        if (!take(i, e)) stopped = true;
-      });
+  bool fast =
+      first != std::string::npos && req.body[first] == '[' &&
+      io::pick_json_array(schema, req.body, opts_.max_batch, count, row, storage,
+                          [&](std::size_t i, bool general, const std::optional<FieldError>& picked) {
+                            if (stopped || !split) return;
+                            if (i == 0) {
+                              texts = io::json_array_elements(req.body);
+                              split = texts.size() == count;  // else: the general reader below (never seen)
+                              if (!split) return;
+                              subs.resize(count);
+                            }
+                            subs[i].raw = std::string(texts[i].substr(0, 4096));
+                            std::optional<FieldError> e = picked;
+                            if (general)
+                              e = io::pick_json_value(schema, json::parse(texts[i], nullptr, false), row,
+                                                      storage, ignored);
+                            if (!take(i, e)) stopped = true;
+                          });
   if (!split) {
     fast = false;
     subs.clear();
@@ -135,8 +139,8 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
       results += ",\"error\":{\"code\":\"";
       results += sr.state == State::kConflict ? "conflict" : "invalid_argument";
       results += "\",\"message\":";
-      io::append_json_string(results,
-                             sr.error.reason + (sr.error.value.empty() ? "" : " (got \"" + sr.error.value + "\")"));
+      io::append_json_string(
+          results, sr.error.reason + (sr.error.value.empty() ? "" : " (got \"" + sr.error.value + "\")"));
       results += ",\"field\":";
       io::append_json_string(results, sr.error.field);
       results += '}';
@@ -156,7 +160,8 @@ void ServerImpl::store_submissions(std::vector<ingest::Submission> subs, const s
     return openrosa_reply(res, 201, dups ? "Already received: thank you." : "Report received: thank you.");
   }
   std::string body = "{\"accepted\":" + std::to_string(accepted) + ",\"duplicates\":" + std::to_string(dups) +
-                     ",\"conflicts\":" + std::to_string(conflicts) + ",\"rejected\":" + std::to_string(rejected);
+                     ",\"conflicts\":" + std::to_string(conflicts) +
+                     ",\"rejected\":" + std::to_string(rejected);
   if (rejected || conflicts) {
     body += ",\"error\":{\"code\":\"";
     body += rejected ? "invalid_argument" : "conflict";

@@ -36,8 +36,9 @@ void ServerImpl::submission(const Request& req, Response& res, const Caller& c) 
   res.set_header("X-OpenRosa-Accept-Content-Length", std::to_string(opts_.max_body_bytes));
   auto parts = parse_multipart(req.get_header_value("Content-Type"), req.body);
   if (!parts.ok()) {
-    return openrosa_reply(res, 400, "expected multipart/form-data with an xml_submission_file part: " +
-                                        parts.status().message());
+    return openrosa_reply(
+        res, 400,
+        "expected multipart/form-data with an xml_submission_file part: " + parts.status().message());
   }
   const MultipartPart* file = nullptr;
   for (const auto& p : *parts) {

@@ -9,7 +9,8 @@ void ServerImpl::add(Route r) {
       {"GET /api/v1/observations", {"from", "to", "observer", "kind", "limit", "cursor"}},
       {"GET /api/v1/rejects", {"limit"}},
       {"GET /api/v1/incidents", {"from", "to", "party", "kind", "status", "rule", "limit", "cursor"}},
-      {"GET /api/v1/incidents/summary", {"from", "to", "party", "kind", "status", "rule", "cell_deg", "bin_s"}},
+      {"GET /api/v1/incidents/summary",
+       {"from", "to", "party", "kind", "status", "rule", "cell_deg", "bin_s"}},
       {"GET /api/v1/mandate", {"at"}},
       {"GET /api/v1/humanitarian", {"at"}},
       {"GET /api/v1/reports/daily", {"date", "format"}},
@@ -32,9 +33,11 @@ void ServerImpl::run_route(const Route& route, Request& req, Response& res) {
           res.set_header("WWW-Authenticate", "Bearer realm=\"" + opts_.realm + "\"");
         }
         send_error(res, 401, "unauthorized",
-                   c.bad_credentials ? "the credentials are not valid" : "sign in: send Authorization: Bearer TOKEN");
+                   c.bad_credentials ? "the credentials are not valid"
+                                     : "sign in: send Authorization: Bearer TOKEN");
       } else {
-        send_error(res, 403, "forbidden", "role " + c.role + " may not use " + route.method + " " + route.path);
+        send_error(res, 403, "forbidden",
+                   "role " + c.role + " may not use " + route.method + " " + route.path);
       }
       return;
     }
@@ -68,66 +71,46 @@ void ServerImpl::define_routes() {
          res.set_content(openapi().dump(2), "application/json");
        }});
   add({"POST", "/api/v1/observations", "submit one observation or a batch (a JSON array)", submitters, false,
-       [this](const Request& req, Response& res, const Caller& c) {
-         post_observations(req, res, c);
-       }});
+       [this](const Request& req, Response& res, const Caller& c) { post_observations(req, res, c); }});
   add({"GET", "/api/v1/observations", "list observations: from, to, observer, kind, limit, cursor", staff,
-       false, [this](const Request& req, Response& res, const Caller&) {
-         get_observations(req, res);
-       }});
+       false, [this](const Request& req, Response& res, const Caller&) { get_observations(req, res); }});
   add({"GET", "/api/v1/observers", "observers as GeoJSON points", staff, false,
        [this](const Request&, Response& res, const Caller&) { get_observers(res); }});
   for (const char* doc : {"zones", "loc", "places"}) {
     add({"GET", std::string("/api/v1/") + doc, std::string("the mission's ") + doc + " as GeoJSON", readers(),
-         false, [this, doc](const Request&, Response& res, const Caller&) {
-           get_document(res, doc);
-         }});
+         false, [this, doc](const Request&, Response& res, const Caller&) { get_document(res, doc); }});
   }
   add({"GET", "/api/v1/stats", "counts of what the mission holds", readers(), false,
        [this](const Request&, Response& res, const Caller& c) { get_stats(res, c); }});
   add({"GET", "/api/v1/rejects", "quarantined records", staff, false,
-       [this](const Request& req, Response& res, const Caller&) {
-         get_rejects(req, res);
-       }});
+       [this](const Request& req, Response& res, const Caller&) { get_rejects(req, res); }});
   add({"GET", "/api/v1/incidents",
        "incidents: from, to, party, kind, status, rule (lists: a,b), limit (public: rounded, no observers)",
-       readers(), false, [this](const Request& req, Response& res, const Caller& c) {
-         get_incidents(req, res, c);
-       }});
+       readers(), false,
+       [this](const Request& req, Response& res, const Caller& c) { get_incidents(req, res, c); }});
   add({"GET", "/api/v1/incidents/summary",
        "incidents aggregated for a map and a timeline: the filters of /incidents, cell_deg, bin_s", readers(),
-       false, [this](const Request& req, Response& res, const Caller& c) {
-         get_summary(req, res, c);
-       }});
+       false, [this](const Request& req, Response& res, const Caller& c) { get_summary(req, res, c); }});
   add({"GET", "/api/v1/events",
        "Server-Sent Events: incident.created|updated|retired|reviewed with the incident's id and version; "
        "send Last-Event-ID to resume",
        readers(), false,
        [this](const Request& req, Response& res, const Caller& c) { get_events(req, res, c); }});
   add({"GET", "/api/v1/incidents/{id}", "one incident with its observations, versions and reviews", readers(),
-       false, [this](const Request& req, Response& res, const Caller& c) {
-         get_incident(req, res, c);
-       }});
+       false, [this](const Request& req, Response& res, const Caller& c) { get_incident(req, res, c); }});
   add({"PATCH", "/api/v1/incidents/{id}",
        "review an incident: {status, notes, version}; a stale version gets 409", staff, false,
-       [this](const Request& req, Response& res, const Caller& c) {
-         patch_incident(req, res, c);
-       }});
+       [this](const Request& req, Response& res, const Caller& c) { patch_incident(req, res, c); }});
   add({"GET", "/api/v1/mandate",
        "the agreement's term: running term, notice deadline, what comes next (?at=)", readers(), false,
-       [this](const Request& req, Response& res, const Caller&) {
-         get_mandate(req, res);
-       }});
+       [this](const Request& req, Response& res, const Caller&) { get_mandate(req, res); }});
   add({"GET", "/api/v1/humanitarian",
        "movement through checkpoints and displacement up to a day (?at=YYYY-MM-DD)", readers(), false,
-       [this](const Request& req, Response& res, const Caller&) {
-         get_humanitarian(req, res);
-       }});
+       [this](const Request& req, Response& res, const Caller&) { get_humanitarian(req, res); }});
   add({"GET", "/api/v1/reports/daily",
        "the daily report of a UTC day: ?date=YYYY-MM-DD&format=json|html|md (public: the redacted edition)",
-       readers(), false, [this](const Request& req, Response& res, const Caller& c) {
-         get_daily_report(req, res, c);
-       }});
+       readers(), false,
+       [this](const Request& req, Response& res, const Caller& c) { get_daily_report(req, res, c); }});
   add({"GET",
        "/api/v1/me",
        "who the caller is: role, name, whether the credentials are valid, whether the public view is on",
@@ -146,9 +129,7 @@ void ServerImpl::define_routes() {
          res.status = 204;
        }});
   add({"POST", "/submission", "OpenRosa submission (multipart, xml_submission_file)", submitters, true,
-       [this](const Request& req, Response& res, const Caller& c) {
-         submission(req, res, c);
-       }});
+       [this](const Request& req, Response& res, const Caller& c) { submission(req, res, c); }});
 }
 
 json ServerImpl::openapi() const {

@@ -111,8 +111,11 @@ void ServerImpl::handle(Request& req, Response& res) {
   ++requests_[{name, res.status}];
 }
 
-Status ServerImpl::bind() { return engine_->bind(opts_.host, opts_.port).ok() ? (port_ = engine_->port(), Status::Ok())
-                                                                                : Status::IOError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port)); }
+Status ServerImpl::bind() {
+  return engine_->bind(opts_.host, opts_.port).ok()
+             ? (port_ = engine_->port(), Status::Ok())
+             : Status::IOError("cannot listen on " + opts_.host + ":" + std::to_string(opts_.port));
+}
 
 Status ServerImpl::listen() {
   if (stop_requested_) return Status::Ok();
@@ -171,40 +174,65 @@ void ServerImpl::metrics(Response& res) {
   }
   if (live_) {
     const auto f = live_->figures();
-    out += "# HELP truce_live_fusion_runs_total Live fusion runs (failed: failures_total).\n"
-           "# TYPE truce_live_fusion_runs_total counter\n"
-           "truce_live_fusion_runs_total " + std::to_string(f.runs) + "\n"
-           "truce_live_fusion_failures_total " + std::to_string(f.failures) + "\n"
-           "# HELP truce_live_fusion_flood_runs_total Runs of a flood's size, at the lowest priority.\n"
-           "# TYPE truce_live_fusion_flood_runs_total counter\n"
-           "truce_live_fusion_flood_runs_total " + std::to_string(f.flood_runs) + "\n"
-           "# HELP truce_live_fusion_last_run_ms How long the last live fusion run took.\n"
-           "# TYPE truce_live_fusion_last_run_ms gauge\n"
-           "truce_live_fusion_last_run_ms " + std::to_string(f.last_run_ms) + "\n"
-           "# HELP truce_events_total Incident events published on /api/v1/events.\n"
-           "# TYPE truce_events_total counter\n"
-           "truce_events_total " + std::to_string(f.events) + "\n";
+    out +=
+        "# HELP truce_live_fusion_runs_total Live fusion runs (failed: failures_total).\n"
+        "# TYPE truce_live_fusion_runs_total counter\n"
+        "truce_live_fusion_runs_total " +
+        std::to_string(f.runs) +
+        "\n"
+        "truce_live_fusion_failures_total " +
+        std::to_string(f.failures) +
+        "\n"
+        "# HELP truce_live_fusion_flood_runs_total Runs of a flood's size, at the lowest priority.\n"
+        "# TYPE truce_live_fusion_flood_runs_total counter\n"
+        "truce_live_fusion_flood_runs_total " +
+        std::to_string(f.flood_runs) +
+        "\n"
+        "# HELP truce_live_fusion_last_run_ms How long the last live fusion run took.\n"
+        "# TYPE truce_live_fusion_last_run_ms gauge\n"
+        "truce_live_fusion_last_run_ms " +
+        std::to_string(f.last_run_ms) +
+        "\n"
+        "# HELP truce_events_total Incident events published on /api/v1/events.\n"
+        "# TYPE truce_events_total counter\n"
+        "truce_events_total " +
+        std::to_string(f.events) + "\n";
   }
   if (committer_) {
     const auto g = committer_->figures();
-    out += "# HELP truce_group_commits_total Durable transactions of the write routes (each holds one or more requests).\n"
-           "# TYPE truce_group_commits_total counter\n"
-           "truce_group_commits_total " + std::to_string(g.commits) + "\n"
-           "# HELP truce_group_commit_requests_total Requests stored by those transactions.\n"
-           "# TYPE truce_group_commit_requests_total counter\n"
-           "truce_group_commit_requests_total " + std::to_string(g.requests) + "\n";
+    out +=
+        "# HELP truce_group_commits_total Durable transactions of the write routes (each holds one or more "
+        "requests).\n"
+        "# TYPE truce_group_commits_total counter\n"
+        "truce_group_commits_total " +
+        std::to_string(g.commits) +
+        "\n"
+        "# HELP truce_group_commit_requests_total Requests stored by those transactions.\n"
+        "# TYPE truce_group_commit_requests_total counter\n"
+        "truce_group_commit_requests_total " +
+        std::to_string(g.requests) + "\n";
   }
   if (engine_) {
     const auto e = engine_->figures();
-    out += "# HELP truce_http_connections Open HTTP connections.\n# TYPE truce_http_connections gauge\n"
-           "truce_http_connections " + std::to_string(e.open) + "\n"
-           "# HELP truce_http_connections_total HTTP connections accepted, refused (per-address or total cap), "
-           "closed by a deadline, closed after a request that was not HTTP.\n"
-           "# TYPE truce_http_connections_total counter\n"
-           "truce_http_connections_total{outcome=\"accepted\"} " + std::to_string(e.accepted) + "\n"
-           "truce_http_connections_total{outcome=\"refused\"} " + std::to_string(e.refused) + "\n"
-           "truce_http_connections_total{outcome=\"timed_out\"} " + std::to_string(e.timeouts) + "\n"
-           "truce_http_connections_total{outcome=\"bad_request\"} " + std::to_string(e.bad_requests) + "\n";
+    out +=
+        "# HELP truce_http_connections Open HTTP connections.\n# TYPE truce_http_connections gauge\n"
+        "truce_http_connections " +
+        std::to_string(e.open) +
+        "\n"
+        "# HELP truce_http_connections_total HTTP connections accepted, refused (per-address or total cap), "
+        "closed by a deadline, closed after a request that was not HTTP.\n"
+        "# TYPE truce_http_connections_total counter\n"
+        "truce_http_connections_total{outcome=\"accepted\"} " +
+        std::to_string(e.accepted) +
+        "\n"
+        "truce_http_connections_total{outcome=\"refused\"} " +
+        std::to_string(e.refused) +
+        "\n"
+        "truce_http_connections_total{outcome=\"timed_out\"} " +
+        std::to_string(e.timeouts) +
+        "\n"
+        "truce_http_connections_total{outcome=\"bad_request\"} " +
+        std::to_string(e.bad_requests) + "\n";
   }
   res.set_content(out, "text/plain; version=0.0.4");
 }

@@ -4,7 +4,6 @@
 // agreement, reports), openrosa.cpp and static_files.cpp.
 #pragma once
 
-#include "server/engine.h"
 #include <openssl/evp.h>
 
 #include <atomic>
@@ -25,11 +24,12 @@
 #include <thread>
 #include <unordered_map>
 
+#include "server/engine.h"
 #include "server/events.h"
 #include "server/group_commit.h"
-#include "server/multipart.h"
 #include "server/internal.h"
 #include "server/live_fusion.h"
+#include "server/multipart.h"
 #include "truce/agreement/humanitarian.h"
 #include "truce/agreement/term.h"
 #include "truce/core/decimal.h"
@@ -61,8 +61,8 @@ struct Route {
   bool openrosa = false;           // answers 401 with a Digest challenge
   std::function<void(const Request&, Response&, const Caller&)> handler;
   std::vector<std::string> params{};  // the query parameters it takes (others get 400)
-  std::regex pattern{};  // the path as a regular expression, compiled once by ServerImpl::add
-  bool literal = false;  // no {parameters}: the path is compared as it is
+  std::regex pattern{};               // the path as a regular expression, compiled once by ServerImpl::add
+  bool literal = false;               // no {parameters}: the path is compared as it is
 };
 
 // "/api/v1/incidents/{id}" -> "/api/v1/incidents/([^/]+)"
@@ -83,15 +83,13 @@ int http_status(Code code);
 bool check_params(const Request& req, Response& res, const std::vector<std::string>& allowed);
 bool int_param(const Request& req, Response& res, const char* name, std::int64_t lo, std::int64_t hi,
                std::int64_t& out);
-bool double_param(const Request& req, Response& res, const char* name, double lo, double hi,
-                  double& out);
+bool double_param(const Request& req, Response& res, const char* name, double lo, double hi, double& out);
 void send_status(Response& res, const Status& st, const std::string& field = "");
 
 // The current incident with this id, or nullopt.
 Result<std::optional<StoredIncident>> find_incident(Store& store, const std::string& id);
 
 json observation_json(const StoredObservation& so);
-
 
 // Splits "a,b,c" into its non-empty parts.
 std::vector<std::string> split_list(const std::string& s);
@@ -272,8 +270,8 @@ class ServerImpl final : public Server {
   void post_observations(const Request& req, Response& res, const Caller& c);
 
   // Stores and answers: 201 created, 200 all duplicates, 409 conflict, 422 invalid.
-  void store_submissions(std::vector<ingest::Submission> subs, const std::string& source,
-                         Response& res, bool openrosa);
+  void store_submissions(std::vector<ingest::Submission> subs, const std::string& source, Response& res,
+                         bool openrosa);
 
   void get_observations(const Request& req, Response& res);
 
@@ -323,7 +321,6 @@ class ServerImpl final : public Server {
 
   // Parses the filters shared by /incidents and /incidents/summary; answers 400 itself on failure.
   bool parse_incident_query(const Request& req, Response& res, IncidentQuery& q);
-
 
   // Incidents aggregated so that a map and a timeline stay light however many there are: counts
   // on a lat/lon grid (cell_deg; the mean position of each cell's incidents) and counts by start

@@ -9,11 +9,12 @@ namespace truce {
 namespace {
 Digest sha256(const void* a, std::size_t na, const void* b, std::size_t nb) {
   // One context per thread, reused: creating an EVP_MD_CTX costs more than hashing a short record.
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
   // Fetched once: EVP_sha256() looks the provider's implementation up again at every init, which
   // cost as much as hashing an observation.
   static const std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(EVP_MD_fetch(nullptr, "SHA256", nullptr),
-                                                                   &EVP_MD_free);
+                                                                  &EVP_MD_free);
   Digest out{};
   unsigned int len = 0;
   EVP_DigestInit_ex(ctx.get(), md ? md.get() : EVP_sha256(), nullptr);
@@ -24,7 +25,9 @@ Digest sha256(const void* a, std::size_t na, const void* b, std::size_t nb) {
 }
 }  // namespace
 
-Digest content_digest(std::string_view canonical) { return sha256(canonical.data(), canonical.size(), nullptr, 0); }
+Digest content_digest(std::string_view canonical) {
+  return sha256(canonical.data(), canonical.size(), nullptr, 0);
+}
 
 Digest chain_link(const Digest& prev, const Digest& content) {
   return sha256(prev.data(), prev.size(), content.data(), content.size());

@@ -57,8 +57,8 @@ std::shared_ptr<WriteTurns> write_turns_for(const std::string& path) {
 }
 
 Stmt::Stmt(sqlite3* db, std::string_view sql) {
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s_,
+                         nullptr) != SQLITE_OK) {
     err_ = sqlite3_errmsg(db);
     sqlite3_finalize(s_);
     s_ = nullptr;

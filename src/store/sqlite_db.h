@@ -32,9 +32,9 @@ class WriteTurns {
  private:
   std::mutex mu_;
   std::condition_variable cv_;
-  bool held_ = false;   // under mu_
-  int waiting_ = 0;     // foreground writers waiting, under mu_
-  int overdue_ = 0;     // background writers waiting past their grace, under mu_
+  bool held_ = false;  // under mu_
+  int waiting_ = 0;    // foreground writers waiting, under mu_
+  int overdue_ = 0;    // background writers waiting past their grace, under mu_
 };
 // The turns of the file at `path` (one object per file while any connection holds it).
 std::shared_ptr<WriteTurns> write_turns_for(const std::string& path);
@@ -58,9 +58,13 @@ class Stmt {
 
   void bind(int i, std::int64_t v) { sqlite3_bind_int64(s_, i, v); }
   void bind(int i, double v) { sqlite3_bind_double(s_, i, v); }
-  void bind(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT); }
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
   // The text must stay alive until the statement is stepped.
-  void bind_static(int i, std::string_view v) { sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); }
+  void bind_static(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
   void bind_blob(int i, const void* p, int n) { sqlite3_bind_blob(s_, i, p, n, SQLITE_TRANSIENT); }
   void bind_null(int i) { sqlite3_bind_null(s_, i); }
   void bind(int i, const std::optional<double>& v) { v ? bind(i, *v) : bind_null(i); }
@@ -73,14 +77,17 @@ class Stmt {
   std::int64_t col_int(int i) const { return sqlite3_column_int64(s_, i); }
   double col_double(int i) const { return sqlite3_column_double(s_, i); }
   bool col_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
-  std::optional<double> col_opt(int i) const { return col_null(i) ? std::nullopt : std::optional<double>(col_double(i)); }
+  std::optional<double> col_opt(int i) const {
+    return col_null(i) ? std::nullopt : std::optional<double>(col_double(i));
+  }
   std::string col_text(int i) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, i));
     return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i))) : std::string();
   }
   std::string_view col_blob(int i) const {
     const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, i));
-    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i))) : std::string_view();
+    return p ? std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string_view();
   }
 
  private:

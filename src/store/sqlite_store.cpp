@@ -1,20 +1,20 @@
 // The embedded default store: one SQLite file in WAL mode, synchronous=FULL so that a commit that
 // returned is on disk.
-#include <sqlite3.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <thread>
-#include <cerrno>
 #include <unordered_map>
-#include <cstring>
 
 #include "store/sqlite_db.h"
 #include "truce/store/audit.h"
@@ -123,7 +123,8 @@ Observation read_observation(const Stmt& s, int c0) {
   o.id = s.col_text(c0 + 1);
   o.time = Instant{s.col_int(c0 + 2)};
   o.observer_id = s.col_text(c0 + 3);
-  if (!s.col_null(c0 + 4) && !s.col_null(c0 + 5)) o.observer_pos = LatLon{s.col_double(c0 + 4), s.col_double(c0 + 5)};
+  if (!s.col_null(c0 + 4) && !s.col_null(c0 + 5))
+    o.observer_pos = LatLon{s.col_double(c0 + 4), s.col_double(c0 + 5)};
   o.kind = kind_from_string(s.col_text(c0 + 6)).value_or(Kind::kOther);
   o.bearing_deg = s.col_opt(c0 + 7);
   o.bearing_sigma_deg = s.col_opt(c0 + 8);
@@ -173,7 +174,8 @@ class SqliteBatch final : public WriteBatch {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(sqlite3* db, const Clock* clock, std::string path) : db_(db), clock_(clock), path_(std::move(path)) {}
+  SqliteStore(sqlite3* db, const Clock* clock, std::string path)
+      : db_(db), clock_(clock), path_(std::move(path)) {}
   ~SqliteStore() override {
     if (ckpt_thread_.joinable()) {
       {
@@ -194,7 +196,8 @@ class SqliteStore final : public Store {
     TRUCE_RETURN_IF_ERROR(sqlite::exec(db_, "PRAGMA wal_autocheckpoint = 0;"));
     ckpt_thread_ = std::thread([this, path] {
       sqlite3* c = nullptr;
-      if (sqlite3_open_v2(path.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+      if (sqlite3_open_v2(path.c_str(), &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
+          SQLITE_OK) {
         sqlite3_close_v2(c);
         return;
       }
@@ -216,18 +219,24 @@ class SqliteStore final : public Store {
       s = Stmt(db_, sql);
       return s.ok() ? Status::Ok() : Status::Internal("sqlite prepare: " + s.error());
     };
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_obs,
-                               "INSERT INTO observations(seq, id, time_ms, observer_id, observer_lat, observer_lon, "
-                               "kind, bearing_deg, bearing_sigma_deg, distance_m, distance_sigma_m, count, direction, "
-                               "notes, channel, submitted_by, link, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                               "ON CONFLICT(id) DO NOTHING"));
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.find_obs, "SELECT " + std::string(kObsColumns) + " FROM observations WHERE id = ?"));
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.find_observer, "SELECT id, lat, lon, party, type FROM observers WHERE id = ?"));
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_observer, "INSERT INTO observers(id, lat, lon, party, type) VALUES (?,?,?,?,?)"));
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.insert_reject,
-                               "INSERT INTO rejects(what, disposition, source, line, field, value, reason, record_id, "
-                               "raw, at_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"));
-    TRUCE_RETURN_IF_ERROR(prep(stmts_.set_head, "INSERT OR REPLACE INTO chain_head(one, seq, link) VALUES (1, ?, ?)"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.insert_obs,
+             "INSERT INTO observations(seq, id, time_ms, observer_id, observer_lat, observer_lon, "
+             "kind, bearing_deg, bearing_sigma_deg, distance_m, distance_sigma_m, count, direction, "
+             "notes, channel, submitted_by, link, supersedes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+             "ON CONFLICT(id) DO NOTHING"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.find_obs, "SELECT " + std::string(kObsColumns) + " FROM observations WHERE id = ?"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.find_observer, "SELECT id, lat, lon, party, type FROM observers WHERE id = ?"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.insert_observer, "INSERT INTO observers(id, lat, lon, party, type) VALUES (?,?,?,?,?)"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.insert_reject,
+             "INSERT INTO rejects(what, disposition, source, line, field, value, reason, record_id, "
+             "raw, at_ms) VALUES (?,?,?,?,?,?,?,?,?,?)"));
+    TRUCE_RETURN_IF_ERROR(
+        prep(stmts_.set_head, "INSERT OR REPLACE INTO chain_head(one, seq, link) VALUES (1, ?, ?)"));
     return Status::Ok();
   }
 
@@ -254,7 +263,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Status scan_observations(const ObservationFilter& f, const std::function<bool(const StoredObservation&)>& fn) override {
+  Status scan_observations(const ObservationFilter& f,
+                           const std::function<bool(const StoredObservation&)>& fn) override {
     // Who supersedes whom: few rows, read once from the partial index, so a scan of millions
     // pays nothing per row when nothing was superseded.
     std::unordered_map<std::string, std::string> superseded_by;
@@ -264,7 +274,8 @@ class SqliteStore final : public Store {
       Stmt sup(db_, "SELECT seq, supersedes, id FROM observations WHERE supersedes <> ''");
       std::vector<std::tuple<std::int64_t, std::string, std::string>> rows;
       int src;
-      while ((src = sup.step()) == SQLITE_ROW) rows.emplace_back(sup.col_int(0), sup.col_text(1), sup.col_text(2));
+      while ((src = sup.step()) == SQLITE_ROW)
+        rows.emplace_back(sup.col_int(0), sup.col_text(1), sup.col_text(2));
       if (src != SQLITE_DONE) return sqlite::error(db_, "reading superseded observations");
       std::sort(rows.begin(), rows.end());
       for (auto& [seq, old_id, new_id] : rows) superseded_by[std::move(old_id)] = std::move(new_id);
@@ -309,8 +320,9 @@ class SqliteStore final : public Store {
   }
 
   Status scan_rejects(const std::function<bool(const Reject&)>& fn) override {
-    Stmt s(db_, "SELECT seq, what, disposition, source, line, field, value, reason, record_id, raw, at_ms "
-                "FROM rejects ORDER BY seq");
+    Stmt s(db_,
+           "SELECT seq, what, disposition, source, line, field, value, reason, record_id, raw, at_ms "
+           "FROM rejects ORDER BY seq");
     int rc;
     while ((rc = s.step()) == SQLITE_ROW) {
       Reject r;
@@ -370,8 +382,9 @@ class SqliteStore final : public Store {
         rep.ok = false;
         rep.first_bad_seq = expect;
         rep.first_bad_id = o.id;
-        rep.problem = "record " + std::to_string(expect) + " is missing (deleted?); the chain continues at record " +
-                      std::to_string(seq) + " (id " + o.id + ")";
+        rep.problem = "record " + std::to_string(expect) +
+                      " is missing (deleted?); the chain continues at record " + std::to_string(seq) +
+                      " (id " + o.id + ")";
         return rep;
       }
       link = chain_link(link, content_digest(canonical_content(o)));
@@ -418,7 +431,8 @@ class SqliteStore final : public Store {
     return sync;
   }
 
-  Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) override {
+  Status scan_incidents(const IncidentFilter& f,
+                        const std::function<bool(const StoredIncident&)>& fn) override {
     // Only the conditions given, so that SQLite uses the primary key for an id and the start index
     // for a time range ("?n IS NULL OR ..." terms would make every lookup a full scan).
     std::string where;
@@ -434,9 +448,12 @@ class SqliteStore final : public Store {
     term(f.id.has_value(), "id = ?5");
     term(f.starting_at.has_value(), "start_ms >= ?6");
     Stmt s(db_, std::string("SELECT id, version, start_ms, end_ms, kind, party, lat, lon, ") +
-                    (f.with_content ? "content" : "''") + " FROM incidents" + where + " ORDER BY start_ms, id");
-    Stmt links(db_, "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
-    if (!s.ok() || !links.ok()) return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
+                    (f.with_content ? "content" : "''") + " FROM incidents" + where +
+                    " ORDER BY start_ms, id");
+    Stmt links(db_,
+               "SELECT observation_id FROM incident_links WHERE incident_id = ? ORDER BY observation_id");
+    if (!s.ok() || !links.ok())
+      return Status::Internal("sqlite prepare: " + (s.ok() ? links.error() : s.error()));
     if (f.from) s.bind(1, f.from->ms);
     if (f.to) s.bind(2, f.to->ms);
     if (f.party) s.bind(3, std::string_view(*f.party));
@@ -470,7 +487,8 @@ class SqliteStore final : public Store {
 
   Result<std::vector<IncidentVersion>> incident_history(std::string_view id) override {
     Stmt s(db_,
-           "SELECT version, at_ms, change, content, observation_ids FROM incident_versions WHERE incident_id = ? "
+           "SELECT version, at_ms, change, content, observation_ids FROM incident_versions WHERE incident_id "
+           "= ? "
            "ORDER BY version");
     if (!s.ok()) return Status::Internal("sqlite prepare: " + s.error());
     s.bind(1, id);
@@ -501,7 +519,9 @@ class SqliteStore final : public Store {
 
   Result<std::vector<IncidentChange>> incident_changes(IncidentCursor& after, std::size_t max) override {
     std::vector<IncidentChange> out;
-    Stmt v(db_, "SELECT rowid, incident_id, version, change FROM incident_versions WHERE rowid > ? ORDER BY rowid LIMIT ?");
+    Stmt v(db_,
+           "SELECT rowid, incident_id, version, change FROM incident_versions WHERE rowid > ? ORDER BY rowid "
+           "LIMIT ?");
     v.bind(1, after.versions);
     v.bind(2, static_cast<std::int64_t>(max));
     int rc;
@@ -511,7 +531,8 @@ class SqliteStore final : public Store {
     }
     if (rc != SQLITE_DONE) return sqlite::error(db_, "reading incident versions");
     if (out.size() >= max) return out;
-    Stmt r(db_, "SELECT rowid, incident_id, version FROM incident_reviews WHERE rowid > ? ORDER BY rowid LIMIT ?");
+    Stmt r(db_,
+           "SELECT rowid, incident_id, version FROM incident_reviews WHERE rowid > ? ORDER BY rowid LIMIT ?");
     r.bind(1, after.reviews);
     r.bind(2, static_cast<std::int64_t>(max - out.size()));
     while ((rc = r.step()) == SQLITE_ROW) {
@@ -728,14 +749,17 @@ class SqliteStore final : public Store {
     if (!cur.ok() || cur->version != expected_version) {
       end_write("ROLLBACK").ok();
       if (!cur.ok()) return cur.status();
-      return Status::Conflict("incident " + r.incident_id + " was reviewed meanwhile: its review is at version " +
+      return Status::Conflict("incident " + r.incident_id +
+                              " was reviewed meanwhile: its review is at version " +
                               std::to_string(cur->version) + ", not " + std::to_string(expected_version) +
                               "; reload it and apply your change again");
     }
     IncidentReview next = r;
     next.version = cur->version + 1;
     next.at = now();
-    Stmt s(db_, "INSERT INTO incident_reviews(incident_id, version, status, notes, by_user, at_ms) VALUES (?,?,?,?,?,?)");
+    Stmt s(db_,
+           "INSERT INTO incident_reviews(incident_id, version, status, notes, by_user, at_ms) VALUES "
+           "(?,?,?,?,?,?)");
     s.bind(1, std::string_view(next.incident_id));
     s.bind(2, next.version);
     s.bind(3, std::string_view(next.status));
@@ -752,7 +776,9 @@ class SqliteStore final : public Store {
   }
 
   Result<std::vector<IncidentReview>> review_history(std::string_view id) override {
-    Stmt s(db_, "SELECT version, status, notes, by_user, at_ms FROM incident_reviews WHERE incident_id = ? ORDER BY version");
+    Stmt s(db_,
+           "SELECT version, status, notes, by_user, at_ms FROM incident_reviews WHERE incident_id = ? ORDER "
+           "BY version");
     s.bind(1, id);
     std::vector<IncidentReview> out;
     int rc;
@@ -788,15 +814,16 @@ class SqliteStore final : public Store {
   }
 
   // The body of replace_incidents, inside its transaction.
-  Status replace_incidents_tx(const std::vector<std::string>& scope, const std::vector<StoredIncident>& incidents,
-                              IncidentSync& sync) {
+  Status replace_incidents_tx(const std::vector<std::string>& scope,
+                              const std::vector<StoredIncident>& incidents, IncidentSync& sync) {
     Stmt linked(db_, "SELECT incident_id FROM incident_links WHERE observation_id = ?");
     Stmt cur(db_, "SELECT version, content FROM incidents WHERE id = ?");
     Stmt last(db_, "SELECT coalesce(max(version), 0) FROM incident_versions WHERE incident_id = ?");
     Stmt del(db_, "DELETE FROM incidents WHERE id = ?");
     Stmt del_links(db_, "DELETE FROM incident_links WHERE incident_id = ?");
     Stmt put(db_,
-             "INSERT OR REPLACE INTO incidents(id, version, start_ms, end_ms, kind, party, lat, lon, content, updated_ms) "
+             "INSERT OR REPLACE INTO incidents(id, version, start_ms, end_ms, kind, party, lat, lon, "
+             "content, updated_ms) "
              "VALUES (?,?,?,?,?,?,?,?,?,?)");
     Stmt link(db_, "INSERT OR REPLACE INTO incident_links(observation_id, incident_id) VALUES (?,?)");
     Stmt hist(db_,
@@ -1062,12 +1089,15 @@ Status migrate(sqlite3* db, const std::string& path) {
   {
     Stmt t(db, "SELECT count(*) FROM sqlite_master");
     if (!t.ok() || t.step() != SQLITE_ROW) {
-      return Status::Invalid(path + " is not a truce database (SQLite cannot read it: " + sqlite3_errmsg(db) + ")");
+      return Status::Invalid(path + " is not a truce database (SQLite cannot read it: " + sqlite3_errmsg(db) +
+                             ")");
     }
     const bool empty = t.col_int(0) == 0;
     if (empty) {
-      TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-                                             "INSERT INTO meta VALUES ('application', 'truce'), ('schema_version', '0');"));
+      TRUCE_RETURN_IF_ERROR(
+          sqlite::exec(db,
+                       "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                       "INSERT INTO meta VALUES ('application', 'truce'), ('schema_version', '0');"));
     }
     Stmt m(db, "SELECT value FROM meta WHERE key = 'application'");
     if (!m.ok() || m.step() != SQLITE_ROW || m.col_text(0) != "truce") {
@@ -1085,7 +1115,8 @@ Status migrate(sqlite3* db, const std::string& path) {
     TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "BEGIN IMMEDIATE"));
     Status st = sqlite::exec(db, kMigrations[i]);
     if (st.ok()) {
-      st = sqlite::exec(db, "UPDATE meta SET value = '" + std::to_string(i + 1) + "' WHERE key = 'schema_version'");
+      st = sqlite::exec(
+          db, "UPDATE meta SET value = '" + std::to_string(i + 1) + "' WHERE key = 'schema_version'");
     }
     if (!st.ok()) {
       sqlite::exec(db, "ROLLBACK").ok();
@@ -1106,9 +1137,11 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
   }();
   (void)configured;
   const bool exists = file_exists(path);
-  if (opts.create && exists) return Status::Invalid(path + " already exists; truce init creates a new database");
+  if (opts.create && exists)
+    return Status::Invalid(path + " already exists; truce init creates a new database");
   if (!opts.create && opts.must_exist && !exists) {
-    return Status::NotFound("no truce database at " + path + " (create one with `truce init`, or pass --db FILE)");
+    return Status::NotFound("no truce database at " + path +
+                            " (create one with `truce init`, or pass --db FILE)");
   }
   sqlite3* db = nullptr;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
@@ -1131,5 +1164,7 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
 }  // namespace truce
 
 namespace truce {
-Result<Outcome> WriteBatch::append(const Observation& o) { return append(o, content_digest(canonical_content(o))); }
+Result<Outcome> WriteBatch::append(const Observation& o) {
+  return append(o, content_digest(canonical_content(o)));
+}
 }  // namespace truce

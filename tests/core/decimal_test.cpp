@@ -1,13 +1,13 @@
 #include "truce/core/decimal.h"
 
+#include <gtest/gtest.h>
+
 #include <bit>
 #include <charconv>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace truce {
 namespace {
@@ -63,11 +63,45 @@ void expect_like_from_chars(const std::string& s) {
 }
 
 TEST(FromCharsDouble, AgreesWithStdFromCharsOnEdgeCases) {
-  for (const char* s : {"0", "-0", "0.0", "-0.0", "5.", "-5.", ".5", "-.5", ".", "-", "", "00.5", "41.258531",
-                        "46.580336", "-179.999999", "2800", "0.1", "0.3", "1.2.3", "1e5", "1E-3", "inf", "nan",
-                        "+5", "5 ", " 5", "123456789012345", "1234567890123456", "9007199254740993",
-                        "0.0000000000000000000001", "0.00000000000000000000001", "999999999999999.9",
-                        "72.2", "4.5", "910", "-.", "--5", "5-", "0x10"}) {
+  for (const char* s : {"0",
+                        "-0",
+                        "0.0",
+                        "-0.0",
+                        "5.",
+                        "-5.",
+                        ".5",
+                        "-.5",
+                        ".",
+                        "-",
+                        "",
+                        "00.5",
+                        "41.258531",
+                        "46.580336",
+                        "-179.999999",
+                        "2800",
+                        "0.1",
+                        "0.3",
+                        "1.2.3",
+                        "1e5",
+                        "1E-3",
+                        "inf",
+                        "nan",
+                        "+5",
+                        "5 ",
+                        " 5",
+                        "123456789012345",
+                        "1234567890123456",
+                        "9007199254740993",
+                        "0.0000000000000000000001",
+                        "0.00000000000000000000001",
+                        "999999999999999.9",
+                        "72.2",
+                        "4.5",
+                        "910",
+                        "-.",
+                        "--5",
+                        "5-",
+                        "0x10"}) {
     expect_like_from_chars(s);
   }
 }
@@ -106,10 +140,33 @@ std::string fixed(double v, int decimals) {
 }
 
 TEST(AppendFixed, AgreesWithStdToCharsOnEdgeCases) {
-  for (double v : {0.0, -0.0, 0.5, 1.5, 2.5, -2.5, 0.125, 0.375, 1e-7, -1e-7, 46.580336, 41.258531, 2887.65, 0.05,
-                   0.15, 0.25, 0.35, 1e15, 4503599627370496.0, 1e300, -1e300, 123456789.123456789, 999999.9999995,
-                   std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                   std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::denorm_min()}) {
+  for (double v : {0.0,
+                   -0.0,
+                   0.5,
+                   1.5,
+                   2.5,
+                   -2.5,
+                   0.125,
+                   0.375,
+                   1e-7,
+                   -1e-7,
+                   46.580336,
+                   41.258531,
+                   2887.65,
+                   0.05,
+                   0.15,
+                   0.25,
+                   0.35,
+                   1e15,
+                   4503599627370496.0,
+                   1e300,
+                   -1e300,
+                   123456789.123456789,
+                   999999.9999995,
+                   std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity(),
+                   std::numeric_limits<double>::quiet_NaN(),
+                   std::numeric_limits<double>::denorm_min()}) {
     for (int d = 0; d <= 10; ++d) EXPECT_EQ(fixed(v, d), fixed_by_library(v, d)) << v << " to " << d;
   }
 }

@@ -1,12 +1,11 @@
 #include "truce/core/prefault.h"
 
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <numeric>
-
-#include <gtest/gtest.h>
 
 namespace truce {
 namespace {

@@ -42,7 +42,8 @@ TEST(Time, RejectsImpossibleDates) {
 }
 
 TEST(Time, FormatRoundTrips) {
-  for (auto s : {"1970-01-01T00:00:00Z", "2023-09-01T21:38:41Z", "2000-02-29T23:59:59.001Z", "1969-12-31T23:59:59Z"}) {
+  for (auto s :
+       {"1970-01-01T00:00:00Z", "2023-09-01T21:38:41Z", "2000-02-29T23:59:59.001Z", "1969-12-31T23:59:59Z"}) {
     EXPECT_EQ(format_instant(Instant{ms(s)}), s);
   }
 }

@@ -40,7 +40,9 @@ TEST(Validate, InvalidUtf8ViaOpenRosa) {
   EXPECT_EQ(e->value, "two rounds ");
   EXPECT_EQ(e->reason, "expected UTF-8 text; byte 11 (0xff) is not part of a UTF-8 character");
   o = good();
-  o.observer_id = "M\xC0\xAF" "1";  // overlong '/'
+  o.observer_id =
+      "M\xC0\xAF"
+      "1";  // overlong '/'
   EXPECT_EQ(field_of(o), "observer_id");
   o = good();
   o.id = "uuid:\xED\xA0\x80";  // a surrogate
@@ -64,7 +66,10 @@ TEST(Validate, ErrorValuesAreCutAtACharacterBoundary) {
   EXPECT_EQ(e->reason, "expected at most 4096 bytes");
   EXPECT_EQ(e->value, std::string(39, 'x') + "...");
   EXPECT_EQ(utf8_prefix("abəc", 3), "ab");
-  EXPECT_EQ(utf8_prefix("a\xff" "b", 10), "ab");
+  EXPECT_EQ(utf8_prefix("a\xff"
+                        "b",
+                        10),
+            "ab");
   o.notes = std::string(50, 'y') + "\xff";
   EXPECT_EQ(validate(o, kNow)->value, "..." + std::string(40, 'y'));
 }

@@ -39,17 +39,21 @@ TEST_F(Cli, InitImportQueryVerify) {
   EXPECT_EQ(run(truce("init")).status, 0);
   auto obs = run(truce("import observers " + kExample + "/observers.csv --format json"));
   EXPECT_EQ(obs.status, 0);
-  EXPECT_EQ(last_line(obs.out), "{\"read\":45,\"accepted\":45,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+  EXPECT_EQ(last_line(obs.out),
+            "{\"read\":45,\"accepted\":45,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
   auto r = run(truce("import observations " + kExample + "/observations.csv --format json"));
   EXPECT_EQ(r.status, 0);
-  EXPECT_EQ(last_line(r.out), "{\"read\":2000,\"accepted\":2000,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
+  EXPECT_EQ(last_line(r.out),
+            "{\"read\":2000,\"accepted\":2000,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
   auto again = run(truce("import observations " + kExample + "/observations.csv --format json"));
-  EXPECT_EQ(last_line(again.out), "{\"read\":2000,\"accepted\":0,\"duplicates\":2000,\"conflicts\":0,\"rejected\":0}");
+  EXPECT_EQ(last_line(again.out),
+            "{\"read\":2000,\"accepted\":0,\"duplicates\":2000,\"conflicts\":0,\"rejected\":0}");
   auto csv = run(truce("observations --format csv"));
   EXPECT_EQ(csv.status, 0);
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 2001);
   EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
-            "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
+            "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,"
+            "distance_m,"
             "distance_sigma_m,count,direction,notes,channel");
   auto v = run(truce("verify"));
   EXPECT_EQ(v.status, 0);
@@ -65,7 +69,8 @@ TEST_F(Cli, InitFailsOnAnExistingOrForeignFile) {
   EXPECT_EQ(r.out, "truce: " + db_ + " already exists; truce init creates a new database\n");
   auto q = run(truce("stats 2>&1"));
   EXPECT_EQ(q.status, 3);
-  EXPECT_EQ(q.out, "truce: " + db_ + " is not a truce database (SQLite cannot read it: file is not a database)\n");
+  EXPECT_EQ(q.out,
+            "truce: " + db_ + " is not a truce database (SQLite cannot read it: file is not a database)\n");
 }
 
 TEST_F(Cli, DatabaseComesFromTheEnvironmentWhenNoDbOption) {
@@ -105,7 +110,8 @@ TEST_F(Cli, NoProgressWhenPipedAndABarOnATerminal) {
   EXPECT_EQ(piped.out, "read 2000: 2000 accepted, 0 duplicates, 0 conflicts, 0 rejected\n");
   // `script` gives the command a pseudo-terminal, as a person at a terminal would have.
   if (run("command -v script >/dev/null").status != 0) GTEST_SKIP() << "script(1) is not installed";
-  auto tty = run("script -qec '" + truce("import observations " + kExample + "/observations.csv") + "' /dev/null");
+  auto tty =
+      run("script -qec '" + truce("import observations " + kExample + "/observations.csv") + "' /dev/null");
   EXPECT_NE(tty.out.find("100%"), std::string::npos) << tty.out;
 }
 
@@ -113,12 +119,16 @@ TEST_F(Cli, TamperingWithTheSqliteShellIsDetected) {
   run(truce("init"));
   run(truce("import observers " + kExample + "/observers.csv"));
   run(truce("import observations " + kExample + "/observations.csv"));
-  const std::string drop = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
-  ASSERT_EQ(run("sqlite3 " + db_ + " \"" + drop + "UPDATE observations SET kind = 'drone' WHERE id = '42'\"").status, 0);
+  const std::string drop =
+      "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
+  ASSERT_EQ(run("sqlite3 " + db_ + " \"" + drop + "UPDATE observations SET kind = 'drone' WHERE id = '42'\"")
+                .status,
+            0);
   auto v = run(truce("verify 2>&1"));
   EXPECT_EQ(v.status, 4);
   EXPECT_EQ(v.out,
-            "truce: audit chain broken at record 42 (observation 42): record 42 (id 42) does not match its audit link: "
+            "truce: audit chain broken at record 42 (observation 42): record 42 (id 42) does not match its "
+            "audit link: "
             "it was changed after it was accepted\n");
 }
 
@@ -126,8 +136,9 @@ TEST_F(Cli, TamperingWithTheSqliteShellIsDetected) {
 TEST_F(Cli, MinusZeroBreaksVerify) {
   run(truce("init"));
   const auto f = dir_.file("zero.csv");
-  testing::write_file(f, kHeader + "z1,2023-09-01T12:00:00Z,M1,-0,-0.0,mortar,-0,4,1500,300,1\n"
-                                   "z2,2023-09-01T12:01:00Z,M1,39.85,46.8,mortar,-0.0e0,4,1.5e3,300,1\n");
+  testing::write_file(f, kHeader +
+                             "z1,2023-09-01T12:00:00Z,M1,-0,-0.0,mortar,-0,4,1500,300,1\n"
+                             "z2,2023-09-01T12:01:00Z,M1,39.85,46.8,mortar,-0.0e0,4,1.5e3,300,1\n");
   auto r = run(truce("import observations " + f + " --format json"));
   EXPECT_EQ(last_line(r.out), "{\"read\":2,\"accepted\":2,\"duplicates\":0,\"conflicts\":0,\"rejected\":0}");
   auto v = run(truce("verify 2>&1"));
@@ -139,7 +150,8 @@ TEST_F(Cli, DeletionWithTheSqliteShellIsDetected) {
   run(truce("init"));
   run(truce("import observers " + kExample + "/observers.csv"));
   run(truce("import observations " + kExample + "/observations.csv"));
-  const std::string drop = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
+  const std::string drop =
+      "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; ";
   ASSERT_EQ(run("sqlite3 " + db_ + " \"" + drop + "DELETE FROM observations WHERE id = '1500'\"").status, 0);
   auto v = run(truce("verify 2>&1"));
   EXPECT_EQ(v.status, 4);
@@ -155,8 +167,8 @@ TEST_F(Cli, SigkillDuringALargeImportLosesNothingAcknowledged) {
     std::string s = kHeader;
     s.reserve(static_cast<std::size_t>(n) * 80);
     for (int i = 0; i < n; ++i) {
-      s += std::to_string(i) + ",2023-09-0" + std::to_string(1 + i % 9) + "T12:00:00Z,M" + std::to_string(i % 50) +
-           ",39.85,46.8,mortar," + std::to_string(i % 360) + ",4,1500,300,3\n";
+      s += std::to_string(i) + ",2023-09-0" + std::to_string(1 + i % 9) + "T12:00:00Z,M" +
+           std::to_string(i % 50) + ",39.85,46.8,mortar," + std::to_string(i % 360) + ",4,1500,300,3\n";
     }
     testing::write_file(f, s);
   }
@@ -164,8 +176,8 @@ TEST_F(Cli, SigkillDuringALargeImportLosesNothingAcknowledged) {
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     const std::string dbarg = db_;
-    ::execl(kTruce.c_str(), "truce", "--db", dbarg.c_str(), "import", "observations", f.c_str(), "--batch-rows",
-            "20000", static_cast<char*>(nullptr));
+    ::execl(kTruce.c_str(), "truce", "--db", dbarg.c_str(), "import", "observations", f.c_str(),
+            "--batch-rows", "20000", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   // Wait until some batches are committed, then kill without warning.
@@ -187,9 +199,9 @@ TEST_F(Cli, SigkillDuringALargeImportLosesNothingAcknowledged) {
   EXPECT_EQ(committed % 20000, 0) << "a batch was half-committed";
   auto again = run(truce("import observations " + f + " --format json"));
   EXPECT_EQ(again.status, 0);
-  EXPECT_EQ(last_line(again.out), "{\"read\":" + std::to_string(n) + ",\"accepted\":" + std::to_string(n - committed) +
-                                      ",\"duplicates\":" + std::to_string(committed) +
-                                      ",\"conflicts\":0,\"rejected\":0}");
+  EXPECT_EQ(last_line(again.out),
+            "{\"read\":" + std::to_string(n) + ",\"accepted\":" + std::to_string(n - committed) +
+                ",\"duplicates\":" + std::to_string(committed) + ",\"conflicts\":0,\"rejected\":0}");
   EXPECT_EQ(run(truce("verify")).status, 0);
   auto stats = run(truce("stats --format json"));
   EXPECT_NE(stats.out.find("\"observations\":" + std::to_string(n)), std::string::npos) << stats.out;

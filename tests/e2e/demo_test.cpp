@@ -54,14 +54,16 @@ TEST_F(Demo, SaysWhatIsRealAndWhatIsSimulated) {
   auto obs = run(truce("observations --format csv"));
   ASSERT_EQ(obs.status, 0);
   std::size_t rows = 0, marked = 0;
-  for (std::size_t p = obs.out.find('\n'); p != std::string::npos && p + 1 < obs.out.size(); p = obs.out.find('\n', p + 1)) {
+  for (std::size_t p = obs.out.find('\n'); p != std::string::npos && p + 1 < obs.out.size();
+       p = obs.out.find('\n', p + 1)) {
     ++rows;
     const auto e = obs.out.find('\n', p + 1);
     if (obs.out.substr(p + 1, e - p - 1).find("SIMULATED") != std::string::npos) ++marked;
   }
   EXPECT_GT(rows, 1000u);
   EXPECT_EQ(marked, rows);
-  EXPECT_NE(out.find("observations: " + std::to_string(rows) + " accepted (all SIMULATED"), std::string::npos) << out;
+  EXPECT_NE(out.find("observations: " + std::to_string(rows) + " accepted (all SIMULATED"), std::string::npos)
+      << out;
 }
 
 TEST_F(Demo, FusesAttributesAndClassifies) {
@@ -108,10 +110,13 @@ TEST_F(Demo, MandateAndHumanitarianFigures) {
   auto after = nlohmann::json::parse(run(truce("mandate --at 2024-07-01T00:00:00Z --format json")).out);
   EXPECT_EQ(after["state"], "ended");
   EXPECT_EQ(after["mandate_end"], "2024-06-11T21:00:00Z");
-  EXPECT_NE(out_->find("mandate today: mandate (stay of the Russian peacekeeping contingent): ended 2024-06-11T21:00:00Z"),
-            std::string::npos)
+  EXPECT_NE(
+      out_->find(
+          "mandate today: mandate (stay of the Russian peacekeeping contingent): ended 2024-06-11T21:00:00Z"),
+      std::string::npos)
       << *out_;
-  EXPECT_NE(out_->find("humanitarian: 100514 of 120000 people (83.8 %) had left by 2023-10-01"), std::string::npos)
+  EXPECT_NE(out_->find("humanitarian: 100514 of 120000 people (83.8 %) had left by 2023-10-01"),
+            std::string::npos)
       << *out_;
 }
 
@@ -162,7 +167,8 @@ TEST_F(Demo, NewRulesReclassifyTheStoredIncidents) {
 }
 
 TEST(DemoGeography, TownsLieOnTheRightSide) {
-  auto g = geo::Geography::from_geojson(read_file(kMission + "/zones.geojson"), read_file(kMission + "/loc.geojson"));
+  auto g = geo::Geography::from_geojson(read_file(kMission + "/zones.geojson"),
+                                        read_file(kMission + "/loc.geojson"));
   ASSERT_TRUE(g.ok()) << g.status().message();
   struct Case {
     const char* name;
@@ -170,11 +176,10 @@ TEST(DemoGeography, TownsLieOnTheRightSide) {
     const char* party;
   };
   // GeoNames coordinates (data/karabakh/places.tsv); far enough from the line for a 1:10M map.
-  for (const Case& c : {Case{"Stepanakert (Xankandi)", {39.8177, 46.7528}, "ARM"},
-                        Case{"Martakert", {40.21127, 46.82135}, "ARM"},
-                        Case{"Agdam", {39.99096, 46.92736}, "AZE"},
-                        Case{"Fizuli", {39.60094, 47.14529}, "AZE"},
-                        Case{"Goris (Armenia)", {39.5111, 46.3381}, "ARM"}}) {
+  for (const Case& c :
+       {Case{"Stepanakert (Xankandi)", {39.8177, 46.7528}, "ARM"},
+        Case{"Martakert", {40.21127, 46.82135}, "ARM"}, Case{"Agdam", {39.99096, 46.92736}, "AZE"},
+        Case{"Fizuli", {39.60094, 47.14529}, "AZE"}, Case{"Goris (Armenia)", {39.5111, 46.3381}, "ARM"}}) {
     EXPECT_EQ((*g)->attribute(c.p).party, c.party) << c.name;
   }
   // The Lachin corridor is a corridor zone (rule R2 looks at it).

@@ -2,14 +2,14 @@
 // truth), scored by the scenario scorer. The floors are issue 4's bars, a little lower where the
 // small sample makes a metric noisy (origin accuracy over ~600 incidents).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <algorithm>
 
 #include "test_util.h"
 
@@ -19,15 +19,18 @@ std::string run(const std::string& cmd) { return truce::testing::run(cmd).out; }
 
 TEST(FusionAccuracy, ExampleScenarioMeetsTheFloors) {
   const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";
-  const auto dir = std::filesystem::temp_directory_path() / ("truce_fusion_acc_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("truce_fusion_acc_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   const std::string out = dir.string();
-  const std::string fuse = std::string(TRUCE_BINARY) + " fuse --observations " + data + "/observations.csv --zones " +
-                           data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1";
+  const std::string fuse = std::string(TRUCE_BINARY) + " fuse --observations " + data +
+                           "/observations.csv --zones " + data + "/zones.geojson --loc " + data +
+                           "/loc.geojson --out " + out + " 2>&1";
   const std::string fuse_out = run(fuse + "; echo EXIT=$?");
   ASSERT_NE(fuse_out.find("EXIT=0"), std::string::npos) << fuse_out;
-  const std::string score = run("python3 " + std::string(TRUCE_SHARED_DIR) + "/scenario/score.py --truth " + data +
-                                " --assign " + out + "/assign.csv --incidents " + out + "/incidents.csv 2>/dev/null");
+  const std::string score =
+      run("python3 " + std::string(TRUCE_SHARED_DIR) + "/scenario/score.py --truth " + data + " --assign " +
+          out + "/assign.csv --incidents " + out + "/incidents.csv 2>/dev/null");
   std::filesystem::remove_all(dir);
   auto j = nlohmann::json::parse(score, nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << score;
@@ -42,13 +45,15 @@ TEST(FusionAccuracy, ExampleScenarioMeetsTheFloors) {
 }
 
 TEST(FusionAccuracy, BadRowsAreSkippedAndReportedNotFatal) {
-  const auto dir = std::filesystem::temp_directory_path() / ("truce_fusion_bad_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("truce_fusion_bad_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string obs = (dir / "obs.csv").string();
   FILE* f = std::fopen(obs.c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fputs(
-      "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_m,"
+      "observation_id,time,observer_id,observer_lat,observer_lon,kind,bearing_deg,bearing_sigma_deg,distance_"
+      "m,"
       "distance_sigma_m,count\n"
       "1,2023-09-01T01:00:00Z,A1,39.9,46.8,mortar,90.0,3.0,2000,500,2\n"
       "2,not-a-time,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n"
@@ -58,16 +63,17 @@ TEST(FusionAccuracy, BadRowsAreSkippedAndReportedNotFatal) {
   std::fclose(f);
   const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";
   const std::string out = (dir / "out").string();
-  const std::string res = run(std::string(TRUCE_BINARY) + " fuse --observations " + obs + " --zones " + data +
-                              "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1; echo EXIT=$?");
+  const std::string res =
+      run(std::string(TRUCE_BINARY) + " fuse --observations " + obs + " --zones " + data +
+          "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1; echo EXIT=$?");
   EXPECT_NE(res.find("EXIT=1"), std::string::npos) << res;
   EXPECT_NE(res.find("obs.csv:3: field 'time'"), std::string::npos) << res;
   EXPECT_NE(res.find("field 'bearing_deg'"), std::string::npos) << res;
   EXPECT_NE(res.find("1 observations -> 1 incidents, 3 rows skipped"), std::string::npos) << res;
   EXPECT_TRUE(std::filesystem::exists(out + "/assign.csv"));
-  const std::string missing = run(std::string(TRUCE_BINARY) + " fuse --observations " + (dir / "nope.csv").string() +
-                                  " --zones " + data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out +
-                                  " 2>&1; echo EXIT=$?");
+  const std::string missing =
+      run(std::string(TRUCE_BINARY) + " fuse --observations " + (dir / "nope.csv").string() + " --zones " +
+          data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1; echo EXIT=$?");
   EXPECT_NE(missing.find("EXIT=3"), std::string::npos) << missing;
   EXPECT_NE(missing.find("nope.csv"), std::string::npos) << missing;
   std::filesystem::remove_all(dir);
@@ -78,7 +84,8 @@ TEST(FusionAccuracy, BadRowsAreSkippedAndReportedNotFatal) {
 // meets a malformed record (it then reads the file in one piece).
 TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
   const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";
-  const auto dir = std::filesystem::temp_directory_path() / ("truce_fusion_read_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("truce_fusion_read_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::string header, body;
   {
@@ -87,22 +94,26 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
     char line[4096];
     std::vector<std::string> rows;
     while (std::fgets(line, sizeof line, in)) {
-      if (header.empty()) header = line;
-      else rows.emplace_back(line);
+      if (header.empty())
+        header = line;
+      else
+        rows.emplace_back(line);
     }
     std::fclose(in);
     // Copies of the example in earlier years, with their own ids, until the file passes 1 MiB.
     for (int k = 0; body.size() < (std::size_t{3} << 20) / 2; ++k) {
       for (const auto& r : rows) {
         std::string row = "c" + std::to_string(k) + "-" + r;
-        if (const auto y = row.find("2023-"); y != std::string::npos) row.replace(y, 4, std::to_string(2023 - k));
+        if (const auto y = row.find("2023-"); y != std::string::npos)
+          row.replace(y, 4, std::to_string(2023 - k));
         body += row;
       }
     }
   }
   auto fuse = [&](const std::string& csv, int threads, const std::string& out) {
-    return run(std::string(TRUCE_BINARY) + " fuse --threads " + std::to_string(threads) + " --observations " + csv +
-               " --zones " + data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out + " 2>&1; echo EXIT=$?");
+    return run(std::string(TRUCE_BINARY) + " fuse --threads " + std::to_string(threads) + " --observations " +
+               csv + " --zones " + data + "/zones.geojson --loc " + data + "/loc.geojson --out " + out +
+               " 2>&1; echo EXIT=$?");
   };
   auto slurp = [](const std::string& path) {
     std::string s;
@@ -116,7 +127,8 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
   };
   const std::size_t mid = body.find('\n', body.size() * 3 / 4) + 1;
   const std::string bad_field = "x1,not-a-time,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2\n";
-  const std::string bad_record = std::string("x2,2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2") + '\0' + "\n";
+  const std::string bad_record =
+      std::string("x2,2023-09-01T01:00:00Z,A2,39.9,46.8,mortar,90.0,3.0,2000,500,2") + '\0' + "\n";
   // Line ends, blank lines and non-ASCII text as a reader meets them: CRLF throughout, blank lines
   // (counted in line numbers), and UTF-8 observer ids (the pieces are split in place, not through
   // the reader, so these must come out the same).
@@ -132,7 +144,8 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
       if (n % 89 == 0) {
         const auto c1 = line.find(','), c2 = line.find(',', c1 + 1);  // observer_id is the third field
         const auto c3 = line.find(',', c2 + 1);
-        line.replace(c2 + 1, c3 - c2 - 1, "\xD0\x9F\xD0\xBE\xD1\x81\xD1\x82-" + line.substr(c2 + 1, c3 - c2 - 1));
+        line.replace(c2 + 1, c3 - c2 - 1,
+                     "\xD0\x9F\xD0\xBE\xD1\x81\xD1\x82-" + line.substr(c2 + 1, c3 - c2 - 1));
       }
       odd += line + "\r\n";
     }
@@ -160,11 +173,13 @@ TEST(FusionAccuracy, ParallelReadEqualsOnePieceRead) {
     EXPECT_EQ(one, two) << name;
     EXPECT_EQ(one, three) << name;
     // The skipped row is named by its line in the file.
-    const auto line = 2 + std::count(text.begin() + static_cast<std::ptrdiff_t>(header.size()),
-                                     text.begin() + static_cast<std::ptrdiff_t>(text.find("x1,not-a-time")), '\n');
+    const auto line =
+        2 + std::count(text.begin() + static_cast<std::ptrdiff_t>(header.size()),
+                       text.begin() + static_cast<std::ptrdiff_t>(text.find("x1,not-a-time")), '\n');
     EXPECT_NE(two.find(name + ".csv:" + std::to_string(line) + ": field 'time'"), std::string::npos) << two;
     for (const char* file : {"/assign.csv", "/incidents.csv"}) {
-      const std::string a = slurp((dir / (name + "_1")).string() + file), b = slurp((dir / (name + "_2")).string() + file);
+      const std::string a = slurp((dir / (name + "_1")).string() + file),
+                        b = slurp((dir / (name + "_2")).string() + file);
       EXPECT_GT(a.size(), 1000u);
       EXPECT_TRUE(a == b) << name << file;
       EXPECT_TRUE(a == slurp((dir / (name + "_3")).string() + file)) << name << file;

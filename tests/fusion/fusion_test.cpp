@@ -1,8 +1,10 @@
 // Fusion: location against known geometry (synthetic reports from the GeographicLib direct and
 // inverse problems) and correlation cases.
-#include <GeographicLib/Geodesic.hpp>
+#include "truce/fusion/fusion.h"
+
 #include <gtest/gtest.h>
 
+#include <GeographicLib/Geodesic.hpp>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -11,7 +13,6 @@
 #include <set>
 
 #include "fusion/model.h"
-#include "truce/fusion/fusion.h"
 
 namespace truce::fusion {
 namespace {
@@ -33,8 +34,8 @@ LatLon offset(LatLon p, double azimuth_deg, double dist_m) {
 // A report of `target` by an observer at `obs`, event at t_event: exact bearing and distance (plus
 // the given errors), reported late by the sound's travel plus `reaction_s`.
 Report report_of(std::uint32_t index, std::uint32_t observer, LatLon obs, LatLon target, std::int64_t t_event,
-                 double bearing_err_deg = 0, double dist_factor = 1, bool with_distance = true, Kind kind = Kind::kMortar,
-                 double reaction_s = 10, int count = 3) {
+                 double bearing_err_deg = 0, double dist_factor = 1, bool with_distance = true,
+                 Kind kind = Kind::kMortar, double reaction_s = 10, int count = 3) {
   double s12 = 0, azi1 = 0, azi2 = 0;
   geod().Inverse(obs.lat, obs.lon, target.lat, target.lon, s12, azi1, azi2);
   Report r;
@@ -83,7 +84,8 @@ Config single_threaded() {
 // GeographicLib is the reference they must match, far below report noise.
 TEST(ShortGeodesic, AgreesWithGeographicLibWithinTheStatedTolerance) {
   std::mt19937_64 rng(7);
-  std::uniform_real_distribution<double> ulat(-70, 70), ulon(-180, 180), uaz(-180, 180), ulog(std::log(10.0), std::log(60000.0));
+  std::uniform_real_distribution<double> ulat(-70, 70), ulon(-180, 180), uaz(-180, 180),
+      ulog(std::log(10.0), std::log(60000.0));
   double worst_s = 0, worst_az = 0, worst_pos = 0;
   for (int i = 0; i < 20000; ++i) {
     const double lat1 = ulat(rng), lon1 = ulon(rng), az = uaz(rng), s = std::exp(ulog(rng));
@@ -105,8 +107,8 @@ TEST(ShortGeodesic, AgreesWithGeographicLibWithinTheStatedTolerance) {
   EXPECT_LE(worst_s, 1.0);
   EXPECT_LE(worst_az, 1.0);
   EXPECT_LE(worst_pos, 1.0);
-  std::printf("short geodesic worst error / tolerance: distance %.3f, azimuth %.3f, direct %.3f\n", worst_s, worst_az,
-              worst_pos);
+  std::printf("short geodesic worst error / tolerance: distance %.3f, azimuth %.3f, direct %.3f\n", worst_s,
+              worst_az, worst_pos);
 }
 
 TEST(Locate, CrossingBearingsAndDistancesFindTheOriginExactly) {
@@ -141,8 +143,9 @@ TEST(Locate, StartingFromCorrelationsFitGivesTheSameIncident) {
     std::vector<std::uint32_t> all;
     for (std::uint32_t i = 0; i < n; ++i) {
       const LatLon obs = offset(kTarget, az(rng), range(rng));
-      m.push_back(detail::make_meas(
-          report_of(i, i, obs, kTarget, kT0, bearing_err(rng), std::exp(dist_err(rng)), trial % 3 != 0 || i == 0), cfg));
+      m.push_back(detail::make_meas(report_of(i, i, obs, kTarget, kT0, bearing_err(rng),
+                                              std::exp(dist_err(rng)), trial % 3 != 0 || i == 0),
+                                    cfg));
       all.push_back(i);
     }
     // Correlation's fit of the group: from the first report's projected point, as a merge would.
@@ -155,7 +158,8 @@ TEST(Locate, StartingFromCorrelationsFitGivesTheSameIncident) {
     if (!scratch.origin) continue;
     EXPECT_LT(distance_m(*scratch.origin, *started.origin), 1.0) << trial;
     ASSERT_TRUE(scratch.ellipse && started.ellipse);
-    EXPECT_NEAR(started.ellipse->semi_major_m, scratch.ellipse->semi_major_m, 0.01 * scratch.ellipse->semi_major_m + 1);
+    EXPECT_NEAR(started.ellipse->semi_major_m, scratch.ellipse->semi_major_m,
+                0.01 * scratch.ellipse->semi_major_m + 1);
     EXPECT_LE(std::abs(started.start_s - scratch.start_s), 1);
     EXPECT_LE(std::abs(started.end_s - scratch.end_s), 1);
   }
@@ -166,7 +170,8 @@ TEST(Locate, NoisyBearingsLandWithinTheEllipse) {
   std::vector<Report> g;
   const double errs[] = {2.0, -1.5, 1.0, -2.5};
   const double fac[] = {1.2, 0.8, 1.1, 0.9};
-  for (std::uint32_t i = 0; i < obs.size(); ++i) g.push_back(report_of(i, i, obs[i], kTarget, kT0, errs[i], fac[i]));
+  for (std::uint32_t i = 0; i < obs.size(); ++i)
+    g.push_back(report_of(i, i, obs[i], kTarget, kT0, errs[i], fac[i]));
   const Incident inc = locate(g, Config{});
   ASSERT_TRUE(inc.origin.has_value());
   ASSERT_TRUE(inc.ellipse.has_value());
@@ -221,7 +226,8 @@ TEST(Locate, ParallelBearingsWithoutDistancesGiveNoPoint) {
 TEST(Locate, NearParallelBearingsWithDistancesStayNearTheTarget) {
   const LatLon a = offset(kTarget, 180, 12000);
   const LatLon b = offset(a, 90, 150);
-  std::vector<Report> g = {report_of(0, 0, a, kTarget, kT0, +1.0, 1.1), report_of(1, 1, b, kTarget, kT0, -1.0, 0.9)};
+  std::vector<Report> g = {report_of(0, 0, a, kTarget, kT0, +1.0, 1.1),
+                           report_of(1, 1, b, kTarget, kT0, -1.0, 0.9)};
   const Incident inc = locate(g, Config{});
   ASSERT_TRUE(inc.origin.has_value());
   EXPECT_LT(distance_m(*inc.origin, kTarget), 1500.0);
@@ -236,7 +242,8 @@ TEST(Correlate, ReportsOfOneEventFromSeveralObserversFormOneIncident) {
   std::vector<Report> r;
   const double errs[] = {2, -3, 1, -1, 2.5};
   const double fac[] = {1.3, 0.8, 1.0, 1.2, 0.75};
-  for (std::uint32_t i = 0; i < obs.size(); ++i) r.push_back(report_of(i, i, obs[i], kTarget, kT0, errs[i], fac[i]));
+  for (std::uint32_t i = 0; i < obs.size(); ++i)
+    r.push_back(report_of(i, i, obs[i], kTarget, kT0, errs[i], fac[i]));
   const auto incs = fuse(r, single_threaded());
   ASSERT_EQ(incs.size(), 1u);
   EXPECT_EQ(incs[0].members, (std::vector<std::uint32_t>{0, 1, 2, 3, 4}));
@@ -249,10 +256,10 @@ TEST(Correlate, ReportsOfOneEventFromSeveralObserversFormOneIncident) {
 // with their square); the choice is made from the reports themselves, so reports elsewhere in time
 // do not change it (what incremental fusion relies on), and fusion's invariants still hold.
 TEST(Correlate, AFloodKeepsTheNearestPartnersWhateverElseIsFused) {
-  auto posts = ring({0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135, 144, 153, 162, 171,
-                     180, 189, 198, 207, 216, 225, 234, 243, 252, 261, 270, 279, 288, 297, 306, 315, 324, 333,
-                     342, 351},
-                    7000);
+  auto posts = ring(
+      {0,   9,   18,  27,  36,  45,  54,  63,  72,  81,  90,  99,  108, 117, 126, 135, 144, 153, 162, 171,
+       180, 189, 198, 207, 216, 225, 234, 243, 252, 261, 270, 279, 288, 297, 306, 315, 324, 333, 342, 351},
+      7000);
   std::vector<Report> r;
   std::uint32_t k = 0;
   for (std::int64_t t = 0; t < 100; ++t) {
@@ -288,7 +295,8 @@ TEST(Correlate, TwoEventsFourMinutesApartStayApart) {
   std::vector<Report> r;
   std::uint32_t k = 0;
   for (std::int64_t t : {kT0, kT0 + 240}) {
-    for (std::uint32_t i = 0; i < obs.size(); ++i) r.push_back(report_of(k++, i + 10, obs[i], kTarget, t, 1.0, 1.1));
+    for (std::uint32_t i = 0; i < obs.size(); ++i)
+      r.push_back(report_of(k++, i + 10, obs[i], kTarget, t, 1.0, 1.1));
   }
   const auto incs = fuse(r, single_threaded());
   EXPECT_EQ(member_sets(incs), (std::set<std::vector<std::uint32_t>>{{0, 1, 2}, {3, 4, 5}}));
@@ -313,8 +321,10 @@ TEST(Correlate, EpisodesOfOneBurstNinetySecondsApartStayApart) {
   const auto incs = fuse(r, single_threaded());
   ASSERT_EQ(incs.size(), 3u);
   for (std::size_t e = 0; e < 3; ++e) {
-    EXPECT_EQ(incs[e].members, (std::vector<std::uint32_t>{static_cast<std::uint32_t>(4 * e), static_cast<std::uint32_t>(4 * e + 1),
-                                                           static_cast<std::uint32_t>(4 * e + 2), static_cast<std::uint32_t>(4 * e + 3)}))
+    EXPECT_EQ(incs[e].members,
+              (std::vector<std::uint32_t>{
+                  static_cast<std::uint32_t>(4 * e), static_cast<std::uint32_t>(4 * e + 1),
+                  static_cast<std::uint32_t>(4 * e + 2), static_cast<std::uint32_t>(4 * e + 3)}))
         << "episode " << e;
   }
 }
@@ -326,8 +336,10 @@ TEST(Correlate, ExchangeOfFireAcrossTheLineStaysTwoIncidents) {
   obs.push_back(offset(kTarget, 45, 3000));
   std::vector<Report> r;
   std::uint32_t k = 0;
-  for (std::uint32_t i = 0; i < obs.size(); ++i) r.push_back(report_of(k++, i, obs[i], kTarget, kT0, 1.0, 1.1));
-  for (std::uint32_t i = 0; i < obs.size(); ++i) r.push_back(report_of(k++, i, obs[i], other, kT0 + 60, -1.0, 0.9));
+  for (std::uint32_t i = 0; i < obs.size(); ++i)
+    r.push_back(report_of(k++, i, obs[i], kTarget, kT0, 1.0, 1.1));
+  for (std::uint32_t i = 0; i < obs.size(); ++i)
+    r.push_back(report_of(k++, i, obs[i], other, kT0 + 60, -1.0, 0.9));
   const auto incs = fuse(r, single_threaded());
   EXPECT_EQ(member_sets(incs), (std::set<std::vector<std::uint32_t>>{{0, 1, 2}, {3, 4, 5}}));
 }
@@ -396,7 +408,8 @@ TEST(Correlate, PairsAcrossLatitudeStripsAndFarUncertainReportsAreFound) {
     std::vector<std::uint32_t> group;
     for (double az : {0.0, 180.0}) {
       group.push_back(k);
-      r.push_back(report_of(k++, static_cast<std::uint32_t>(az > 0), offset(src, az, 3000), src, t, 1.0, 1.1));
+      r.push_back(
+          report_of(k++, static_cast<std::uint32_t>(az > 0), offset(src, az, 3000), src, t, 1.0, 1.1));
     }
     if (e == 50) {
       group.push_back(k);
@@ -425,8 +438,8 @@ TEST(Correlate, ResultDoesNotDependOnInputOrderOrThreads) {
     const std::int64_t t = kT0 + static_cast<std::int64_t>(u01(rng) * 6 * 3600);
     for (std::uint32_t p = 0; p < posts.size(); ++p) {
       if (distance_m(posts[p], src) > 8000 || u01(rng) < 0.4) continue;
-      r.push_back(report_of(k++, p, posts[p], src, t, 3 * n01(rng), std::exp(0.25 * n01(rng)), true, Kind::kMortar,
-                            u01(rng) * 50));
+      r.push_back(report_of(k++, p, posts[p], src, t, 3 * n01(rng), std::exp(0.25 * n01(rng)), true,
+                            Kind::kMortar, u01(rng) * 50));
     }
   }
   Config one = single_threaded(), two;

@@ -52,15 +52,16 @@ std::map<std::set<std::string>, std::string> incidents_of(const std::string& dir
 
 TEST(FusionStreaming, IncrementalFusionOfLateArrivalsEqualsBatch) {
   const std::string data = std::string(TRUCE_SOURCE_DIR) + "/data/example";
-  const auto dir = std::filesystem::temp_directory_path() / ("truce_fusion_stream_" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("truce_fusion_stream_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string t = std::string(TRUCE_BINARY);
   const std::string db = " --db " + (dir / "m.db").string();
 
   // Batch, file mode.
-  ASSERT_NE(run(t + " fuse --observations " + data + "/observations.csv --zones " + data + "/zones.geojson --loc " +
-                data + "/loc.geojson --out " + (dir / "batch").string())
+  ASSERT_NE(run(t + " fuse --observations " + data + "/observations.csv --zones " + data +
+                "/zones.geojson --loc " + data + "/loc.geojson --out " + (dir / "batch").string())
                 .find("EXIT=0"),
             std::string::npos);
 
@@ -86,9 +87,11 @@ TEST(FusionStreaming, IncrementalFusionOfLateArrivalsEqualsBatch) {
     changes += out;
   }
   // Late arrivals joined incidents fused before: some incidents were updated or retired.
-  EXPECT_EQ(changes.find(" 0 updated, 0 unchanged, 0 retired"), changes.rfind(" 0 updated, 0 unchanged, 0 retired"))
+  EXPECT_EQ(changes.find(" 0 updated, 0 unchanged, 0 retired"),
+            changes.rfind(" 0 updated, 0 unchanged, 0 retired"))
       << changes;
-  ASSERT_NE(run(t + db + " export scorer --out " + (dir / "stream").string()).find("EXIT=0"), std::string::npos);
+  ASSERT_NE(run(t + db + " export scorer --out " + (dir / "stream").string()).find("EXIT=0"),
+            std::string::npos);
   const auto batch = incidents_of((dir / "batch").string());
   const auto stream = incidents_of((dir / "stream").string());
   EXPECT_GT(batch.size(), 500u);

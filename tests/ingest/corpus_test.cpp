@@ -34,13 +34,15 @@ std::string outcome(const std::string& name) {
   ingest::Options opts;
   opts.clock = &clock;
   opts.max_messages = 100;
-  auto obs = ingest::import_observers(**store, {std::string(TRUCE_SOURCE_DIR) + "/tests/data/ingest/observers.csv"}, opts);
+  auto obs = ingest::import_observers(
+      **store, {std::string(TRUCE_SOURCE_DIR) + "/tests/data/ingest/observers.csv"}, opts);
   if (!obs.ok() || !obs->clean()) return "observers fixture failed";
   const std::string path = kCorpus + "/" + name;
   auto r = ingest::import_observations(**store, {path}, opts);
   if (!r.ok()) return "import failed: " + r.status().ToString();
   std::string out = "read=" + std::to_string(r->read) + " accepted=" + std::to_string(r->accepted) +
-                    " duplicates=" + std::to_string(r->duplicates) + " conflicts=" + std::to_string(r->conflicts) +
+                    " duplicates=" + std::to_string(r->duplicates) +
+                    " conflicts=" + std::to_string(r->conflicts) +
                     " rejected=" + std::to_string(r->rejected) + "\n";
   for (const auto& e : r->file_errors) out += "error: " + e.ToString() + "\n";
   for (const auto& m : r->messages) out += "problem: " + m + "\n";
@@ -48,7 +50,8 @@ std::string outcome(const std::string& name) {
   std::int64_t quarantined = 0;
   (void)(*store)->scan_rejects([&](const Reject& rj) {
     ++quarantined;
-    out += "quarantined: " + rj.disposition + " line " + std::to_string(rj.line) + " field '" + rj.field + "'\n";
+    out +=
+        "quarantined: " + rj.disposition + " line " + std::to_string(rj.line) + " field '" + rj.field + "'\n";
     return true;
   });
   // Every row read is exactly one of the four outcomes, and nothing rejected is lost.

@@ -61,8 +61,9 @@ class IngestTest : public ::testing::Test {
 std::string rows(int from, int to) {
   std::string s;
   for (int i = from; i < to; ++i) {
-    s += std::to_string(i) + ",2023-09-01T21:" + std::to_string(10 + i % 50) + ":00Z,M001,39.85,46.8,mortar," +
-         std::to_string(i % 360) + ",4,1500,300," + std::to_string(1 + i % 9) + "\n";
+    s += std::to_string(i) + ",2023-09-01T21:" + std::to_string(10 + i % 50) +
+         ":00Z,M001,39.85,46.8,mortar," + std::to_string(i % 360) + ",4,1500,300," +
+         std::to_string(1 + i % 9) + "\n";
   }
   return s;
 }
@@ -81,33 +82,42 @@ TEST_F(IngestTest, SameFileTwiceAddsNothing) {
 
 TEST_F(IngestTest, ConflictKeepsTheStoredVersionAndQuarantinesTheNewOne) {
   import({write("a.csv", kHeader + "7,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,90,4,1500,300,3\n")});
-  auto s = import({write("b.csv", kHeader + "7,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,91,4,1500,300,3\n")});
+  auto s =
+      import({write("b.csv", kHeader + "7,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,91,4,1500,300,3\n")});
   EXPECT_EQ(s.conflicts, 1);
   ASSERT_EQ(s.messages.size(), 1u);
-  EXPECT_NE(s.messages[0].find("field 'bearing_deg': conflict: observation 7 was already accepted with different "
-                               "content"),
-            std::string::npos)
+  EXPECT_NE(
+      s.messages[0].find("field 'bearing_deg': conflict: observation 7 was already accepted with different "
+                         "content"),
+      std::string::npos)
       << s.messages[0];
   std::optional<double> bearing;
-  ASSERT_TRUE(store_->scan_observations({}, [&](const StoredObservation& so) {
-                      bearing = so.obs.bearing_deg;
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->scan_observations({},
+                                      [&](const StoredObservation& so) {
+                                        bearing = so.obs.bearing_deg;
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_EQ(bearing, 90.0);
   int conflicts = 0;
-  ASSERT_TRUE(store_->scan_rejects([&](const Reject& r) {
-                      conflicts += r.disposition == "conflict" && r.record_id == "7" && r.field == "bearing_deg";
-                      return true;
-                    }).ok());
+  ASSERT_TRUE(store_
+                  ->scan_rejects([&](const Reject& r) {
+                    conflicts +=
+                        r.disposition == "conflict" && r.record_id == "7" && r.field == "bearing_deg";
+                    return true;
+                  })
+                  .ok());
   EXPECT_EQ(conflicts, 1);
 }
 
 TEST_F(IngestTest, NdjsonAndCsvOfTheSameReportsAreDuplicates) {
   import({write("a.csv", kHeader + "1,2023-09-01T21:00:00Z,M001,39.85,46.8,mortar,90,4,1500,300,3\n")});
-  auto s = import({write("a.ndjson",
-                         "{\"observation_id\":\"1\",\"time\":\"2023-09-02T01:00:00+04:00\",\"observer_id\":\"M001\","
-                         "\"observer_lat\":39.85,\"observer_lon\":46.8,\"kind\":\"mortar\",\"bearing_deg\":90,"
-                         "\"bearing_sigma_deg\":4,\"distance_m\":1500,\"distance_sigma_m\":300,\"count\":3}\n")});
+  auto s = import(
+      {write("a.ndjson",
+             "{\"observation_id\":\"1\",\"time\":\"2023-09-02T01:00:00+04:00\",\"observer_id\":\"M001\","
+             "\"observer_lat\":39.85,\"observer_lon\":46.8,\"kind\":\"mortar\",\"bearing_deg\":90,"
+             "\"bearing_sigma_deg\":4,\"distance_m\":1500,\"distance_sigma_m\":300,\"count\":3}\n")});
   EXPECT_EQ(s.duplicates, 1) << (s.messages.empty() ? "" : s.messages[0]);
 }
 
@@ -139,7 +149,8 @@ TEST_F(IngestTest, SeveralFilesAndAMissingOneInOneImport) {
   auto s = import({a, dir_.file("missing.csv"), b});
   EXPECT_EQ(s.accepted, 20);
   ASSERT_EQ(s.file_errors.size(), 1u);
-  EXPECT_EQ(s.file_errors[0].message(), "cannot open " + dir_.file("missing.csv") + ": No such file or directory");
+  EXPECT_EQ(s.file_errors[0].message(),
+            "cannot open " + dir_.file("missing.csv") + ": No such file or directory");
 }
 
 // A gigabyte on one line arrives through a pipe: it is rejected and skipped without being held in
@@ -168,10 +179,12 @@ TEST_F(IngestTest, InvalidUtf8ViaOpenRosaIsRejectedAndQuarantined) {
 // order (a repeat in a later request is its duplicate), each rejection quarantined with the line of
 // its own request.
 TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
-  const auto sub = [](const std::string& id, const std::string& observer) { return submission(id, observer); };
+  const auto sub = [](const std::string& id, const std::string& observer) {
+    return submission(id, observer);
+  };
   std::vector<ingest::SubmissionGroup> groups(3);
   groups[0] = {{sub("g1", "M001"), sub("g2", "M001")}, "api"};
-  groups[1] = {{sub("g1", "M001")}, "api"};                        // the same report again
+  groups[1] = {{sub("g1", "M001")}, "api"};                          // the same report again
   groups[2] = {{sub("g3", "M001"), sub("g4", "NOPE")}, "openrosa"};  // an unknown observer, item 2
   auto r = ingest::submit_observation_groups(*store_, std::move(groups), opts_);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -184,10 +197,12 @@ TEST_F(IngestTest, GroupsInOneTransactionAreJudgedEachOnItsOwn) {
   EXPECT_EQ((*r)[2][1].state, State::kRejected);
   EXPECT_EQ(stored(), 3);
   std::vector<Reject> rejects;
-  ASSERT_TRUE(store_->scan_rejects([&](const Reject& rj) {
-    rejects.push_back(rj);
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->scan_rejects([&](const Reject& rj) {
+                    rejects.push_back(rj);
+                    return true;
+                  })
+                  .ok());
   ASSERT_EQ(rejects.size(), 1u);
   EXPECT_EQ(rejects[0].source, "openrosa");
   EXPECT_EQ(rejects[0].line, 2);
@@ -221,10 +236,12 @@ TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
   EXPECT_EQ((*r)[1][2].state, State::kConflict);  // differs from the prepared p3
   EXPECT_EQ(stored(), 2);
   std::vector<Reject> rejects;
-  ASSERT_TRUE(store_->scan_rejects([&](const Reject& rj) {
-    rejects.push_back(rj);
-    return true;
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->scan_rejects([&](const Reject& rj) {
+                    rejects.push_back(rj);
+                    return true;
+                  })
+                  .ok());
   ASSERT_EQ(rejects.size(), 3u);
   EXPECT_EQ(rejects[0].record_id, "p2");
   EXPECT_EQ(rejects[0].raw, "raw p2");
@@ -234,7 +251,9 @@ TEST_F(IngestTest, PreparedSubmissionsAreJudgedAsUnpreparedOnes) {
 // The server's writer keeps the registered observers between commits; one registered after it
 // read them (by another process) is found at its first report, not refused.
 TEST_F(IngestTest, AnObserverRegisteredAfterTheCacheWasReadIsKnown) {
-  const auto sub = [](const std::string& id, const std::string& observer) { return submission(id, observer); };
+  const auto sub = [](const std::string& id, const std::string& observer) {
+    return submission(id, observer);
+  };
   ingest::ObserverCache cache;
   std::vector<ingest::SubmissionGroup> first(1);
   first[0] = {{sub("c1", "M001"), sub("c2", "LATE")}, "api"};

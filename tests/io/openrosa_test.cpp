@@ -7,11 +7,13 @@ namespace {
 
 const Instant kNow{1800000000000};
 
-std::string submission(const std::string& fields, const std::string& meta = "<instanceID>uuid:a1</instanceID>",
+std::string submission(const std::string& fields,
+                       const std::string& meta = "<instanceID>uuid:a1</instanceID>",
                        const std::string& form = "truce_observation") {
-  return "<?xml version=\"1.0\"?>\n<data id=\"" + form + "\" orx:version=\"1\" xmlns:orx=\"http://openrosa.org/xforms\">" +
-         "<observer_id>M001</observer_id><time>2023-09-01T21:38:41.000+04:00</time><kind>mortar</kind>" + fields +
-         "<meta>" + meta + "</meta></data>";
+  return "<?xml version=\"1.0\"?>\n<data id=\"" + form +
+         "\" orx:version=\"1\" xmlns:orx=\"http://openrosa.org/xforms\">" +
+         "<observer_id>M001</observer_id><time>2023-09-01T21:38:41.000+04:00</time><kind>mortar</kind>" +
+         fields + "<meta>" + meta + "</meta></data>";
 }
 
 struct Parsed {
@@ -44,7 +46,8 @@ TEST(OpenRosa, InstanceIdIsTheObservationId) {
 }
 
 TEST(OpenRosa, AnEditedSubmissionNamesTheOneItReplaces) {
-  auto p = parse(submission("<count>4</count>", "<instanceID>uuid:new</instanceID><deprecatedID>uuid:old</deprecatedID>"));
+  auto p = parse(submission("<count>4</count>",
+                            "<instanceID>uuid:new</instanceID><deprecatedID>uuid:old</deprecatedID>"));
   ASSERT_FALSE(p.error) << p.error->reason;
   EXPECT_EQ(p.meta.instance_id, "uuid:new");
   EXPECT_EQ(p.meta.deprecated_id, "uuid:old");

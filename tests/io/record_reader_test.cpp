@@ -1,12 +1,11 @@
 #include "truce/io/record_reader.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace truce::io {
 namespace {
@@ -17,7 +16,8 @@ struct Read {
   std::vector<std::string> errors;
 };
 
-Read read_all(const std::string& text, RecordReader::Mode mode = RecordReader::Mode::kCsv, Limits limits = {}) {
+Read read_all(const std::string& text, RecordReader::Mode mode = RecordReader::Mode::kCsv,
+              Limits limits = {}) {
   auto src = ByteSource::from_string(text, "t.csv");
   RecordReader r(*src, mode, limits);
   Read out;
@@ -67,7 +67,9 @@ TEST(RecordReader, TrailingEmptyFieldAfterQuotedField) {
 TEST(RecordReader, StrayQuoteIsReportedWithItsLineAndReadingGoesOn) {
   auto r = read_all("a,b\nx\"y,2\n3,4\n");
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0], "t.csv:2: stray quote in unquoted field 1 (quote the whole field, and double any '\"' inside it)");
+  EXPECT_EQ(
+      r.errors[0],
+      "t.csv:2: stray quote in unquoted field 1 (quote the whole field, and double any '\"' inside it)");
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records[1][0], "3");
   EXPECT_EQ(r.lines[1], 3);
@@ -78,7 +80,8 @@ TEST(RecordReader, TooLongRecordIsSkippedToTheNextLine) {
   l.max_record_bytes = 64;
   auto r = read_all("a\n" + std::string(10000, 'z') + "\nok\n", RecordReader::Mode::kCsv, l);
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0], "t.csv:2: record longer than 64 bytes (a missing line break or a runaway quote?); skipped");
+  EXPECT_EQ(r.errors[0],
+            "t.csv:2: record longer than 64 bytes (a missing line break or a runaway quote?); skipped");
   ASSERT_EQ(r.records.size(), 2u);
   EXPECT_EQ(r.records[1][0], "ok");
   EXPECT_EQ(r.lines[1], 3);

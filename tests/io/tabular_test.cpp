@@ -3,14 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <nlohmann/json.hpp>
 
 namespace truce::io {
 namespace {
 
 TEST(Header, ColumnsAreFoundByNameInAnyOrder) {
-  auto m = map_header(observation_schema(), {"kind", "time", "extra", "observer_id", "observation_id"}, "f.csv");
+  auto m =
+      map_header(observation_schema(), {"kind", "time", "extra", "observer_id", "observation_id"}, "f.csv");
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->index[0], 4);  // observation_id
   EXPECT_EQ(m->index[5], 0);  // kind
@@ -21,7 +21,8 @@ TEST(Header, MissingRequiredColumnNamesIt) {
   auto m = map_header(observation_schema(), {"observation_id", "time", "kind"}, "f.csv");
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().ToString(),
-            "f.csv:1: field 'observer_id': missing required column 'observer_id' in the header (the header needs at "
+            "f.csv:1: field 'observer_id': missing required column 'observer_id' in the header (the header "
+            "needs at "
             "least: observation_id,time,observer_id,kind)");
 }
 
@@ -97,7 +98,8 @@ TEST(Parse, InvalidUtf8ViaOpenRosa) {
   Row orow(observer_schema().columns.size());
   orow[0] = "M\xfe";
   Observer ob;
-  EXPECT_EQ(parse_observer(orow, ob)->reason, "expected UTF-8 text; byte 1 (0xfe) is not part of a UTF-8 character");
+  EXPECT_EQ(parse_observer(orow, ob)->reason,
+            "expected UTF-8 text; byte 1 (0xfe) is not part of a UTF-8 character");
 }
 
 TEST(Parse, ObserverTypeMustBeKnown) {
@@ -141,19 +143,27 @@ TEST(JsonString, PlainTextIsQuotedAndAnythingElseEscaped) {
 // The API's batch reader (simdjson) against the JSON tree's (nlohmann, the oracle): every element
 // it takes gives the same row and the same error; the ones it leaves are the odd ones only.
 TEST(JsonBatch, SimdjsonRowsEqualTheTreesRows) {
-  const std::vector<std::pair<std::string, bool>> cases = {  // element, left to the tree
-      {R"({"observation_id":"a","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5})", false},
-      {R"({"observation_id":"b","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":5,"distance_m":1e3})", false},
-      {R"({"observation_id":"c","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.50,"count":-5})", false},
-      {R"({"observation_id":"d","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":18446744073709551615})", false},
-      {R"({"observation_id":"e\u00e9\"\\","time":null,"observer_id":"M001","kind":"mortar","extra":[1,{"x":2}]})", false},
+  const std::vector<std::pair<std::string, bool>> cases = {
+      // element, left to the tree
+      {R"({"observation_id":"a","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5})",
+       false},
+      {R"({"observation_id":"b","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":5,"distance_m":1e3})",
+       false},
+      {R"({"observation_id":"c","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.50,"count":-5})",
+       false},
+      {R"({"observation_id":"d","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","count":18446744073709551615})",
+       false},
+      {R"({"observation_id":"e\u00e9\"\\","time":null,"observer_id":"M001","kind":"mortar","extra":[1,{"x":2}]})",
+       false},
       {R"({"observation_id":"f","observer_id":"M001","kind":"mortar"})", false},  // time missing
-      {R"({"observation_id":"g","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":5.0,"notes":"x"})", false},
+      {R"({"observation_id":"g","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":5.0,"notes":"x"})",
+       false},
       {R"({"observation_id":"h","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":-0.0})", true},
       {R"({"observation_id":"i","time":"t","observer_id":"M001","kind":"mortar","bearing_deg":0})", false},
       {R"({"observation_id":"j","time":"t","observer_id":"M001","kind":true})", true},
       {R"({"observation_id":"k","time":"t","observer_id":"M001","kind":{"a":1}})", true},
-      {R"({"observation_id":"l","observation_id":"m","time":"t","observer_id":"M001","kind":"mortar"})", true},
+      {R"({"observation_id":"l","observation_id":"m","time":"t","observer_id":"M001","kind":"mortar"})",
+       true},
       {R"(7)", true},
       {R"("text")", true},
       {R"([1,2])", true},

@@ -37,7 +37,8 @@ class Incremental : public ::testing::Test {
     }
     return std::move(s).value();
   }
-  void import(Store& store, const std::string& header, const std::vector<std::string>& rows, const std::string& name) {
+  void import(Store& store, const std::string& header, const std::vector<std::string>& rows,
+              const std::string& name) {
     const std::string path = dir_.file(name);
     std::ofstream f(path);
     f << header << "\n";
@@ -52,10 +53,13 @@ class Incremental : public ::testing::Test {
     ObservationFilter f;
     f.id = id;
     std::optional<Observation> o;
-    ASSERT_TRUE(store.scan_observations(f, [&](const StoredObservation& so) {
-                       o = so.obs;
-                       return false;
-                     }).ok());
+    ASSERT_TRUE(store
+                    .scan_observations(f,
+                                       [&](const StoredObservation& so) {
+                                         o = so.obs;
+                                         return false;
+                                       })
+                    .ok());
     ASSERT_TRUE(o.has_value());
     o->id = id + "-edited";
     o->supersedes = id;
@@ -65,7 +69,8 @@ class Incremental : public ::testing::Test {
     subs[0].obs = *o;
     auto res = ingest::submit_observations(store, std::move(subs), "test", ingest::Options{});
     ASSERT_TRUE(res.ok()) << res.status().ToString();
-    ASSERT_EQ((*res)[0].state, ingest::SubmissionResult::State::kAccepted) << (*res)[0].error.field << ": " << (*res)[0].error.reason;
+    ASSERT_EQ((*res)[0].state, ingest::SubmissionResult::State::kAccepted)
+        << (*res)[0].error.field << ": " << (*res)[0].error.reason;
   }
   void fuse(Store& store, pipeline::FuseMemo* memo) {
     auto g = pipeline::mission_geography(store);
@@ -76,12 +81,15 @@ class Incremental : public ::testing::Test {
   // Every current incident: id, its reports and its content.
   static std::vector<std::string> incidents(Store& store) {
     std::vector<std::string> out;
-    EXPECT_TRUE(store.scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
-                       std::string s = si.id + ":";
-                       for (const auto& o : si.observation_ids) s += " " + o;
-                       out.push_back(s + "\n" + si.content);
-                       return true;
-                     }).ok());
+    EXPECT_TRUE(store
+                    .scan_incidents(IncidentFilter{},
+                                    [&](const StoredIncident& si) {
+                                      std::string s = si.id + ":";
+                                      for (const auto& o : si.observation_ids) s += " " + o;
+                                      out.push_back(s + "\n" + si.content);
+                                      return true;
+                                    })
+                    .ok());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -112,11 +120,14 @@ TEST_F(Incremental, ShuffledSmallImportsWithAMemoEqualOneFusionOfEverything) {
   // edited, and the edit fused alone: the rest of its incident, at other times, must be fused
   // again without it. Once midway (later runs could mend a mistake) and once at the end.
   const auto edit_one = [&](std::string& id) {
-    ASSERT_TRUE(live->scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
-                       if (si.observation_ids.size() < 3 || !memo.incidents.count(si.id)) return true;
-                       id = si.observation_ids.front();
-                       return false;
-                     }).ok());
+    ASSERT_TRUE(live->scan_incidents(IncidentFilter{},
+                                     [&](const StoredIncident& si) {
+                                       if (si.observation_ids.size() < 3 || !memo.incidents.count(si.id))
+                                         return true;
+                                       id = si.observation_ids.front();
+                                       return false;
+                                     })
+                    .ok());
     ASSERT_FALSE(id.empty()) << "no incident of three reports in the last run";
     correct(*live, id);
     fuse(*live, &memo);

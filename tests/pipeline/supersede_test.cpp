@@ -21,15 +21,17 @@ struct Report {
 
 std::string xform(const Report& r) {
   return "<data id=\"truce_observation\"><observer_id>" + r.observer + "</observer_id><time>" + r.time +
-         "</time><location>" + r.lat + " " + r.lon + " 0 5</location><kind>explosion</kind><bearing_deg>" + r.bearing +
-         "</bearing_deg><bearing_sigma_deg>" + r.sigma + "</bearing_sigma_deg><distance_m>" + r.dist +
-         "</distance_m><count>" + r.count + "</count><meta><instanceID>" + r.id + "</instanceID>" +
+         "</time><location>" + r.lat + " " + r.lon + " 0 5</location><kind>explosion</kind><bearing_deg>" +
+         r.bearing + "</bearing_deg><bearing_sigma_deg>" + r.sigma + "</bearing_sigma_deg><distance_m>" +
+         r.dist + "</distance_m><count>" + r.count + "</count><meta><instanceID>" + r.id + "</instanceID>" +
          (r.deprecated.empty() ? "" : "<deprecatedID>" + r.deprecated + "</deprecatedID>") + "</meta></data>";
 }
 
 // Two posts hear one explosion (reports 330 and 331 of tests/data/report).
-const Report kA{"uuid:old", "", "2023-09-07T08:01:52Z", "A0005", "39.873842", "46.802173", "282.8", "4.3", "6600", "1"};
-const Report kB{"uuid:b", "", "2023-09-07T08:01:57Z", "B0006", "39.887471", "46.824937", "281.4", "3.2", "12300", "2"};
+const Report kA{"uuid:old", "", "2023-09-07T08:01:52Z", "A0005", "39.873842", "46.802173", "282.8", "4.3",
+                "6600",     "1"};
+const Report kB{"uuid:b", "", "2023-09-07T08:01:57Z", "B0006", "39.887471", "46.824937", "281.4", "3.2",
+                "12300",  "2"};
 
 class Supersede : public ::testing::Test {
  protected:
@@ -81,12 +83,15 @@ class Supersede : public ::testing::Test {
   // Each current incident as "id: obs,obs".
   std::vector<std::string> incidents() {
     std::vector<std::string> out;
-    EXPECT_TRUE(store_->scan_incidents(IncidentFilter{}, [&](const StoredIncident& si) {
-                         std::string s = si.id + ":";
-                         for (const auto& o : si.observation_ids) s += " " + o;
-                         out.push_back(s);
-                         return true;
-                       }).ok());
+    EXPECT_TRUE(store_
+                    ->scan_incidents(IncidentFilter{},
+                                     [&](const StoredIncident& si) {
+                                       std::string s = si.id + ":";
+                                       for (const auto& o : si.observation_ids) s += " " + o;
+                                       out.push_back(s);
+                                       return true;
+                                     })
+                    .ok());
     return out;
   }
   testing::TempDir dir_;
@@ -108,10 +113,16 @@ TEST_F(Supersede, AnEditedSubmissionGivesOneIncidentWithTheNewReport) {
   EXPECT_EQ(incidents(), (std::vector<std::string>{"inc-uuid:new: uuid:new"}));
   // Both reports are kept, the original marked.
   std::vector<std::string> kept;
-  ASSERT_TRUE(store_->scan_observations({}, [&](const StoredObservation& so) {
-                       kept.push_back(so.obs.id + (so.superseded_by.empty() ? "" : " superseded by " + so.superseded_by));
-                       return true;
-                     }).ok());
+  ASSERT_TRUE(store_
+                  ->scan_observations({},
+                                      [&](const StoredObservation& so) {
+                                        kept.push_back(so.obs.id +
+                                                       (so.superseded_by.empty()
+                                                            ? ""
+                                                            : " superseded by " + so.superseded_by));
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_EQ(kept, (std::vector<std::string>{"uuid:old superseded by uuid:new", "uuid:new"}));
   auto chain = store_->verify_chain();
   ASSERT_TRUE(chain.ok());

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "test_util.h"
@@ -20,10 +19,10 @@ class ReportCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
     for (const std::string& step :
-         {std::string("init"), "import zones " + kData + "/zones.geojson", "import loc " + kData + "/loc.geojson",
-          "import places " + kData + "/places.tsv", "import agreement " + kData + "/agreement.json",
-          "import observers " + kData + "/observers.csv", "import observations " + kData + "/observations.csv",
-          std::string("fuse")}) {
+         {std::string("init"), "import zones " + kData + "/zones.geojson",
+          "import loc " + kData + "/loc.geojson", "import places " + kData + "/places.tsv",
+          "import agreement " + kData + "/agreement.json", "import observers " + kData + "/observers.csv",
+          "import observations " + kData + "/observations.csv", std::string("fuse")}) {
       auto r = run(truce(step) + " 2>&1");
       ASSERT_EQ(r.status, 0) << step << ": " << r.out;
     }
@@ -32,7 +31,9 @@ class ReportCli : public ::testing::Test {
     delete dir_;
     dir_ = nullptr;
   }
-  static std::string truce(const std::string& args) { return kTruce + " --db " + dir_->file("m.db") + " " + args; }
+  static std::string truce(const std::string& args) {
+    return kTruce + " --db " + dir_->file("m.db") + " " + args;
+  }
   static testing::TempDir* dir_;
 };
 testing::TempDir* ReportCli::dir_ = nullptr;
@@ -58,7 +59,8 @@ TEST_F(ReportCli, JsonHasTheFieldsTheAcceptanceChecksRead) {
   auto md = run(truce("report daily --date 2023-09-14 --format md -o -"));
   ASSERT_EQ(md.status, 0);
   EXPECT_EQ(md.out.rfind("# Daily report 2023-09-14\n", 0), 0u);
-  EXPECT_NE(md.out.find("- Incidents: **" + std::to_string(j["totals"]["incidents"].get<int>()) + "**"), std::string::npos);
+  EXPECT_NE(md.out.find("- Incidents: **" + std::to_string(j["totals"]["incidents"].get<int>()) + "**"),
+            std::string::npos);
   // The public edition has no observer ids.
   auto pub = run(truce("report daily --date 2023-09-14 --format json --public -o -"));
   ASSERT_EQ(pub.status, 0);
@@ -86,9 +88,10 @@ TEST_F(ReportCli, BadArgumentsSayWhatWasExpected) {
   auto c = run(truce("report daily --date 2023-09-14 --format pdf --chromium /nonexistent/chromium -o " +
                      dir_->file("x.pdf") + " 2>&1"));
   EXPECT_EQ(c.status, 3);
-  EXPECT_EQ(c.out,
-            "truce: cannot run Chromium at /nonexistent/chromium (No such file or directory): install Debian's "
-            "chromium package (apt-get install chromium) or give --chromium PATH\n");
+  EXPECT_EQ(
+      c.out,
+      "truce: cannot run Chromium at /nonexistent/chromium (No such file or directory): install Debian's "
+      "chromium package (apt-get install chromium) or give --chromium PATH\n");
   EXPECT_FALSE(std::filesystem::exists(dir_->file("x.pdf")));
   auto f = run(truce("report daily --date 2023-09-14 --format docx -o - 2>&1"));
   EXPECT_EQ(f.status, 2);

@@ -5,10 +5,9 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "truce/agreement/humanitarian.h"
@@ -68,7 +67,8 @@ class ReportScenario : public ::testing::Test {
                     return ids.size() < 2;
                   }).ok());
     ASSERT_EQ(ids.size(), 2u);
-    IncidentReview v{ids[0], 0, "verified", "crater and fragments found by the afternoon patrol", "analyst1", {}};
+    IncidentReview v{ids[0],     0, "verified", "crater and fragments found by the afternoon patrol",
+                     "analyst1", {}};
     ASSERT_TRUE(st.update_review(v, 0).ok());
     IncidentReview d{ids[1], 0, "disputed", "party B denies firing", "analyst1", {}};
     ASSERT_TRUE(st.update_review(d, 0).ok());
@@ -180,14 +180,17 @@ TEST_F(ReportScenario, HtmlMapHasOneMarkPerLocatedIncidentAndTotalsMatchTheJson)
     EXPECT_EQ(marked, located_ids);
     const std::regex total(R"re(<span class="total" data-key="([a-z_]+)" data-value="(-?[0-9]+)">)re");
     std::size_t totals = 0;
-    for (auto it = std::sregex_iterator(html.begin(), html.end(), total); it != std::sregex_iterator(); ++it) {
+    for (auto it = std::sregex_iterator(html.begin(), html.end(), total); it != std::sregex_iterator();
+         ++it) {
       ++totals;
-      EXPECT_EQ(std::stoll((*it)[2].str()), j["totals"][(*it)[1].str()].get<std::int64_t>()) << (*it)[1].str();
+      EXPECT_EQ(std::stoll((*it)[2].str()), j["totals"][(*it)[1].str()].get<std::int64_t>())
+          << (*it)[1].str();
     }
     EXPECT_EQ(totals, 5u);
     // Kind counts in the by-kind table equal the JSON's.
     for (const auto& [k, n] : j["by_kind"].items()) {
-      const std::string row = "<tr><td>" + k + "</td><td class=\"n\" data-n=\"" + std::to_string(n.get<std::int64_t>()) + "\">";
+      const std::string row =
+          "<tr><td>" + k + "</td><td class=\"n\" data-n=\"" + std::to_string(n.get<std::int64_t>()) + "\">";
       EXPECT_NE(html.find(row), std::string::npos) << row;
     }
     // Self-contained: nothing fetched.

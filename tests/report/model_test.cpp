@@ -127,8 +127,8 @@ TEST(DailyReport, ChangeAgainstPreviousDayAndSevenDayMean) {
   EXPECT_EQ(r->change.vs_previous_day, 3);
   ASSERT_TRUE(r->change.vs_previous_day_pct);
   EXPECT_DOUBLE_EQ(*r->change.vs_previous_day_pct, 300.0);
-  EXPECT_DOUBLE_EQ(r->change.mean_7d, 2.7);       // 19 / 7 = 2.714
-  EXPECT_DOUBLE_EQ(r->change.vs_mean_7d, 1.3);    // 4 - 2.714
+  EXPECT_DOUBLE_EQ(r->change.mean_7d, 2.7);     // 19 / 7 = 2.714
+  EXPECT_DOUBLE_EQ(r->change.vs_mean_7d, 1.3);  // 4 - 2.714
   ASSERT_TRUE(r->change.vs_mean_7d_pct);
   EXPECT_DOUBLE_EQ(*r->change.vs_mean_7d_pct, 47.4);
   ASSERT_EQ(r->trend.size(), 30u);
@@ -158,23 +158,27 @@ TEST(DailyReport, NotableSentencesSayWhatWhereWhoAndWhichRule) {
   const auto where_a = in.gazetteer->describe({39.8213, 47.0801});
   ASSERT_TRUE(where_a);
   EXPECT_EQ(where_a->text.substr(where_a->text.size() - 13), "NW of Martuni");
-  ASSERT_EQ(r->notable.size(), 3u);  // the artillery (most observers, heaviest, R2), the mortar, R1's small arms
+  ASSERT_EQ(r->notable.size(),
+            3u);  // the artillery (most observers, heaviest, R2), the mortar, R1's small arms
   // In time order.
   EXPECT_EQ(r->notable[0].id, "inc-c");
   EXPECT_EQ(r->notable[1].id, "inc-d");
   EXPECT_EQ(r->notable[2].id, "inc-a");
-  EXPECT_EQ(r->notable[2].text, "At 21:40 UTC an artillery round was fired from " + where_a->text +
-                                    " (AZE-held area, 3.2 km from the line of contact); 3 posts observed it; breaks "
-                                    "rule R2 (fire from the Lachin corridor); corroborated.");
-  EXPECT_EQ(r->notable[2].why, (std::vector<std::string>{"most observers (3)", "heaviest weapon (artillery)", "breaks R2"}));
+  EXPECT_EQ(r->notable[2].text,
+            "At 21:40 UTC an artillery round was fired from " + where_a->text +
+                " (AZE-held area, 3.2 km from the line of contact); 3 posts observed it; breaks "
+                "rule R2 (fire from the Lachin corridor); corroborated.");
+  EXPECT_EQ(r->notable[2].why,
+            (std::vector<std::string>{"most observers (3)", "heaviest weapon (artillery)", "breaks R2"}));
   const auto where_c = in.gazetteer->describe({39.9012, 46.8401});
-  EXPECT_EQ(r->notable[0].text, "At 10:15 UTC 6 mortar rounds were fired from " + where_c->text +
-                                    " (outside the parties' areas, 150 m from the line of contact); 1 patrol observed "
-                                    "it; verified. Analyst note: crater found by patrol T1");
-  EXPECT_EQ(r->notable[1].text, "At 10:20 UTC small-arms fire was heard from " +
-                                    in.gazetteer->describe({39.80, 47.02})->text +
-                                    " (ARM-held area); 2 observers (1 patrol, 1 post) observed it; breaks rule R1 (fire "
-                                    "during the ceasefire); corroborated.");
+  EXPECT_EQ(r->notable[0].text,
+            "At 10:15 UTC 6 mortar rounds were fired from " + where_c->text +
+                " (outside the parties' areas, 150 m from the line of contact); 1 patrol observed "
+                "it; verified. Analyst note: crater found by patrol T1");
+  EXPECT_EQ(r->notable[1].text,
+            "At 10:20 UTC small-arms fire was heard from " + in.gazetteer->describe({39.80, 47.02})->text +
+                " (ARM-held area); 2 observers (1 patrol, 1 post) observed it; breaks rule R1 (fire "
+                "during the ceasefire); corroborated.");
 }
 
 TEST(DailyReport, NotableListIsCappedAndUnlocatedIsSaidSo) {
@@ -190,7 +194,8 @@ TEST(DailyReport, NotableListIsCappedAndUnlocatedIsSaidSo) {
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->notable.size(), 1u);
   EXPECT_EQ(r->notable[0].text,
-            "At 03:05 UTC small-arms fire was heard (origin not located: bearings only); 1 post observed it; breaks "
+            "At 03:05 UTC small-arms fire was heard (origin not located: bearings only); 1 post observed it; "
+            "breaks "
             "rule R1 (ceasefire: no fire of any kind); reported.");
   EXPECT_EQ(r->violations[0].title, "ceasefire: no fire of any kind");
   EXPECT_EQ(r->mandate, "");  // an agreement without a term has no mandate line
@@ -239,14 +244,16 @@ TEST(DailyReport, PublicEditionRedactsInTheModel) {
   const auto& a = r->notable.back();
   EXPECT_EQ(a.id, "inc-a");
   // Places are described from the rounded point, to the kilometre at best.
-  EXPECT_NE(a.text.find("fired from near Martuni (AZE-held area, about 3 km from the line of contact)"), std::string::npos)
+  EXPECT_NE(a.text.find("fired from near Martuni (AZE-held area, about 3 km from the line of contact)"),
+            std::string::npos)
       << a.text;
   const auto& c = r->notable.front();
   EXPECT_EQ(c.id, "inc-c");
   const auto d = in.gazetteer->describe({39.9, 46.85});
   ASSERT_TRUE(d);
   EXPECT_NE(c.text.find("fired from about " + std::to_string(std::lround(d->distance_m / 1000)) + " km " +
-                        std::string(geo::compass16(d->azimuth_deg)) + " of Askeran (outside the parties' areas, about 0 km"),
+                        std::string(geo::compass16(d->azimuth_deg)) +
+                        " of Askeran (outside the parties' areas, about 0 km"),
             std::string::npos)
       << c.text;
 }
@@ -323,7 +330,8 @@ TEST(DailyReport, IncidentOfAnotherDayIsRefused) {
   in.incidents[1].start = Instant{kDay * kDayMs - 1000};
   auto r = build_daily_report(in);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), "incident inc-b starts at 2023-09-13T23:59:59Z: expected a start on 2023-09-14 (UTC)");
+  EXPECT_EQ(r.status().message(),
+            "incident inc-b starts at 2023-09-13T23:59:59Z: expected a start on 2023-09-14 (UTC)");
   in = base();
   in.incidents[0].kind = "rockets";
   r = build_daily_report(in);
@@ -336,7 +344,9 @@ TEST(DailyReport, HtmlHasOneMarkPerLocatedIncidentAndNoExternalReference) {
   ASSERT_TRUE(r.ok());
   const std::string html = to_html(*r);
   std::size_t marks = 0;
-  for (auto p = html.find("<g class=\"incident\""); p != std::string::npos; p = html.find("<g class=\"incident\"", p + 1)) ++marks;
+  for (auto p = html.find("<g class=\"incident\""); p != std::string::npos;
+       p = html.find("<g class=\"incident\"", p + 1))
+    ++marks;
   EXPECT_EQ(marks, 3u);
   EXPECT_NE(html.find("data-id=\"inc-a\""), std::string::npos);
   EXPECT_EQ(html.find("data-id=\"inc-b\" data-kind"), std::string::npos);  // unlocated: no mark
@@ -357,7 +367,8 @@ TEST(DailyReport, EmptyDay) {
   EXPECT_TRUE(r->notable.empty());
   EXPECT_EQ(r->mission, "the mission");
   EXPECT_NE(to_markdown(*r).find("## Notable incidents\n\nNone.\n"), std::string::npos);
-  EXPECT_NE(to_html(*r).find("No map: the mission has no geography and no incident was located."), std::string::npos);
+  EXPECT_NE(to_html(*r).find("No map: the mission has no geography and no incident was located."),
+            std::string::npos);
 }
 
 TEST(DailyReport, ParseDayIsStrict) {

@@ -1,17 +1,18 @@
 // The report's grid of places picks exactly the place and text Gazetteer::describe picks.
+#include "report/places.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "report/places.h"
 #include "test_util.h"
 
 namespace truce::report::detail {
 namespace {
 
 TEST(ReportPlaces, AgreesWithDescribeEverywhere) {
-  const std::string tsv = testing::read_file(std::string(TRUCE_SHARED_DIR) +
-                                             "/data/geonames-cities500-caucasus/cities500_AM_AZ_GE_plus_border.tsv");
+  const std::string tsv = testing::read_file(
+      std::string(TRUCE_SHARED_DIR) + "/data/geonames-cities500-caucasus/cities500_AM_AZ_GE_plus_border.tsv");
   ASSERT_FALSE(tsv.empty()) << "the shared GeoNames extract is missing";
   auto g = geo::Gazetteer::from_geonames_tsv(tsv, "cities500");
   ASSERT_TRUE(g.ok()) << g.status().ToString();

@@ -1,5 +1,7 @@
 // The HTTP engine under `truce serve`: what idle, slow, greedy and careless clients can and cannot
 // do to it, over real sockets to a real server with a real SQLite mission database.
+#include "server/engine.h"
+
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <poll.h>
@@ -10,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "server/engine.h"
 #include "server/gzip.h"
 #include "test_util.h"
 #include "truce/server/server.h"
@@ -53,14 +54,16 @@ class EngineTest : public ::testing::Test {
   int connect() const { return testing::connect_loopback(server_->port()); }
 
   // Sends `req` and reads until the connection closes, at most `timeout`.
-  static std::string exchange(int fd, const std::string& req, std::chrono::milliseconds timeout = std::chrono::seconds(5),
+  static std::string exchange(int fd, const std::string& req,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(5),
                               bool until_close = true) {
     if (!req.empty()) (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
     std::string out;
     const auto end = Clock::now() + timeout;
     while (Clock::now() < end) {
       pollfd p{fd, POLLIN, 0};
-      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count());
+      const int left =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now()).count());
       if (::poll(&p, 1, std::max(1, left)) <= 0) break;
       char buf[65536];
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
@@ -98,7 +101,8 @@ TEST_F(EngineTest, IdleKeepAliveConnectionsDoNotStallRequests) {
     const int fd = connect();
     ASSERT_GE(fd, 0);
     // One request each, so that every connection is an open keep-alive connection, then silence.
-    const std::string r = exchange(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5), false);
+    const std::string r =
+        exchange(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5), false);
     ASSERT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << i;
     idle.push_back(fd);
   }
@@ -149,8 +153,9 @@ TEST_F(EngineTest, ChunkedBodyOverTheLimitIsRefusedBeforeAuthentication) {
   start(o);
   const int fd = connect();
   ASSERT_GE(fd, 0);
-  std::string req = "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                    "Content-Type: application/json\r\n\r\n";
+  std::string req =
+      "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Type: application/json\r\n\r\n";
   (void)!::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
   const std::string chunk = "4000\r\n" + std::string(0x4000, 'a') + "\r\n";
   std::size_t sent = 0;
@@ -177,9 +182,11 @@ TEST_F(EngineTest, ChunkedBodyOverTheLimitIsRefusedBeforeAuthentication) {
 
   // A declared length over the limit is refused from the headers alone, token or not.
   const int fd2 = connect();
-  const std::string r2 = exchange(fd2,
-                                  "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n"
-                                  "Authorization: Bearer " + token_ + "\r\n\r\n");
+  const std::string r2 =
+      exchange(fd2,
+               "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n"
+               "Authorization: Bearer " +
+                   token_ + "\r\n\r\n");
   ::close(fd2);
   EXPECT_EQ(r2.rfind("HTTP/1.1 413", 0), 0u);
 }
@@ -197,7 +204,8 @@ TEST_F(EngineTest, EveryResponseHasADateHeader) {
       {"GARBAGE\r\n\r\n", "400"},
       {"GET /healthz HTTP/1.1\r\nHost: x\r\nX: " + std::string(40000, 'x') + "\r\n\r\n", "431"},
   };
-  const std::regex date(R"(\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n)");
+  const std::regex date(
+      R"(\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n)");
   for (const auto& [req, status] : cases) {
     const int fd = connect();
     const std::string r = exchange(fd, req);
@@ -272,7 +280,8 @@ TEST_F(EngineTest, PipelinedRequestsAreAnsweredInOrderAndHeadHasNoBody) {
                                  "HEAD /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n"
                                  "GET /nothing/here HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   ::close(fd);
-  const auto first = r.find("HTTP/1.1 200"), second = r.find("HTTP/1.1 200", first + 1), third = r.find("HTTP/1.1 404");
+  const auto first = r.find("HTTP/1.1 200"), second = r.find("HTTP/1.1 200", first + 1),
+             third = r.find("HTTP/1.1 404");
   ASSERT_NE(first, std::string::npos);
   ASSERT_NE(second, std::string::npos) << r;
   ASSERT_NE(third, std::string::npos) << r;
@@ -290,7 +299,8 @@ TEST_F(EngineTest, ExpectContinueGetsAContinueBeforeTheBody) {
   start();
   const int fd = connect();
   const std::string body = R"({"observation_id":"e1"})";
-  const std::string head = "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
+  const std::string head = "POST /api/v1/observations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           token_ +
                            "\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " +
                            std::to_string(body.size()) + "\r\n\r\n";
   const std::string first = exchange(fd, head, std::chrono::seconds(3), false);
@@ -308,8 +318,9 @@ TEST_F(EngineTest, EventStreamsHoldNoWorker) {
   std::vector<int> streams;
   for (int i = 0; i < 20; ++i) {
     const int fd = connect();
-    const std::string r = exchange(fd, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ +
-                                           "\r\n\r\n", std::chrono::seconds(3), false);
+    const std::string r =
+        exchange(fd, "GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token_ + "\r\n\r\n",
+                 std::chrono::seconds(3), false);
     ASSERT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r.substr(0, 200);
     EXPECT_NE(r.find("text/event-stream"), std::string::npos);
     streams.push_back(fd);
@@ -357,10 +368,11 @@ TEST_F(EngineTest, StoppedEngineLeaksNoStateThroughPendingHandlers) {
     std::thread t([&] { (void)engine.run(); });
     const int port = engine.port();
     const int answered = testing::connect_loopback(port);
-    const std::string r = exchange(answered, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5), false);
+    const std::string r =
+        exchange(answered, "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(5), false);
     EXPECT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
-    const int idle = testing::connect_loopback(port);             // open, never sends
-    const int half = testing::connect_loopback(port);             // half a request
+    const int idle = testing::connect_loopback(port);  // open, never sends
+    const int half = testing::connect_loopback(port);  // half a request
     const std::string part = "GET /x HTTP/1.1\r\nHo";
     (void)!::send(half, part.data(), part.size(), MSG_NOSIGNAL);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -1,5 +1,7 @@
 // The live fuser's priority policy: which runs go to the low-priority thread (a flood) and which
 // stay at the server's own priority, on a real SQLite mission.
+#include "server/live_fusion.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,7 +9,6 @@
 #include <thread>
 
 #include "server/events.h"
-#include "server/live_fusion.h"
 #include "test_util.h"
 #include "truce/geo/geography.h"
 #include "truce/ingest/ingest.h"

@@ -42,7 +42,8 @@ TEST(MultipartTest, OdkCollectSubmission) {
   // OkHttp (ODK Collect) sends a UUID boundary, the xml_submission_file part first, then media.
   const std::string boundary = "3f0d8a1e-5b7c-4c1a-9e2f-6d4b8a2c1e07";
   const std::string xml =
-      "<?xml version='1.0' ?><data id=\"truce_observation\"><meta><instanceID>uuid:1</instanceID></meta></data>";
+      "<?xml version='1.0' ?><data "
+      "id=\"truce_observation\"><meta><instanceID>uuid:1</instanceID></meta></data>";
   // JPEG-ish bytes with NUL, CR/LF, "--", a CRLF "--" and a CRLF followed by most of the boundary.
   const std::string jpg = "\xff\xd8\xff\xe0\0\x10JFIF\0\r\n--\r\n\r\n-- \r\n--"s + boundary.substr(0, 20) +
                           "\n--" + boundary + "\r--" + boundary + "x\xff\xd9"s;
@@ -81,7 +82,8 @@ TEST(MultipartTest, QuotedBoundaryAndCaseInsensitiveMediaType) {
 }
 
 TEST(MultipartTest, BoundaryLength) {
-  EXPECT_EQ(multipart_boundary("multipart/form-data; boundary=" + std::string(70, 'x')), std::string(70, 'x'));
+  EXPECT_EQ(multipart_boundary("multipart/form-data; boundary=" + std::string(70, 'x')),
+            std::string(70, 'x'));
   EXPECT_EQ(multipart_boundary("multipart/form-data; boundary=" + std::string(71, 'x')), std::nullopt);
   EXPECT_EQ(multipart_boundary("multipart/form-data; boundary=\"\""), std::nullopt);
   EXPECT_EQ(multipart_boundary("multipart/form-data; boundary="), std::nullopt);
@@ -98,9 +100,10 @@ TEST(MultipartTest, BoundaryLength) {
   auto r = parse_multipart("multipart/form-data; boundary=" + b70, body_of(b70, {field("x", "y")}));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)[0].content, "y");
-  EXPECT_NE(error_of("multipart/form-data; boundary=" + std::string(71, '7'), body_of(std::string(71, '7'), {}))
-                .find("1 to 70"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("multipart/form-data; boundary=" + std::string(71, '7'), body_of(std::string(71, '7'), {}))
+          .find("1 to 70"),
+      std::string::npos);
 }
 
 TEST(MultipartTest, BoundaryAsPrefixInsideContentIsContent) {
@@ -126,15 +129,18 @@ TEST(MultipartTest, DelimiterWithTrailingCharactersIsRefused) {
 }
 
 TEST(MultipartTest, PreambleAndEpilogueIgnored) {
-  const std::string body = "This is the preamble.\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=a\r\n\r\n"
-                           "1\r\n--BOUNDARY--\r\nThis is the epilogue, even --BOUNDARY\r\n";
+  const std::string body =
+      "This is the preamble.\r\n--BOUNDARY\r\nContent-Disposition: form-data; name=a\r\n\r\n"
+      "1\r\n--BOUNDARY--\r\nThis is the epilogue, even --BOUNDARY\r\n";
   auto r = parse_multipart(kCt, body);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 1u);
   EXPECT_EQ((*r)[0].name, "a");
   EXPECT_EQ((*r)[0].content, "1");
   // No CRLF after the closing delimiter is fine too.
-  EXPECT_TRUE(parse_multipart(kCt, "--BOUNDARY\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--BOUNDARY--").ok());
+  EXPECT_TRUE(
+      parse_multipart(kCt, "--BOUNDARY\r\nContent-Disposition: form-data; name=a\r\n\r\n1\r\n--BOUNDARY--")
+          .ok());
 }
 
 TEST(MultipartTest, DispositionParametersAndDefaultContentType) {
@@ -181,17 +187,24 @@ TEST(MultipartTest, MissingDispositionOrName) {
   const std::size_t header_at = body.find("Content-Disposition: form-data; filename");
   EXPECT_NE(msg.find("part 2 at byte " + std::to_string(header_at + 21)), std::string::npos) << msg;
 
-  EXPECT_NE(error_of(kCt, body_of(kB, {{"Content-Type: text/xml\r\n", "x"}})).find("expected a Content-Disposition"),
+  EXPECT_NE(error_of(kCt, body_of(kB, {{"Content-Type: text/xml\r\n", "x"}}))
+                .find("expected a Content-Disposition"),
             std::string::npos);
-  EXPECT_NE(error_of(kCt, body_of(kB, {{"Content-Disposition: attachment; name=a\r\n", "x"}})).find("form-data"),
-            std::string::npos);
-  EXPECT_NE(error_of(kCt, body_of(kB, {{"Content-Disposition: form-data; name=\"\"\r\n", "x"}})).find("non-empty"),
-            std::string::npos);
-  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a; name=b\r\n", ""}})).ok());
-  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=\"a\r\n", ""}})).ok());
+  EXPECT_NE(
+      error_of(kCt, body_of(kB, {{"Content-Disposition: attachment; name=a\r\n", "x"}})).find("form-data"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(kCt, body_of(kB, {{"Content-Disposition: form-data; name=\"\"\r\n", "x"}})).find("non-empty"),
+      std::string::npos);
+  EXPECT_FALSE(
+      parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a; name=b\r\n", ""}})).ok());
+  EXPECT_FALSE(
+      parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=\"a\r\n", ""}})).ok());
   EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a;\r\n", ""}})).ok());
-  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a b\r\n", ""}})).ok());
-  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {field("a", "1"), field("a", "2"),
+  EXPECT_FALSE(
+      parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a b\r\n", ""}})).ok());
+  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {field("a", "1"),
+                                                 field("a", "2"),
                                                  {"Content-Disposition: form-data; name=a\r\n"
                                                   "Content-Disposition: form-data; name=b\r\n",
                                                   ""}}))
@@ -200,9 +213,10 @@ TEST(MultipartTest, MissingDispositionOrName) {
                                                   "Content-Transfer-Encoding: base64\r\n",
                                                   "MQ=="}}))
                    .ok());
-  EXPECT_FALSE(parse_multipart(kCt, body_of(kB, {{"Content-Disposition: form-data; name=a\r\nContent-Type: xml\r\n",
-                                                  ""}}))
-                   .ok());
+  EXPECT_FALSE(
+      parse_multipart(kCt,
+                      body_of(kB, {{"Content-Disposition: form-data; name=a\r\nContent-Type: xml\r\n", ""}}))
+          .ok());
   // A part with no headers at all: the blank line comes right after the delimiter line.
   const std::string no_headers = error_of(kCt, "--BOUNDARY\r\n\r\nx\r\n--BOUNDARY--");
   EXPECT_NE(no_headers.find("part 1 at byte 12: expected a Content-Disposition header"), std::string::npos)
@@ -226,8 +240,9 @@ TEST(MultipartTest, TooManyParts) {
 
 TEST(MultipartTest, WrongMediaType) {
   const std::string body = body_of(kB, {field("a", "1")});
-  for (const char* ct : {"multipart/mixed; boundary=BOUNDARY", "text/plain", "", "multipart/form-data-x; boundary=BOUNDARY",
-                         "application/x-www-form-urlencoded", "multipart/form-data boundary=BOUNDARY"}) {
+  for (const char* ct :
+       {"multipart/mixed; boundary=BOUNDARY", "text/plain", "", "multipart/form-data-x; boundary=BOUNDARY",
+        "application/x-www-form-urlencoded", "multipart/form-data boundary=BOUNDARY"}) {
     EXPECT_FALSE(multipart_boundary(ct).has_value()) << ct;
     EXPECT_NE(error_of(ct, body).find("Content-Type"), std::string::npos) << ct;
   }

@@ -1,7 +1,7 @@
 // `truce serve` as a process: killed under load it loses nothing it acknowledged; SIGTERM is clean.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,7 +37,8 @@ Process serve(const std::string& db) {
     ::close(out[0]);
     const int devnull = ::open("/dev/null", O_WRONLY);
     ::dup2(devnull, 2);
-    ::execl(kTruce.c_str(), "truce", "--db", db.c_str(), "serve", "--listen", "127.0.0.1:0", static_cast<char*>(nullptr));
+    ::execl(kTruce.c_str(), "truce", "--db", db.c_str(), "serve", "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(out[1]);
@@ -79,8 +80,9 @@ TEST_F(ServeProcess, SigkillUnderLoadLosesNothingAcknowledged) {
       const httplib::Headers h = {{"Authorization", "Bearer " + token_}};
       for (int i = 0; i < 5000 && !done; ++i) {
         const std::string id = "c" + std::to_string(c) + "-" + std::to_string(i);
-        const std::string body = R"({"observation_id":")" + id +
-                                 R"(","time":"2023-09-01T21:38:41Z","observer_id":"X","observer_lat":39.9,"observer_lon":46.7,"kind":"drone"})";
+        const std::string body =
+            R"({"observation_id":")" + id +
+            R"(","time":"2023-09-01T21:38:41Z","observer_id":"X","observer_lat":39.9,"observer_lon":46.7,"kind":"drone"})";
         auto r = cli.Post("/api/v1/observations", h, body, "application/json");
         if (!r) {
           if (done) break;
@@ -127,9 +129,10 @@ TEST_F(ServeProcess, SigtermFinishesAndExitsCleanly) {
   Process p = serve(db_);
   ASSERT_GT(p.port, 0);
   httplib::Client cli("127.0.0.1", p.port);
-  auto r = cli.Post("/api/v1/observations", {{"Authorization", "Bearer " + token_}},
-                    R"({"observation_id":"t1","time":"2023-09-01T21:38:41Z","observer_id":"X","observer_lat":39.9,"observer_lon":46.7,"kind":"drone"})",
-                    "application/json");
+  auto r = cli.Post(
+      "/api/v1/observations", {{"Authorization", "Bearer " + token_}},
+      R"({"observation_id":"t1","time":"2023-09-01T21:38:41Z","observer_id":"X","observer_lat":39.9,"observer_lon":46.7,"kind":"drone"})",
+      "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 201);
   ::kill(p.pid, SIGTERM);

@@ -9,10 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "test_util.h"
 #include "truce/agreement/humanitarian.h"
@@ -42,8 +41,10 @@ class ServerTest : public ::testing::Test {
       ASSERT_TRUE(ingest::import_observers(**s, {kObservers}, io)->clean());
       for (auto [name, role] : {std::pair{"obs", "observer"}, {"ana", "analyst"}, {"adm", "admin"}}) {
         const std::string tok = *server::new_token();
-        User u{name, role, role == std::string("observer") ? std::vector<std::string>{"M001"} : std::vector<std::string>{},
-               server::digest_ha1(name, "truce", tok)};
+        User u{
+            name, role,
+            role == std::string("observer") ? std::vector<std::string>{"M001"} : std::vector<std::string>{},
+            server::digest_ha1(name, "truce", tok)};
         ASSERT_TRUE((*s)->add_user(u, server::token_hash(tok)).ok());
         tokens_[role] = tok;
       }
@@ -51,10 +52,12 @@ class ServerTest : public ::testing::Test {
         ASSERT_TRUE((*s)->put_document(d, R"({"type":"FeatureCollection","features":[]})").ok());
       }
       geo::Gazetteer places;
-      places.add(geo::Place{"Martuni", LatLon{39.7937, 47.1146}, "PPL", 5400, "AZ", std::string(geo::kGeoNamesCredit), 1});
+      places.add(geo::Place{"Martuni", LatLon{39.7937, 47.1146}, "PPL", 5400, "AZ",
+                            std::string(geo::kGeoNamesCredit), 1});
       ASSERT_TRUE((*s)->put_document("places", places.serialize()).ok());
       ASSERT_TRUE((*s)->put_document("agreement", testing::read_file(std::string(TRUCE_SOURCE_DIR) +
-                                                                     "/data/karabakh/agreement.json")).ok());
+                                                                     "/data/karabakh/agreement.json"))
+                      .ok());
       StoredIncident inc;
       inc.id = "inc-1";
       inc.start = *parse_instant("2023-09-01T21:38:00Z");
@@ -99,7 +102,8 @@ class ServerTest : public ::testing::Test {
   }
   static std::string obs(const std::string& id, const std::string& extra = "") {
     return R"({"observation_id":")" + id +
-           R"(","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5)" + extra + "}";
+           R"(","time":"2023-09-01T21:38:41Z","observer_id":"M001","kind":"mortar","bearing_deg":92.5)" +
+           extra + "}";
   }
 
   testing::TempDir dir_;
@@ -123,7 +127,8 @@ TEST_F(ServerTest, PostStatusesFollowTheOutcome) {
   auto conflict = post("/api/v1/observations", obs("a1", R"(,"count":7)"), "observer");
   EXPECT_EQ(conflict->status, 409);
   EXPECT_EQ(json::parse(conflict->body)["error"]["field"], "count");
-  auto invalid = post("/api/v1/observations", "[" + obs("a2", R"(,"count":0)") + "," + obs("a3") + "]", "analyst");
+  auto invalid =
+      post("/api/v1/observations", "[" + obs("a2", R"(,"count":0)") + "," + obs("a3") + "]", "analyst");
   EXPECT_EQ(invalid->status, 422);
   auto body = json::parse(invalid->body);
   EXPECT_EQ(body["error"]["field"], "count");
@@ -148,10 +153,12 @@ TEST_F(ServerTest, RejectedBatchItemIsQuarantinedAsReceived) {
   auto store = open_sqlite_store(db_, {});
   ASSERT_TRUE(store.ok()) << store.status().ToString();
   std::vector<Reject> rejects;
-  ASSERT_TRUE((*store)->scan_rejects([&](const Reject& rj) {
-    rejects.push_back(rj);
-    return true;
-  }).ok());
+  ASSERT_TRUE((*store)
+                  ->scan_rejects([&](const Reject& rj) {
+                    rejects.push_back(rj);
+                    return true;
+                  })
+                  .ok());
   ASSERT_EQ(rejects.size(), 1u);
   EXPECT_EQ(rejects[0].raw, bad);
   EXPECT_EQ(rejects[0].line, 1);
@@ -186,10 +193,12 @@ TEST_F(ServerTest, ConcurrentSinglePostsShareCommitsAndEveryAcknowledgedOneIsSto
   ObservationFilter f;
   f.limit = 100000;
   int stored = 0;
-  ASSERT_TRUE((*s)->scan_observations(f, [&](const StoredObservation& so2) {
-    stored += so2.obs.id.rfind("gc-", 0) == 0;
-    return true;
-  }).ok());
+  ASSERT_TRUE((*s)->scan_observations(f,
+                                      [&](const StoredObservation& so2) {
+                                        stored += so2.obs.id.rfind("gc-", 0) == 0;
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_EQ(stored, kThreads * kEach);
   auto m = client_->Get("/metrics", auth("admin"));
   ASSERT_TRUE(m);
@@ -201,15 +210,18 @@ TEST_F(ServerTest, ConcurrentSinglePostsShareCommitsAndEveryAcknowledgedOneIsSto
 }
 
 TEST_F(ServerTest, ObserverMaySubmitOnlyForItsObservers) {
-  auto r = post("/api/v1/observations", R"({"observation_id":"z","time":"2023-09-01T21:38:41Z","observer_id":"A0001","kind":"drone"})",
-                "observer");
+  auto r =
+      post("/api/v1/observations",
+           R"({"observation_id":"z","time":"2023-09-01T21:38:41Z","observer_id":"A0001","kind":"drone"})",
+           "observer");
   EXPECT_EQ(r->status, 403);
   EXPECT_EQ(json::parse(r->body)["error"]["message"], "user obs may not submit for observer A0001 (item 0)");
 }
 
 TEST_F(ServerTest, MalformedBodiesAreRefusedWithErrors) {
   EXPECT_EQ(post("/api/v1/observations", "{not json", "analyst")->status, 400);
-  EXPECT_EQ(post("/api/v1/observations", std::string(100, '[') + std::string(100, ']'), "analyst")->status, 400);
+  EXPECT_EQ(post("/api/v1/observations", std::string(100, '[') + std::string(100, ']'), "analyst")->status,
+            400);
   EXPECT_EQ(post("/api/v1/observations", "[]", "analyst")->status, 422);
   EXPECT_EQ(post("/api/v1/observations", "42", "analyst")->status, 422);
   auto big = post("/api/v1/observations", "[" + std::string(70 * 1024, ' ') + "]", "analyst");
@@ -224,8 +236,9 @@ TEST_F(ServerTest, CursorPaginationWalksEverything) {
   std::set<std::string> seen;
   std::string cursor;
   for (int page = 0; page < 10; ++page) {
-    auto r = client_->Get(("/api/v1/observations?limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor)).c_str(),
-                          auth("analyst"));
+    auto r =
+        client_->Get(("/api/v1/observations?limit=10" + (cursor.empty() ? "" : "&cursor=" + cursor)).c_str(),
+                     auth("analyst"));
     ASSERT_EQ(r->status, 200);
     auto j = json::parse(r->body);
     for (const auto& it : j["items"]) seen.insert(it["observation_id"].get<std::string>());
@@ -268,13 +281,17 @@ TEST_F(ServerTest, RoleEndpointMatrix) {
                 });
           }
           const bool allowed = std::find(roles.begin(), roles.end(), caller) != roles.end();
-          EXPECT_EQ(status, allowed ? 200 : caller.empty() || caller == "wrong" ? 401 : 403) << path << " as " << caller;
+          EXPECT_EQ(status, allowed                               ? 200
+                            : caller.empty() || caller == "wrong" ? 401
+                                                                  : 403)
+              << path << " as " << caller;
           ++checked;
           continue;
         }
-        httplib::Result r = method == "get"     ? client_->Get(url.c_str(), auth(caller))
-                            : method == "patch" ? client_->Patch(url.c_str(), auth(caller), "{}", "application/json")
-                                                : client_->Post(url.c_str(), auth(caller), "{}", "application/json");
+        httplib::Result r = method == "get" ? client_->Get(url.c_str(), auth(caller))
+                            : method == "patch"
+                                ? client_->Patch(url.c_str(), auth(caller), "{}", "application/json")
+                                : client_->Post(url.c_str(), auth(caller), "{}", "application/json");
         ASSERT_TRUE(r) << method << " " << path;
         const bool allowed = roles.empty() || std::find(roles.begin(), roles.end(), caller) != roles.end();
         if (allowed) {
@@ -315,17 +332,20 @@ TEST_F(ServerTest, IncidentReviewUsesOptimisticConcurrency) {
   EXPECT_EQ(items[0]["status"], "corroborated");
   EXPECT_EQ(items[0]["review_version"], 0);
   auto ok = client_->Patch("/api/v1/incidents/inc-1", auth("analyst"),
-                           R"({"status":"verified","notes":"crater seen at dawn","version":0})", "application/json");
+                           R"({"status":"verified","notes":"crater seen at dawn","version":0})",
+                           "application/json");
   ASSERT_EQ(ok->status, 200) << ok->body;
   EXPECT_EQ(json::parse(ok->body)["review_version"], 1);
-  auto stale = client_->Patch("/api/v1/incidents/inc-1", auth("admin"), R"({"status":"disputed","version":0})",
-                              "application/json");
+  auto stale = client_->Patch("/api/v1/incidents/inc-1", auth("admin"),
+                              R"({"status":"disputed","version":0})", "application/json");
   EXPECT_EQ(stale->status, 409);
   EXPECT_EQ(json::parse(stale->body)["error"]["field"], "version");
   auto bad = client_->Patch("/api/v1/incidents/inc-1", auth("analyst"), R"({"status":"maybe","version":1})",
                             "application/json");
   EXPECT_EQ(bad->status, 422);
-  EXPECT_EQ(client_->Patch("/api/v1/incidents/nope", auth("analyst"), R"({"version":0})", "application/json")->status, 404);
+  EXPECT_EQ(client_->Patch("/api/v1/incidents/nope", auth("analyst"), R"({"version":0})", "application/json")
+                ->status,
+            404);
   auto one = client_->Get("/api/v1/incidents/inc-1", auth("analyst"));
   ASSERT_EQ(one->status, 200);
   auto j = json::parse(one->body);
@@ -333,7 +353,9 @@ TEST_F(ServerTest, IncidentReviewUsesOptimisticConcurrency) {
   EXPECT_EQ(j["notes"], "crater seen at dawn");
   EXPECT_EQ(j["reviews"][0]["by"], "ana");
   EXPECT_EQ(j["history"][0]["change"], "created");
-  EXPECT_EQ(client_->Get("/api/v1/incidents?status=verified", auth("analyst"))->body.find("inc-1") != std::string::npos, true);
+  EXPECT_EQ(client_->Get("/api/v1/incidents?status=verified", auth("analyst"))->body.find("inc-1") !=
+                std::string::npos,
+            true);
 }
 
 TEST_F(ServerTest, PublicIncidentsAreRoundedAndCarryNoObservations) {
@@ -370,9 +392,10 @@ TEST_F(ServerTest, PublicViewIsNoFinerThanItsGrid) {
     inc.kind = "artillery";
     inc.party = "B";
     inc.observation_ids = {"obs-77"};
-    inc.content = R"({"id":"inc-obs-77","kind":"artillery","start":"2023-09-02T10:15:41Z","end":"2023-09-02T10:16:09Z",)"
-                  R"("distance_to_loc_m":2843.7,"sector":{"apex_lat":39.9,"apex_lon":46.8},)"
-                  R"("violations":[{"rule":"R1","explanation":"artillery at 10:15:41 from B"}]})";
+    inc.content =
+        R"({"id":"inc-obs-77","kind":"artillery","start":"2023-09-02T10:15:41Z","end":"2023-09-02T10:16:09Z",)"
+        R"("distance_to_loc_m":2843.7,"sector":{"apex_lat":39.9,"apex_lon":46.8},)"
+        R"("violations":[{"rule":"R1","explanation":"artillery at 10:15:41 from B"}]})";
     ASSERT_TRUE((*s)->replace_incidents({"obs-77"}, {inc}).ok());
   }
   stop();
@@ -401,19 +424,23 @@ TEST_F(ServerTest, PublicViewIsNoFinerThanItsGrid) {
 // /reports/daily, and the analysts' notes. It sees its own posts' reports only, and no notes.
 TEST_F(ServerTest, ObserverSeesItsOwnPostsOnlyAndNoNotes) {
   ASSERT_EQ(post("/api/v1/observations", obs("mine"), "observer")->status, 201);
-  ASSERT_EQ(post("/api/v1/observations",
-                 R"({"observation_id":"theirs","time":"2023-09-01T21:38:50Z","observer_id":"A0001","kind":"mortar","bearing_deg":80})",
-                 "analyst")
-                ->status,
-            201);
+  ASSERT_EQ(
+      post(
+          "/api/v1/observations",
+          R"({"observation_id":"theirs","time":"2023-09-01T21:38:50Z","observer_id":"A0001","kind":"mortar","bearing_deg":80})",
+          "analyst")
+          ->status,
+      201);
   {
     SqliteOptions so;
     auto s = open_sqlite_store(db_, so);
     StoredIncident inc;
-    ASSERT_TRUE((*s)->replace_incidents({"o1", "o2"}, {}).ok());  // the fixture's incident has no reports stored
-    for (const char* d : {"zones", "loc"}) {  // the report draws the mission's map
-      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" + d +
-                                                           ".geojson")).ok());
+    ASSERT_TRUE(
+        (*s)->replace_incidents({"o1", "o2"}, {}).ok());  // the fixture's incident has no reports stored
+    for (const char* d : {"zones", "loc"}) {              // the report draws the mission's map
+      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" +
+                                                           d + ".geojson"))
+                      .ok());
     }
     inc.id = "inc-mine";
     inc.start = *parse_instant("2023-09-01T21:38:41Z");
@@ -421,14 +448,17 @@ TEST_F(ServerTest, ObserverSeesItsOwnPostsOnlyAndNoNotes) {
     inc.kind = "mortar";
     inc.party = "A";
     inc.observation_ids = {"mine", "theirs"};
-    inc.content = R"({"id":"inc-mine","kind":"mortar","party":"A","status":"corroborated","start":"2023-09-01T21:38:41Z",)"
-                  R"("end":"2023-09-01T21:38:50Z","reports":2,"sector":{"apex_lat":39.9,"apex_lon":46.8}})";
+    inc.content =
+        R"({"id":"inc-mine","kind":"mortar","party":"A","status":"corroborated","start":"2023-09-01T21:38:41Z",)"
+        R"("end":"2023-09-01T21:38:50Z","reports":2,"sector":{"apex_lat":39.9,"apex_lon":46.8}})";
     ASSERT_TRUE((*s)->replace_incidents({"mine", "theirs"}, {inc}).ok());
   }
-  ASSERT_EQ(client_->Patch("/api/v1/incidents/inc-mine", auth("analyst"),
-                           R"({"status":"disputed","notes":"source B unreliable","version":0})", "application/json")
-                ->status,
-            200);
+  ASSERT_EQ(
+      client_
+          ->Patch("/api/v1/incidents/inc-mine", auth("analyst"),
+                  R"({"status":"disputed","notes":"source B unreliable","version":0})", "application/json")
+          ->status,
+      200);
   auto as_observer = json::parse(client_->Get("/api/v1/incidents/inc-mine", auth("observer"))->body);
   ASSERT_EQ(as_observer["observation_details"].size(), 1u);
   EXPECT_EQ(as_observer["observation_details"][0]["observation_id"], "mine");
@@ -447,7 +477,9 @@ TEST_F(ServerTest, ObserverSeesItsOwnPostsOnlyAndNoNotes) {
   ASSERT_EQ(report_r->status, 200) << report_r->body;
   auto report = json::parse(report_r->body);
   EXPECT_EQ(report["public"], true);
-  EXPECT_EQ(json::parse(client_->Get("/api/v1/reports/daily?date=2023-09-01", auth("analyst"))->body)["public"], false);
+  EXPECT_EQ(
+      json::parse(client_->Get("/api/v1/reports/daily?date=2023-09-01", auth("analyst"))->body)["public"],
+      false);
 }
 
 // Regression: limit=10abc was read as 10 and date=%ff gave 500. Parameters are parsed strictly
@@ -457,14 +489,15 @@ TEST_F(ServerTest, QueryParametersAreParsedStrictly) {
     const char* url;
     const char* field;
   };
-  for (const Case& c : {Case{"/api/v1/incidents?limit=10abc", "limit"}, Case{"/api/v1/incidents?limit=0", "limit"},
-                        Case{"/api/v1/incidents?limit=100000", "limit"}, Case{"/api/v1/incidents?limit=", "limit"},
-                        Case{"/api/v1/incidents?limit=5&limit=6", "limit"}, Case{"/api/v1/incidents?colour=red", "colour"},
-                        Case{"/api/v1/incidents?cursor=abc", "cursor"}, Case{"/api/v1/incidents?kind=%ff", "kind"},
-                        Case{"/api/v1/reports/daily?date=%ff", "date"}, Case{"/api/v1/incidents/summary?bin_s=60s", "bin_s"},
-                        Case{"/api/v1/incidents/summary?cell_deg=0.1x", "cell_deg"},
-                        Case{"/api/v1/observations?limit=1e3", "limit"}, Case{"/api/v1/rejects?limit=-1", "limit"},
-                        Case{"/api/v1/stats?x=1", "x"}}) {
+  for (const Case& c :
+       {Case{"/api/v1/incidents?limit=10abc", "limit"}, Case{"/api/v1/incidents?limit=0", "limit"},
+        Case{"/api/v1/incidents?limit=100000", "limit"}, Case{"/api/v1/incidents?limit=", "limit"},
+        Case{"/api/v1/incidents?limit=5&limit=6", "limit"}, Case{"/api/v1/incidents?colour=red", "colour"},
+        Case{"/api/v1/incidents?cursor=abc", "cursor"}, Case{"/api/v1/incidents?kind=%ff", "kind"},
+        Case{"/api/v1/reports/daily?date=%ff", "date"}, Case{"/api/v1/incidents/summary?bin_s=60s", "bin_s"},
+        Case{"/api/v1/incidents/summary?cell_deg=0.1x", "cell_deg"},
+        Case{"/api/v1/observations?limit=1e3", "limit"}, Case{"/api/v1/rejects?limit=-1", "limit"},
+        Case{"/api/v1/stats?x=1", "x"}}) {
     auto r = client_->Get(c.url, auth("analyst"));
     ASSERT_TRUE(r) << c.url;
     EXPECT_EQ(r->status, 400) << c.url << " " << r->body;
@@ -522,7 +555,8 @@ std::string md5_hex(const std::string& s) {
 
 std::string submission_xml(const std::string& instance, int count) {
   return "<?xml version='1.0' ?><data id=\"truce_observation\"><observer_id>M001</observer_id>"
-         "<time>2023-09-02T01:38:41.000+04:00</time><location>39.9 46.7 800 5</location><kind>artillery</kind>"
+         "<time>2023-09-02T01:38:41.000+04:00</time><location>39.9 46.7 800 "
+         "5</location><kind>artillery</kind>"
          "<bearing_deg>88</bearing_deg><distance_m>9000</distance_m><count>" +
          std::to_string(count) + "</count><meta><instanceID>" + instance + "</instanceID></meta></data>";
 }
@@ -547,14 +581,16 @@ TEST_F(ServerTest, OpenRosaSubmissionWithDigestAndResend) {
   auto form = c.Get("/forms/truce_observation.xml");
   EXPECT_EQ(form->status, 200);
   const std::string id = "uuid:00000000-0000-4000-8000-000000000001";
-  httplib::MultipartFormDataItems parts = {{"xml_submission_file", submission_xml(id, 3), "submission.xml", "text/xml"}};
+  httplib::MultipartFormDataItems parts = {
+      {"xml_submission_file", submission_xml(id, 3), "submission.xml", "text/xml"}};
   auto first = c.Post("/submission", parts);
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 201) << first->body;
   EXPECT_EQ(first->get_header_value("X-OpenRosa-Version"), "1.0");
   auto resend = c.Post("/submission", parts);
   EXPECT_EQ(resend->status, 201);
-  httplib::MultipartFormDataItems changed = {{"xml_submission_file", submission_xml(id, 4), "submission.xml", "text/xml"}};
+  httplib::MultipartFormDataItems changed = {
+      {"xml_submission_file", submission_xml(id, 4), "submission.xml", "text/xml"}};
   EXPECT_EQ(c.Post("/submission", changed)->status, 409);
   auto list_obs = client_->Get("/api/v1/observations", auth("analyst"));
   auto items = json::parse(list_obs->body)["items"];
@@ -587,13 +623,18 @@ TEST_F(ServerTest, OpenRosaEditedSubmissionAndInvalidUtf8) {
   std::vector<std::string> ids;
   auto st = open_sqlite_store(db_, SqliteOptions{});
   ASSERT_TRUE(st.ok());
-  ASSERT_TRUE((*st)->scan_observations({}, [&](const StoredObservation& so) {
-                       ids.push_back(so.obs.id + ">" + so.superseded_by);
-                       return true;
-                     }).ok());
+  ASSERT_TRUE((*st)
+                  ->scan_observations({},
+                                      [&](const StoredObservation& so) {
+                                        ids.push_back(so.obs.id + ">" + so.superseded_by);
+                                        return true;
+                                      })
+                  .ok());
   EXPECT_EQ(ids, (std::vector<std::string>{"uuid:old>uuid:new", "uuid:new>"}));
   std::string bad = submission_xml("uuid:bad", 1);
-  bad.replace(bad.find("<count>"), 0, "<notes>obus \xE9" "clat\xE9</notes>");  // Latin-1, not UTF-8
+  bad.replace(bad.find("<count>"), 0,
+              "<notes>obus \xE9"
+              "clat\xE9</notes>");  // Latin-1, not UTF-8
   auto refused = post(bad);
   EXPECT_EQ(refused->status, 400);
   EXPECT_NE(refused->body.find("notes: expected UTF-8 text; byte 5 (0xe9) is not part of a UTF-8 character"),
@@ -622,12 +663,15 @@ TEST_F(ServerTest, OpenRosaResendAfterADroppedConnection) {
   const std::string id = "uuid:00000000-0000-4000-8000-00000000d120";
   const std::string xml = submission_xml(id, 2);
   const std::string boundary = "----truceboundary";
-  const std::string body = "--" + boundary +
-                           "\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"s.xml\"\r\n"
-                           "Content-Type: text/xml\r\n\r\n" + xml + "\r\n--" + boundary + "--\r\n";
-  const std::string req = "POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tokens_["observer"] +
-                          "\r\nX-OpenRosa-Version: 1.0\r\nContent-Type: multipart/form-data; boundary=" + boundary +
-                          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string body =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"xml_submission_file\"; filename=\"s.xml\"\r\n"
+      "Content-Type: text/xml\r\n\r\n" +
+      xml + "\r\n--" + boundary + "--\r\n";
+  const std::string req =
+      "POST /submission HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + tokens_["observer"] +
+      "\r\nX-OpenRosa-Version: 1.0\r\nContent-Type: multipart/form-data; boundary=" + boundary +
+      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   const int fd = testing::connect_loopback(server_->port());
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
@@ -666,7 +710,8 @@ TEST_F(ServerTest, MalformedRequestsDoNotHurtTheServer) {
         return s + "\r\n";
       }(),
       "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(100000, 'b') + "\r\n\r\n",
-      "POST /submission HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=zz\r\nContent-Length: 20\r\n\r\n--zz\r\nbroken",
+      "POST /submission HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+      "boundary=zz\r\nContent-Length: 20\r\n\r\n--zz\r\nbroken",
       "GET /api/v1/observations?from=%ZZ HTTP/1.1\r\nHost: x\r\n\r\n",
       "GET /healthz HTTP/1.1\r\nHost: x",  // never finishes its headers
   };
@@ -733,22 +778,30 @@ TEST_F(ServerTest, ApiChallengesBearerOnlyAndDigestUnlocksOnlyOpenRosa) {
   const std::string nonce = m[1];
   auto digest_for = [&](const std::string& method, const std::string& uri, const std::string& nc) {
     const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
-    const std::string resp = md5_hex(ha1 + ":" + nonce + ":" + nc + ":abc:auth:" +
-                                              md5_hex(method + ":" + uri));
+    const std::string resp =
+        md5_hex(ha1 + ":" + nonce + ":" + nc + ":abc:auth:" + md5_hex(method + ":" + uri));
     return "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"" + uri +
            "\", qop=auth, nc=" + nc + ", cnonce=\"abc\", response=\"" + resp + "\"";
   };
-  EXPECT_EQ(raw.Get("/api/v1/stats", {{"Authorization", digest_for("GET", "/api/v1/stats", "00000001")}})->status, 401);
+  EXPECT_EQ(
+      raw.Get("/api/v1/stats", {{"Authorization", digest_for("GET", "/api/v1/stats", "00000001")}})->status,
+      401);
   // On an OpenRosa route it works once per nonce count: a replay is refused.
-  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status, 200);
-  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status, 401);
-  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000003")}})->status, 200);
-  // For another request than the one it was computed for (the uri is checked): refused.
-  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/forms/truce_observation.xml", "00000004")}})->status,
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status,
+            200);
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000002")}})->status,
             401);
+  EXPECT_EQ(raw.Get("/formList", {{"Authorization", digest_for("GET", "/formList", "00000003")}})->status,
+            200);
+  // For another request than the one it was computed for (the uri is checked): refused.
+  EXPECT_EQ(
+      raw.Get("/formList", {{"Authorization", digest_for("GET", "/forms/truce_observation.xml", "00000004")}})
+          ->status,
+      401);
   // Without qop (RFC 2069 style): refused.
   const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
-  const std::string old = "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"/formList\", response=\"" +
+  const std::string old = "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce +
+                          "\", uri=\"/formList\", response=\"" +
                           md5_hex(ha1 + ":" + nonce + ":" + md5_hex("GET:/formList")) + "\"";
   EXPECT_EQ(raw.Get("/formList", {{"Authorization", old}})->status, 401);
 }
@@ -763,8 +816,8 @@ TEST_F(ServerTest, DigestNonceExpiresAfterTenMinutes) {
   const std::string nonce = m[1];
   const std::string ha1 = server::digest_ha1("ana", "truce", tokens_["analyst"]);
   auto header = [&](const std::string& nc) {
-    return "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce + "\", uri=\"/formList\", qop=auth, nc=" + nc +
-           ", cnonce=\"x\", response=\"" +
+    return "Digest username=\"ana\", realm=\"truce\", nonce=\"" + nonce +
+           "\", uri=\"/formList\", qop=auth, nc=" + nc + ", cnonce=\"x\", response=\"" +
            md5_hex(ha1 + ":" + nonce + ":" + nc + ":x:auth:" + md5_hex("GET:/formList")) + "\"";
   };
   EXPECT_EQ(c.Get("/formList", {{"Authorization", header("00000001")}})->status, 200);
@@ -787,7 +840,8 @@ TEST_F(ServerTest, MetricsCountRequests) {
   client_->Get("/healthz");
   auto m = client_->Get("/metrics", auth("admin"));
   ASSERT_EQ(m->status, 200);
-  EXPECT_NE(m->body.find("truce_http_requests_total{route=\"GET /healthz\",code=\"200\"}"), std::string::npos) << m->body;
+  EXPECT_NE(m->body.find("truce_http_requests_total{route=\"GET /healthz\",code=\"200\"}"), std::string::npos)
+      << m->body;
   EXPECT_NE(m->body.find("truce_observations 0"), std::string::npos);
   EXPECT_NE(m->body.find("truce_live_fusion_runs_total "), std::string::npos) << m->body;
   EXPECT_NE(m->body.find("truce_events_total "), std::string::npos);
@@ -813,7 +867,8 @@ TEST_F(ServerTest, DashboardFilesAreServedBesideTheApi) {
   ASSERT_EQ(js->status, 200);
   EXPECT_EQ(js->get_header_value("Content-Type"), "text/javascript; charset=utf-8");
   EXPECT_EQ(js->get_header_value("Cache-Control"), "public, max-age=31536000, immutable");
-  for (const char* path : {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/missing.js", "/assets/"}) {
+  for (const char* path :
+       {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/missing.js", "/assets/"}) {
     auto r = client_->Get(path);
     ASSERT_TRUE(r) << path;
     EXPECT_EQ(r->status, 404) << path;
@@ -838,15 +893,21 @@ void add_incidents(const std::string& db) {
   ASSERT_TRUE(s.ok());
   std::vector<StoredIncident> incs;
   std::vector<std::string> scope;
-  auto add = [&](const std::string& id, const std::string& start, const std::string& kind, const std::string& party,
-                 std::optional<std::pair<double, double>> pos, const std::string& extra) {
+  auto add = [&](const std::string& id, const std::string& start, const std::string& kind,
+                 const std::string& party, std::optional<std::pair<double, double>> pos,
+                 const std::string& extra) {
     StoredIncident i;
     i.id = id;
     i.start = *parse_instant(start);
     i.end = i.start;
     i.kind = kind;
     i.party = party;
-    json c = {{"id", id}, {"kind", kind}, {"party", party}, {"start", start}, {"end", start}, {"status", "reported"},
+    json c = {{"id", id},
+              {"kind", kind},
+              {"party", party},
+              {"start", start},
+              {"end", start},
+              {"status", "reported"},
               {"observations", {id + "-o"}}};
     if (pos) {
       i.lat = pos->first, i.lon = pos->second;
@@ -859,7 +920,8 @@ void add_incidents(const std::string& db) {
     scope.push_back(id + "-o");
     incs.push_back(i);
   };
-  add("s1", "2023-09-02T01:10:00Z", "mortar", "A", std::pair{39.801, 46.801}, R"({"violations":[{"rule":"no_fire","explanation":"fire"}]})");
+  add("s1", "2023-09-02T01:10:00Z", "mortar", "A", std::pair{39.801, 46.801},
+      R"({"violations":[{"rule":"no_fire","explanation":"fire"}]})");
   add("s2", "2023-09-02T01:40:00Z", "mortar", "A", std::pair{39.802, 46.802}, R"({"status":"corroborated"})");
   add("s3", "2023-09-02T03:05:00Z", "artillery", "B", std::pair{39.95, 46.95},
       R"({"violations":[{"rule":"no_fire","explanation":"fire"},{"rule":"heavy_weapons","explanation":"122 mm"}]})");
@@ -871,8 +933,9 @@ TEST_F(ServerTest, SummaryAggregatesOnAGridAndATimeline) {
   stop();
   add_incidents(db_);
   start(false);
-  auto r = client_->Get("/api/v1/incidents/summary?from=2023-09-02T00:00:00Z&to=2023-09-03T00:00:00Z&cell_deg=0.1&bin_s=3600",
-                        auth("analyst"));
+  auto r = client_->Get(
+      "/api/v1/incidents/summary?from=2023-09-02T00:00:00Z&to=2023-09-03T00:00:00Z&cell_deg=0.1&bin_s=3600",
+      auth("analyst"));
   ASSERT_EQ(r->status, 200) << r->body;
   auto j = json::parse(r->body);
   EXPECT_EQ(j["total"], 4);
@@ -893,7 +956,8 @@ TEST_F(ServerTest, SummaryAggregatesOnAGridAndATimeline) {
   EXPECT_EQ(j["first"], "2023-09-02T01:10:00Z");
   EXPECT_EQ(j["last"], "2023-09-02T05:00:00Z");
   // Without a range the timeline spans what matched, with a bin chosen for it.
-  auto all = json::parse(client_->Get("/api/v1/incidents/summary?kind=mortar,artillery", auth("analyst"))->body);
+  auto all =
+      json::parse(client_->Get("/api/v1/incidents/summary?kind=mortar,artillery", auth("analyst"))->body);
   EXPECT_EQ(all["total"], 4);  // with the fixture's inc-1
   EXPECT_EQ(all["timeline"]["step_s"], 60);
   EXPECT_EQ(all["timeline"]["start"], "2023-09-01T21:38:00Z");
@@ -909,15 +973,19 @@ TEST_F(ServerTest, SummaryFollowsReviewsAndImports) {
   add_incidents(db_);
   start(false);
   auto by_status = [&] {
-    return json::parse(client_->Get("/api/v1/incidents/summary?from=2023-09-02T00:00:00Z", auth("analyst"))->body)["by_status"];
+    return json::parse(client_->Get("/api/v1/incidents/summary?from=2023-09-02T00:00:00Z", auth("analyst"))
+                           ->body)["by_status"];
   };
   EXPECT_EQ(by_status()["reported"], 3);
-  auto r = client_->Patch("/api/v1/incidents/s1", auth("analyst"), R"({"version":0,"status":"verified"})", "application/json");
+  auto r = client_->Patch("/api/v1/incidents/s1", auth("analyst"), R"({"version":0,"status":"verified"})",
+                          "application/json");
   ASSERT_EQ(r->status, 200) << r->body;
   auto after = by_status();
   EXPECT_EQ(after["reported"], 2);
   EXPECT_EQ(after["verified"], 1);
-  EXPECT_EQ(json::parse(client_->Get("/api/v1/incidents/summary?status=verified", auth("analyst"))->body)["total"], 1);
+  EXPECT_EQ(
+      json::parse(client_->Get("/api/v1/incidents/summary?status=verified", auth("analyst"))->body)["total"],
+      1);
   {
     auto s = open_sqlite_store(db_, SqliteOptions{});
     ASSERT_TRUE(s.ok());
@@ -988,8 +1056,9 @@ TEST_F(ServerTest, DailyReportInEveryFormatAndRedactedForThePublic) {
     auto s = open_sqlite_store(db_, SqliteOptions{});
     ASSERT_TRUE(s.ok());
     for (const char* d : {"zones", "loc"})
-      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" + d +
-                                                           ".geojson")).ok());
+      ASSERT_TRUE((*s)->put_document(d, testing::read_file(std::string(TRUCE_SOURCE_DIR) + "/data/example/" +
+                                                           d + ".geojson"))
+                      .ok());
     auto b = (*s)->begin();  // the incident's two reports
     ASSERT_TRUE(b.ok());
     for (const char* id : {"o1", "o2"}) {

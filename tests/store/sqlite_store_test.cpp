@@ -43,7 +43,8 @@ class StoreTest : public ::testing::Test {
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
     char* err = nullptr;
-    const std::string all = "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; " + sql;
+    const std::string all =
+        "DROP TRIGGER observations_append_only_u; DROP TRIGGER observations_append_only_d; " + sql;
     EXPECT_EQ(sqlite3_exec(db, all.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
     sqlite3_free(err);
     sqlite3_close(db);
@@ -68,10 +69,12 @@ TEST_F(StoreTest, OpenRefusesAMissingFile) {
 }
 
 TEST_F(StoreTest, OpenRefusesAFileThatIsNotATruceDatabase) {
-  testing::write_file(path_, "this is not a database at all, just some text that is long enough to be a header....");
+  testing::write_file(path_,
+                      "this is not a database at all, just some text that is long enough to be a header....");
   auto s = open_sqlite_store(path_, SqliteOptions{});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(), path_ + " is not a truce database (SQLite cannot read it: file is not a database)");
+  EXPECT_EQ(s.status().message(),
+            path_ + " is not a truce database (SQLite cannot read it: file is not a database)");
 }
 
 TEST_F(StoreTest, OpenRefusesAnotherApplicationsSqliteFile) {
@@ -81,7 +84,8 @@ TEST_F(StoreTest, OpenRefusesAnotherApplicationsSqliteFile) {
   sqlite3_close(db);
   auto s = open_sqlite_store(path_, SqliteOptions{});
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.status().message(), path_ + " is an SQLite database but not a truce database (no truce meta table)");
+  EXPECT_EQ(s.status().message(),
+            path_ + " is an SQLite database but not a truce database (no truce meta table)");
 }
 
 TEST_F(StoreTest, RefusesASchemaFromTheFuture) {
@@ -143,18 +147,18 @@ TEST_F(StoreTest, ScanFiltersByTimeObserverKindAndCursor) {
   f.kind = Kind::kMortar;
   std::vector<std::string> ids;
   ASSERT_TRUE(s->scan_observations(f, [&](const StoredObservation& so) {
-                   ids.push_back(so.obs.id);
-                   return true;
-                 }).ok());
+                 ids.push_back(so.obs.id);
+                 return true;
+               }).ok());
   EXPECT_EQ(ids, (std::vector<std::string>{"o11", "o13", "o17", "o19"}));
   ObservationFilter page;
   page.after_seq = 28;
   page.limit = 5;
   ids.clear();
   ASSERT_TRUE(s->scan_observations(page, [&](const StoredObservation& so) {
-                   ids.push_back(so.obs.id);
-                   return true;
-                 }).ok());
+                 ids.push_back(so.obs.id);
+                 return true;
+               }).ok());
   EXPECT_EQ(ids, (std::vector<std::string>{"o29", "o30"}));
 }
 
@@ -203,9 +207,9 @@ TEST_F(StoreTest, StoredObservationRoundTrips) {
   ASSERT_TRUE((*b)->commit().ok());
   std::optional<Observation> back;
   ASSERT_TRUE(s->scan_observations({}, [&](const StoredObservation& so) {
-                   back = so.obs;
-                   return true;
-                 }).ok());
+                 back = so.obs;
+                 return true;
+               }).ok());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, o);
 }
@@ -275,9 +279,9 @@ TEST_F(StoreTest, SupersededObservationIsKeptButNotCurrent) {
   std::optional<Observation> back;
   one.id = "o2-edit";
   ASSERT_TRUE(s->scan_observations(one, [&](const StoredObservation& so) {
-                   back = so.obs;
-                   return true;
-                 }).ok());
+                 back = so.obs;
+                 return true;
+               }).ok());
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, edited);
   EXPECT_EQ(canonical_content(edited).substr(0, 5), "obs2\x1f");
@@ -304,7 +308,8 @@ TEST_F(StoreTest, VerifyNamesAnEditedRecord) {
   EXPECT_FALSE(rep.ok);
   EXPECT_EQ(rep.first_bad_seq, 4);
   EXPECT_EQ(rep.first_bad_id, "o4");
-  EXPECT_EQ(rep.problem, "record 4 (id o4) does not match its audit link: it was changed after it was accepted");
+  EXPECT_EQ(rep.problem,
+            "record 4 (id o4) does not match its audit link: it was changed after it was accepted");
 }
 
 TEST_F(StoreTest, VerifyNamesADeletedRecord) {
@@ -327,7 +332,8 @@ TEST_F(StoreTest, VerifyNoticesTheLastRecordsDeleted) {
   tamper("DELETE FROM observations WHERE seq > 8");
   auto rep = *open(false)->verify_chain();
   EXPECT_FALSE(rep.ok);
-  EXPECT_EQ(rep.problem, "the chain ends at record 8 but truce recorded 10 records: the last records were deleted");
+  EXPECT_EQ(rep.problem,
+            "the chain ends at record 8 but truce recorded 10 records: the last records were deleted");
 }
 
 TEST_F(StoreTest, DocumentsKeepEveryVersion) {
@@ -627,7 +633,8 @@ TEST_F(UserStoreTest, SchemaFourDatabaseOpensAndKeepsItsUsers) {
   const std::string sql =
       "ALTER TABLE users DROP COLUMN expires_ms; ALTER TABLE users DROP COLUMN revoked_ms; "
       "DROP INDEX observations_supersedes; ALTER TABLE observations DROP COLUMN supersedes; "
-      "DROP TABLE incident_span; DROP INDEX incidents_start; CREATE INDEX incidents_start ON incidents(start_ms); "
+      "DROP TABLE incident_span; DROP INDEX incidents_start; CREATE INDEX incidents_start ON "
+      "incidents(start_ms); "
       "UPDATE meta SET value = '4' WHERE key = 'schema_version'; "
       "INSERT INTO users(name, role, observers, token_sha256, digest_ha1, created_ms) "
       "VALUES ('obs', 'observer', 'M001,M002', x'" +

@@ -1,14 +1,14 @@
 // sqlite::WriteTurns: the order in which one process's writers of a database file write.
 // Regression: the live fuser's writes waited up to 2 s behind the group commit's back-to-back
 // commits in SQLite's sleeping busy handler.
-#include "store/sqlite_db.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include "store/sqlite_db.h"
 
 namespace truce::sqlite {
 namespace {

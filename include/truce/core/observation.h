@@ -13,7 +13,17 @@ namespace truce {
 
 // What was seen or heard. The order of the first six is the "neighbouring kinds" ladder that
 // observers confuse (small_arms - heavy_mg - mortar - explosion - artillery - mlrs).
-enum class Kind : std::uint8_t { kSmallArms, kHeavyMg, kMortar, kExplosion, kArtillery, kMlrs, kDrone, kMovement, kOther };
+enum class Kind : std::uint8_t {
+  kSmallArms,
+  kHeavyMg,
+  kMortar,
+  kExplosion,
+  kArtillery,
+  kMlrs,
+  kDrone,
+  kMovement,
+  kOther
+};
 inline constexpr std::array<std::string_view, 9> kKindNames = {
     "small_arms", "heavy_mg", "mortar", "explosion", "artillery", "mlrs", "drone", "movement", "other"};
 std::string_view to_string(Kind k);
@@ -50,7 +60,7 @@ struct Observation {
   std::string observer_id;
   std::optional<LatLon> observer_pos;  // where the observer was; else the observer's registered position
   Kind kind = Kind::kOther;
-  std::optional<double> bearing_deg;   // geodesic azimuth from the observer, [0, 360)
+  std::optional<double> bearing_deg;  // geodesic azimuth from the observer, [0, 360)
   std::optional<double> bearing_sigma_deg;
   std::optional<double> distance_m;
   std::optional<double> distance_sigma_m;

@@ -14,8 +14,8 @@ enum class Code : std::uint8_t {
   kOk = 0,
   kInvalidArgument = 1,  // input that breaks a documented rule
   kNotFound = 2,
-  kConflict = 3,     // same id, different content
-  kCorruption = 4,   // stored data fails a check (audit chain, schema)
+  kConflict = 3,    // same id, different content
+  kCorruption = 4,  // stored data fails a check (audit chain, schema)
   kIOError = 5,
   kUnsupported = 6,  // e.g. a database written by a newer truce
   kInternal = 7,
@@ -35,9 +35,13 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return {}; }
-  static Status Invalid(std::string msg, Location loc = {}) { return {Code::kInvalidArgument, std::move(msg), std::move(loc)}; }
+  static Status Invalid(std::string msg, Location loc = {}) {
+    return {Code::kInvalidArgument, std::move(msg), std::move(loc)};
+  }
   static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg), {}}; }
-  static Status Conflict(std::string msg, Location loc = {}) { return {Code::kConflict, std::move(msg), std::move(loc)}; }
+  static Status Conflict(std::string msg, Location loc = {}) {
+    return {Code::kConflict, std::move(msg), std::move(loc)};
+  }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg), {}}; }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg), {}}; }
   static Status Unsupported(std::string msg) { return {Code::kUnsupported, std::move(msg), {}}; }
@@ -61,8 +65,8 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}            // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }
   T& value() & { return std::get<0>(v_); }
@@ -79,8 +83,8 @@ class [[nodiscard]] Result {
 
 }  // namespace truce
 
-#define TRUCE_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::truce::Status _st = (expr);          \
-    if (!_st.ok()) return _st;             \
+#define TRUCE_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::truce::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)

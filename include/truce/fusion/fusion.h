@@ -74,12 +74,12 @@ struct Config {
 
 // One report as fusion sees it. Built from an Observation by make_report().
 struct Report {
-  std::uint32_t index = 0;     // the caller's index of the observation (returned in Incident::members)
-  std::uint32_t observer = 0;  // interned observer identity: one observer reports an event at most once
-  std::int64_t time_s = 0;     // reported time, seconds since the epoch (UTC)
-  bool time_on_minute = false; // the reported time is a whole minute (may have been truncated)
-  bool has_position = false;   // without the observer's position a report cannot be located
-  double lat = 0, lon = 0;     // observer position
+  std::uint32_t index = 0;      // the caller's index of the observation (returned in Incident::members)
+  std::uint32_t observer = 0;   // interned observer identity: one observer reports an event at most once
+  std::int64_t time_s = 0;      // reported time, seconds since the epoch (UTC)
+  bool time_on_minute = false;  // the reported time is a whole minute (may have been truncated)
+  bool has_position = false;    // without the observer's position a report cannot be located
+  double lat = 0, lon = 0;      // observer position
   Kind kind = Kind::kOther;
   bool has_bearing = false;
   double bearing_deg = 0, bearing_sigma_deg = 0;
@@ -112,12 +112,12 @@ struct Incident {
   std::int64_t start_s = 0;            // estimated event time interval (seconds since the epoch)
   std::int64_t end_s = 0;
   Kind kind = Kind::kOther;
-  int observers = 0;                   // distinct observers (== members.size())
+  int observers = 0;  // distinct observers (== members.size())
   std::optional<LatLon> origin;
   std::optional<Ellipse> ellipse;
-  std::optional<Sector> sector;        // when there is no point
-  double chi2 = 0;                     // misfit of the location (0 for one report)
-  int rounds = 0;                      // estimated round count (median of the reports)
+  std::optional<Sector> sector;  // when there is no point
+  double chi2 = 0;               // misfit of the location (0 for one report)
+  int rounds = 0;                // estimated round count (median of the reports)
   // Reported times of the first and last report of the incident's candidate group (the connected
   // component of the candidate pairs it was clustered in). fuse() over any superset of the reports
   // gives the same incidents for a group when no report within Config::pair_window_s() of the

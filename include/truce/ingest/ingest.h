@@ -19,10 +19,10 @@ namespace truce::ingest {
 enum class Format { kAuto, kCsv, kNdjson };
 
 struct Options {
-  Format format = Format::kAuto;  // kAuto: .ndjson/.jsonl/.json are NDJSON, anything else CSV
-  std::string submitted_by;       // recorded with each observation
+  Format format = Format::kAuto;     // kAuto: .ndjson/.jsonl/.json are NDJSON, anything else CSV
+  std::string submitted_by;          // recorded with each observation
   std::int64_t batch_rows = 100000;  // rows per transaction (each commit is durable)
-  const Clock* clock = nullptr;   // SystemClock when null
+  const Clock* clock = nullptr;      // SystemClock when null
   io::Limits limits;
   std::size_t max_messages = 20;  // problems kept verbatim in the summary; all are quarantined
 };
@@ -99,9 +99,7 @@ class ObserverCache {
   std::unordered_map<std::string, bool> known_;
   bool loaded_ = false;
 };
-Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(Store& store,
-                                                                         std::vector<SubmissionGroup> groups,
-                                                                         const Options& opts,
-                                                                         ObserverCache* cache = nullptr);
+Result<std::vector<std::vector<SubmissionResult>>> submit_observation_groups(
+    Store& store, std::vector<SubmissionGroup> groups, const Options& opts, ObserverCache* cache = nullptr);
 
 }  // namespace truce::ingest

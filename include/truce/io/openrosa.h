@@ -26,7 +26,7 @@ struct XformMeta {
 // submission of another form, or a geopoint that is not "lat lon [altitude [accuracy]]". Values
 // are not checked here: parse_observation does that. Entities and DTDs are not expanded; the
 // caller bounds the size (the request limit).
-std::optional<FieldError> parse_xform_submission(std::string_view xml, Row& row, std::vector<std::string>& storage,
-                                                 XformMeta& meta);
+std::optional<FieldError> parse_xform_submission(std::string_view xml, Row& row,
+                                                 std::vector<std::string>& storage, XformMeta& meta);
 
 }  // namespace truce::io

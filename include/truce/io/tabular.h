@@ -4,12 +4,11 @@
 
 #include <array>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "truce/core/validate.h"
 #include "truce/io/record_reader.h"
@@ -62,13 +61,15 @@ void append_json_string(std::string& out, std::string_view s);
 // `row` (and its strings in `storage`) exactly as pick_json_value would give them; `general` is
 // true for an element this reader leaves to pick_json_value: anything but an object of distinct
 // keys with string, number or null values (or a zero, whose sign a tree and simdjson keep apart).
-bool pick_json_array(const Schema& schema, std::string_view text, std::size_t max_elements, std::size_t& count,
-                     Row& row, std::vector<std::string>& storage,
-                     const std::function<void(std::size_t i, bool general, const std::optional<FieldError>& error)>& fn);
+bool pick_json_array(
+    const Schema& schema, std::string_view text, std::size_t max_elements, std::size_t& count, Row& row,
+    std::vector<std::string>& storage,
+    const std::function<void(std::size_t i, bool general, const std::optional<FieldError>& error)>& fn);
 
 // The same for a JSON value already parsed (an element of an API request body).
 std::optional<FieldError> pick_json_value(const Schema& schema, const nlohmann::json& j, Row& out,
-                                          std::vector<std::string>& storage, std::vector<std::string>& ignored);
+                                          std::vector<std::string>& storage,
+                                          std::vector<std::string>& ignored);
 
 // Parses a row (schema order) into a value; syntax and range checks, but not registration.
 std::optional<FieldError> parse_observation(const Row& row, Instant now, Observation& out);

@@ -18,10 +18,10 @@ namespace truce::pipeline {
 
 // Observations read from a CSV file for file-mode fusion, and the rows that could not be used.
 struct FusionInput {
-  std::vector<std::string> ids;          // observation ids, parallel to reports
+  std::vector<std::string> ids;  // observation ids, parallel to reports
   std::vector<fusion::Report> reports;
-  std::int64_t bad = 0;                  // rows skipped
-  std::vector<std::string> problems;     // the first few, "file:line: ..."
+  std::int64_t bad = 0;               // rows skipped
+  std::vector<std::string> problems;  // the first few, "file:line: ..."
 };
 Status read_observations_csv(const std::string& path, const fusion::Config& cfg, FusionInput& out);
 
@@ -32,14 +32,16 @@ Status write_scorer_files(const std::string& dir, const std::vector<std::string>
 // The same from what the mission database holds.
 Status export_scorer(Store& store, const std::string& dir, std::size_t* observations, std::size_t* incidents);
 
-Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones, const std::string& loc);
+Result<std::shared_ptr<const geo::Geography>> load_geography_files(const std::string& zones,
+                                                                   const std::string& loc);
 // The given files when both are set; else the mission's stored zones and LoC (NotFound if absent).
 Result<std::shared_ptr<const geo::Geography>> mission_geography(Store& store, const std::string& zones = "",
                                                                 const std::string& loc = "");
 
 // The canonical JSON of an incident: every fused field, rounded so that the same fusion always
 // writes the same text (the store versions an incident when this text changes).
-std::string incident_content(const fusion::Incident& c, const std::string& id, const std::vector<std::string>& obs_ids);
+std::string incident_content(const fusion::Incident& c, const std::string& id,
+                             const std::vector<std::string>& obs_ids);
 
 struct FuseRange {
   std::optional<Instant> from, to;  // both empty: incremental (what was imported since the last run)

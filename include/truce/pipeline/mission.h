@@ -10,7 +10,7 @@
 namespace truce::pipeline {
 
 struct MovementRecords {
-  std::vector<agreement::Crossing> crossings;   // empty when none are on record
+  std::vector<agreement::Crossing> crossings;  // empty when none are on record
   std::vector<agreement::Baseline> baselines;
 };
 // The "crossings" and "population_baselines" documents; an unreadable one is an error naming it.

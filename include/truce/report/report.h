@@ -68,11 +68,11 @@ struct ReportInputs {
   std::int64_t simulated_observations = 0;
   // Earlier days: any of the 30 days before `day`; a missing day counts as none.
   std::vector<DayCount> history;
-  std::vector<geo::Zone> zones;                     // the mission's geography for the map
-  std::vector<geo::LocLine> loc;                    //   (empty: the map shows incidents only)
-  std::optional<geo::Gazetteer> gazetteer;          // none: no place descriptions
-  std::vector<Observer> observers;                  // the mission's observers (posts on the map)
-  std::optional<agreement::Agreement> agreement;    // none: no mandate line, no rule titles
+  std::vector<geo::Zone> zones;                   // the mission's geography for the map
+  std::vector<geo::LocLine> loc;                  //   (empty: the map shows incidents only)
+  std::optional<geo::Gazetteer> gazetteer;        // none: no place descriptions
+  std::vector<Observer> observers;                // the mission's observers (posts on the map)
+  std::optional<agreement::Agreement> agreement;  // none: no mandate line, no rule titles
   std::vector<agreement::Crossing> crossings;
   std::vector<agreement::Baseline> baselines;
   std::string mission;  // a title for the report ("" = the agreement's id, else "the mission")
@@ -94,11 +94,11 @@ struct Count {
 
 struct Change {
   std::int64_t previous_day = 0;
-  std::int64_t vs_previous_day = 0;            // today - previous day
-  std::optional<double> vs_previous_day_pct;   // none when the previous day had none
-  double mean_7d = 0;                          // mean of the 7 days before, 0.1 precision
-  double vs_mean_7d = 0;                       // today - mean, 0.1 precision
-  std::optional<double> vs_mean_7d_pct;        // none when the mean is 0
+  std::int64_t vs_previous_day = 0;           // today - previous day
+  std::optional<double> vs_previous_day_pct;  // none when the previous day had none
+  double mean_7d = 0;                         // mean of the 7 days before, 0.1 precision
+  double vs_mean_7d = 0;                      // today - mean, 0.1 precision
+  std::optional<double> vs_mean_7d_pct;       // none when the mean is 0
 };
 
 struct RuleCount {
@@ -110,17 +110,17 @@ struct ReportIncident {
   std::string id;
   std::string time;  // "HH:MM" of the start, UTC
   std::string start, end;
-  std::string kind, party;  // party: "" when none
-  std::optional<LatLon> origin;       // rounded to the public grid in the public report
-  std::optional<Ellipse> ellipse;     // none in the public report
+  std::string kind, party;                  // party: "" when none
+  std::optional<LatLon> origin;             // rounded to the public grid in the public report
+  std::optional<Ellipse> ellipse;           // none in the public report
   std::optional<double> distance_to_loc_m;  // whole km in the public report
-  std::string place;                  // "4.1 km NW of Martuni" ("" without gazetteer or origin)
-  std::string area;                   // the nearest place's name, "unlocated" without origin
+  std::string place;                        // "4.1 km NW of Martuni" ("" without gazetteer or origin)
+  std::string area;                         // the nearest place's name, "unlocated" without origin
   std::int64_t observers = 0, reports = 0, rounds = 0;
   std::vector<std::string> observer_ids;  // empty in the public report
   std::string status;                     // verification status
   std::vector<Violation> violations;
-  std::string notes;  // analyst notes; empty in the public report
+  std::string notes;       // analyst notes; empty in the public report
   bool simulated = false;  // every observation of it is simulated
 };
 
@@ -167,14 +167,14 @@ struct Humanitarian {
 };
 
 struct DailyReport {
-  std::string date;    // "2023-09-14"
+  std::string date;  // "2023-09-14"
   std::string mission;
   bool is_public = false;
   std::int64_t incidents = 0, located = 0, observations = 0, simulated_observations = 0;
   std::int64_t simulated_incidents = 0;
-  std::vector<Count> by_kind;    // by count desc, then name
-  std::vector<Count> by_party;   // "unlocated" (no origin), "none" (outside every control zone)
-  std::vector<Count> by_area;    // nearest place; "unlocated"
+  std::vector<Count> by_kind;   // by count desc, then name
+  std::vector<Count> by_party;  // "unlocated" (no origin), "none" (outside every control zone)
+  std::vector<Count> by_area;   // nearest place; "unlocated"
   Change change;
   std::vector<Count> verification;  // reported, corroborated, verified, disputed, rejected (all five)
   std::vector<RuleCount> violations;
@@ -194,9 +194,9 @@ struct DailyReport {
 Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& opts = {});
 
 // The renderers. Each is a pure function of the model.
-std::string to_json(const DailyReport& r);      // the model, pretty-printed, ends with "\n"
+std::string to_json(const DailyReport& r);  // the model, pretty-printed, ends with "\n"
 std::string to_markdown(const DailyReport& r);
-std::string to_html(const DailyReport& r);      // self-contained: inline CSS and SVG, no requests
+std::string to_html(const DailyReport& r);  // self-contained: inline CSS and SVG, no requests
 
 // "2023-09-14" <-> day number, strict (the CLI's --date).
 Result<std::int64_t> parse_day(std::string_view text);

@@ -19,8 +19,8 @@ namespace truce::server {
 
 struct Options {
   std::string host = "127.0.0.1";
-  int port = 8080;                        // 0 = any free port (see Server::port())
-  std::string db_path;                    // the mission database (SQLite file), when open_store is not given
+  int port = 8080;      // 0 = any free port (see Server::port())
+  std::string db_path;  // the mission database (SQLite file), when open_store is not given
   // Opens a connection to the mission database; the server opens several (requests, the live
   // fuser, the incident index, readers of large pages). Default: the SQLite file db_path.
   std::function<Result<std::unique_ptr<Store>>()> open_store;
@@ -32,21 +32,21 @@ struct Options {
   std::size_t max_batch = 10000;          // observations in one POST
   std::size_t max_headers = 64;           // more get 431
   int max_json_depth = 16;
-  int threads = 32;                       // handler threads (idle and slow connections hold none)
-  int io_threads = 2;                     // threads that read and write every connection
-  int read_timeout_s = 10;                // a request's headers must arrive within this (slow clients are cut off)
-  int body_timeout_s = 60;                // and its body within this after them
-  int idle_timeout_s = 75;                // a keep-alive connection silent for longer is closed
-  int max_connections_per_addr = 256;     // more from one client address are refused (503)
-  int max_event_streams = 1000;           // open GET /api/v1/events streams at most
-  bool public_view = false;               // anonymous read-only, redacted
-  double public_grid_deg = 0.05;          // public locations are rounded to this grid
-  bool allow_basic_auth = false;          // only behind a TLS terminator
-  bool live_fusion = true;                // fuse what the server accepts at once (false: only `truce fuse` does)
+  int threads = 32;         // handler threads (idle and slow connections hold none)
+  int io_threads = 2;       // threads that read and write every connection
+  int read_timeout_s = 10;  // a request's headers must arrive within this (slow clients are cut off)
+  int body_timeout_s = 60;  // and its body within this after them
+  int idle_timeout_s = 75;  // a keep-alive connection silent for longer is closed
+  int max_connections_per_addr = 256;  // more from one client address are refused (503)
+  int max_event_streams = 1000;        // open GET /api/v1/events streams at most
+  bool public_view = false;            // anonymous read-only, redacted
+  double public_grid_deg = 0.05;       // public locations are rounded to this grid
+  bool allow_basic_auth = false;       // only behind a TLS terminator
+  bool live_fusion = true;             // fuse what the server accepts at once (false: only `truce fuse` does)
   std::string realm = "truce";
-  std::string web_dir;                    // the built dashboard (index.html, assets/) served at /; "" = none
-  std::size_t summary_cells = 20000;      // at most this many grid cells in /api/v1/incidents/summary
-  const Clock* clock = nullptr;           // SystemClock when null
+  std::string web_dir;                // the built dashboard (index.html, assets/) served at /; "" = none
+  std::size_t summary_cells = 20000;  // at most this many grid cells in /api/v1/incidents/summary
+  const Clock* clock = nullptr;       // SystemClock when null
 };
 
 // The running server. Thread-safe: stop() may be called from any thread (e.g. a signal watcher);
@@ -55,8 +55,8 @@ class Server {
  public:
   static Result<std::unique_ptr<Server>> create(const Options& opts);
   virtual ~Server() = default;
-  virtual int port() const = 0;       // the bound port
-  virtual Status listen() = 0;        // blocks until stop()
+  virtual int port() const = 0;  // the bound port
+  virtual Status listen() = 0;   // blocks until stop()
   virtual void stop() = 0;
 };
 

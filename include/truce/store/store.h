@@ -59,9 +59,9 @@ struct ObservationFilter {
   std::optional<std::string> observer_id;
   std::optional<Kind> kind;
   std::optional<std::string> id;  // just this observation
-  std::int64_t after_seq = 0;   // cursor: only records with seq > after_seq
-  std::int64_t limit = 0;       // 0 = no limit
-  bool current_only = false;    // leave out observations a later one supersedes
+  std::int64_t after_seq = 0;     // cursor: only records with seq > after_seq
+  std::int64_t limit = 0;         // 0 = no limit
+  bool current_only = false;      // leave out observations a later one supersedes
 };
 
 struct StoredObservation {
@@ -82,10 +82,10 @@ struct StoreStats {
 // Result of walking the audit chain.
 struct ChainReport {
   bool ok = true;
-  std::int64_t records = 0;         // records checked
-  std::int64_t first_bad_seq = 0;   // 0 when ok
+  std::int64_t records = 0;        // records checked
+  std::int64_t first_bad_seq = 0;  // 0 when ok
   std::string first_bad_id;
-  std::string problem;              // what does not match
+  std::string problem;  // what does not match
 };
 
 // Someone who may use the HTTP API. Tokens are never stored, only their SHA-256.
@@ -109,9 +109,9 @@ struct UserAccount {
 // An incident as stored: what fusion believes happened, with links to its observations. `content`
 // is the incident's canonical JSON (every fused field); a change of content makes a new version.
 struct StoredIncident {
-  std::string id;                            // stable: derived from its earliest observation
-  std::int64_t version = 0;                  // set by the store
-  Instant start, end;                        // estimated event time interval
+  std::string id;            // stable: derived from its earliest observation
+  std::int64_t version = 0;  // set by the store
+  Instant start, end;        // estimated event time interval
   std::string kind;
   std::string party;                         // origin's party, "" if unlocated or outside
   std::optional<double> lat, lon;            // origin
@@ -123,7 +123,7 @@ struct IncidentFilter {
   std::optional<Instant> to;    // incidents starting before this instant
   std::optional<std::string> party;
   std::optional<std::string> kind;
-  std::optional<std::string> id;  // just this incident
+  std::optional<std::string> id;       // just this incident
   std::optional<Instant> starting_at;  // incidents starting at or after this instant (paging)
   // What to read besides the indexed columns: a caller that only counts (by day, kind, party)
   // skips the content and the observation links, which are most of the cost.
@@ -180,7 +180,8 @@ class Store {
     return Status::Unsupported("this store keeps no incidents");
   }
   // Calls fn for each current incident matching f, by start time then id, until fn returns false.
-  virtual Status scan_incidents(const IncidentFilter& f, const std::function<bool(const StoredIncident&)>& fn) {
+  virtual Status scan_incidents(const IncidentFilter& f,
+                                const std::function<bool(const StoredIncident&)>& fn) {
     (void)f, (void)fn;
     return Status::Unsupported("this store keeps no incidents");
   }
@@ -190,7 +191,9 @@ class Store {
   }
   // The change feed: the cursor now, and the changes after `after` (at most `max`, incident
   // versions before reviews), moving `after` past what was returned.
-  virtual Result<IncidentCursor> incident_cursor() { return Status::Unsupported("this store keeps no incidents"); }
+  virtual Result<IncidentCursor> incident_cursor() {
+    return Status::Unsupported("this store keeps no incidents");
+  }
   virtual Result<std::vector<IncidentChange>> incident_changes(IncidentCursor& after, std::size_t max) {
     (void)after;
     (void)max;
@@ -242,8 +245,8 @@ class Store {
 };
 
 struct SqliteOptions {
-  bool create = false;        // create a new database; fails if the file exists
-  bool must_exist = true;     // open only an existing truce database
+  bool create = false;           // create a new database; fails if the file exists
+  bool must_exist = true;        // open only an existing truce database
   const Clock* clock = nullptr;  // for timestamps and user expiry; SystemClock when null
   // Checkpoint the WAL on a background thread (bulk imports, the server): the writer does not
   // stop to copy pages. Costs a thread and a second connection.
