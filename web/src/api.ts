@@ -141,7 +141,7 @@ export class Api {
     if (!res.ok) {
       let code = 'http_' + res.status, message = res.statusText || 'request failed', field = '';
       try {
-        const j = await res.json();
+        const j = (await res.json()) as { error?: { code?: string; message?: string; field?: string } } | null;
         if (j && j.error) ({ code, message, field } = { code: j.error.code ?? code, message: j.error.message ?? message, field: j.error.field ?? '' });
       } catch {
         /* not JSON: keep the status line */
@@ -164,5 +164,5 @@ export class Api {
   summary = (q: URLSearchParams, signal?: AbortSignal) => this.get<Summary>('/api/v1/incidents/summary', q, signal);
   incident = (id: string) => this.get<IncidentDetail>('/api/v1/incidents/' + encodeURIComponent(id));
   review = async (id: string, version: number, status: string, notes: string): Promise<ReviewResult> =>
-    (await this.request('PATCH', '/api/v1/incidents/' + encodeURIComponent(id), undefined, { version, status, notes })).json();
+    (await this.request('PATCH', '/api/v1/incidents/' + encodeURIComponent(id), undefined, { version, status, notes })).json() as Promise<ReviewResult>;
 }

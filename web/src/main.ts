@@ -89,12 +89,16 @@ function openSignIn(): void {
   dlg.showModal();
 }
 
-$('#signin-form').addEventListener('submit', async (e) => {
+$('#signin-form').addEventListener('submit', (e) => {
   const dlg = $('#signin') as HTMLDialogElement;
-  const submitter = (e as SubmitEvent).submitter as HTMLButtonElement | null;
+  const submitter = e.submitter as HTMLButtonElement | null;
   if (submitter?.value !== 'ok') return;
   e.preventDefault();
   const input = (e.target as HTMLFormElement).elements.namedItem('token') as HTMLInputElement;
+  void signIn(dlg, input);
+});
+
+async function signIn(dlg: HTMLDialogElement, input: HTMLInputElement): Promise<void> {
   const r = await checkToken(input.value);
   if ('error' in r) {
     $('#signin-error').textContent = r.error;
@@ -103,7 +107,7 @@ $('#signin-form').addEventListener('submit', async (e) => {
   storeToken(input.value.trim());
   dlg.close();
   location.reload();
-});
+}
 
 // --- the filter form ---
 function checks(container: HTMLElement, name: string, values: string[], selected: string[]): void {

@@ -62,13 +62,13 @@ export class IncidentMap {
 
   // The offline base map (files served with the dashboard) and, when set, a tile layer over it.
   async loadBase(tileUrl: string): Promise<void> {
-    const get = async (f: string) => (await fetch(new URL('basemap/' + f, document.baseURI))).json();
+    const get = async (f: string) => (await fetch(new URL('basemap/' + f, document.baseURI))).json() as Promise<GeoJSON.FeatureCollection>;
     try {
       const [countries, boundaries, places] = await Promise.all([get('countries.geojson'), get('boundaries.geojson'), get('places.geojson')]);
       this.base.clearLayers();
       L.geoJSON(countries, { style: { color: '#9aa5b1', weight: 1, fillColor: '#f4f1ea', fillOpacity: 1 }, interactive: false }).addTo(this.base);
       L.geoJSON(boundaries, { style: { color: '#7b8794', weight: 1.2, dashArray: '6 3' }, interactive: false }).addTo(this.base);
-      L.geoJSON(places, {
+      L.geoJSON<{ name: string }>(places, {
         pointToLayer: (f, ll) =>
           L.circleMarker(ll, { radius: 2, color: '#52606d', weight: 1, fillOpacity: 1, interactive: false }).bindTooltip(String(f.properties.name), {
             permanent: true,
@@ -93,7 +93,7 @@ export class IncidentMap {
   setZones(fc: GeoJSON.FeatureCollection | null): void {
     this.zones.clearLayers();
     if (!fc) return;
-    L.geoJSON(fc, {
+    L.geoJSON<GeoJSON.GeoJsonProperties>(fc, {
       style: (f) => ZONE_STYLE[String(f?.properties?.kind)] ?? { color: '#555', weight: 1, fillOpacity: 0.05 },
       onEachFeature: (f, layer) => layer.bindTooltip(`${f.properties?.kind ?? 'zone'} ${f.properties?.party ?? ''} ${f.properties?.id ?? f.properties?.name ?? ''}`.trim()),
     }).addTo(this.zones);
@@ -118,7 +118,7 @@ export class IncidentMap {
     if (!fc) return;
     for (const f of fc.features) {
       if (!f.geometry || f.geometry.type !== 'Point') continue;
-      const [lon, lat] = f.geometry.coordinates as number[];
+      const [lon, lat] = f.geometry.coordinates;
       const id = String(f.properties?.id ?? '');
       this.postPositions.set(id, [lat, lon]);
       L.marker([lat, lon], {
@@ -132,7 +132,7 @@ export class IncidentMap {
   setMissionPlaces(fc: GeoJSON.FeatureCollection | null): void {
     this.places.clearLayers();
     if (!fc) return;
-    L.geoJSON(fc, {
+    L.geoJSON<GeoJSON.GeoJsonProperties>(fc, {
       pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 2.5, color: '#333', weight: 1, fillOpacity: 0.8 }).bindTooltip(String(f.properties?.name ?? '')),
     }).addTo(this.places);
   }

@@ -23,7 +23,7 @@ export function defaultState(): ViewState {
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?Z$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const TOKEN = /^[A-Za-z0-9_.:\-]{1,64}$/; // ids, kinds, parties, rule names
+const TOKEN = /^[A-Za-z0-9_.:-]{1,64}$/; // ids, kinds, parties, rule names
 
 // "2023-09-01T21:38Z" and "2023-09-01T21:38:00Z" are the same instant; the canonical form has seconds.
 export function normalizeInstant(s: string): string | null {

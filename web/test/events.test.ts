@@ -115,17 +115,19 @@ interface Conn {
 function mockFetch(plan: (n: number) => 'stream' | 'error' | { status: number; type?: string }) {
   const conns: Conn[] = [];
   const calls: { url: string; headers: Record<string, string>; at: number }[] = [];
-  const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const fn = vi.fn((input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const headers = { ...(init?.headers as Record<string, string>) };
-    calls.push({ url: String(input), headers, at: Date.now() });
+    const url = input instanceof Request ? input.url : input.toString();
+    calls.push({ url, headers, at: Date.now() });
     const what = plan(calls.length - 1);
-    if (what === 'error') throw new TypeError('network error');
-    if (what !== 'stream') return new Response(what.status === 204 ? null : 'x', { status: what.status, headers: { 'Content-Type': what.type ?? 'application/json' } });
+    if (what === 'error') return Promise.reject(new TypeError('network error'));
+    if (what !== 'stream')
+      return Promise.resolve(new Response(what.status === 204 ? null : 'x', { status: what.status, headers: { 'Content-Type': what.type ?? 'application/json' } }));
     let ctl!: ReadableStreamDefaultController<Uint8Array>;
     let open = true;
     const body = new ReadableStream<Uint8Array>({ start: (c) => void (ctl = c) });
     const conn: Conn = {
-      url: String(input),
+      url,
       headers,
       aborted: false,
       push: (s) => open && ctl.enqueue(typeof s === 'string' ? enc.encode(s) : s),
@@ -143,7 +145,7 @@ function mockFetch(plan: (n: number) => 'stream' | 'error' | { status: number; t
       conn.fail();
     });
     conns.push(conn);
-    return new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8' } });
+    return Promise.resolve(new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream; charset=utf-8' } }));
   });
   return { fn: fn as unknown as typeof fetch, conns, calls };
 }

@@ -72,7 +72,7 @@ export function renderDetail(root: HTMLElement, inc: IncidentDetail, host: Detai
     const msg = h('div', { class: 'msg', role: 'status' });
     const buttons = DECISIONS.map((d) => {
       const b = h('button', { type: 'button', 'data-status': d.status, class: 'decide' }, d.label);
-      b.addEventListener('click', async () => {
+      const decide = async () => {
         try {
           await host.api().review(inc.id, inc.review_version, d.status, note.value);
           msg.textContent = `Marked ${d.status}.`;
@@ -82,7 +82,8 @@ export function renderDetail(root: HTMLElement, inc: IncidentDetail, host: Detai
             e instanceof ApiError && e.status === 409 ? 'Someone reviewed this incident meanwhile: reloaded; decide again.' : 'Not saved: ' + (e as Error).message;
           if (e instanceof ApiError && e.status === 409) host.reviewed(inc);
         }
-      });
+      };
+      b.addEventListener('click', () => void decide());
       return b;
     });
     root.append(h('h4', {}, 'Review'), note, h('div', { class: 'decisions' }, buttons), msg);
