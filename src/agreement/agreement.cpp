@@ -74,10 +74,6 @@ std::string describe(Duration d) {
 }
 
 namespace {
-constexpr std::int64_t kDayMs = 86'400'000;
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
 unsigned days_in_month(std::int64_t y, unsigned m) {
   static constexpr unsigned kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -86,12 +82,10 @@ unsigned days_in_month(std::int64_t y, unsigned m) {
 }  // namespace
 
 Instant add_calendar(Instant t, Duration d, std::int32_t utc_offset_min, int sign) {
-  const std::int64_t local = t.ms + std::int64_t{utc_offset_min} * 60'000;
-  const std::int64_t day = floor_div(local, kDayMs);
-  const std::int64_t tod = local - day * kDayMs;
-  std::int64_t y;
-  unsigned m, dd;
-  civil_from_days(day, y, m, dd);
+  const CivilTime c = civil_time(t, utc_offset_min);
+  const std::int64_t tod = t.ms + std::int64_t{utc_offset_min} * 60'000 - c.day_number * kDayMs;
+  const std::int64_t y = c.year;
+  const unsigned m = c.month, dd = c.day;
   const std::int64_t total = y * 12 + (m - 1) + std::int64_t{sign} * d.months;
   const std::int64_t ny = floor_div(total, 12);
   const auto nm = static_cast<unsigned>(total - ny * 12 + 1);
@@ -117,28 +111,6 @@ Result<std::int32_t> parse_utc_offset(std::string_view s) {
   if (h > 14 || mi > 59 || (h == 14 && mi > 0)) return Status::Invalid(expect + " (at most 14 hours)");
   const int v = h * 60 + mi;
   return s[0] == '-' ? -v : v;
-}
-
-std::string format_utc_offset(std::int32_t minutes) {
-  char b[16];
-  const int a = minutes < 0 ? -minutes : minutes;
-  std::snprintf(b, sizeof b, "%c%02d:%02d", minutes < 0 ? '-' : '+', a / 60, a % 60);
-  return b;
-}
-
-std::string format_local(Instant t, std::int32_t off) {
-  const std::int64_t local = t.ms + std::int64_t{off} * 60'000;
-  const std::int64_t day = floor_div(local, kDayMs);
-  const std::int64_t tod = local - day * kDayMs;
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(day, y, m, d);
-  char b[64];
-  const std::int64_t sec = tod / 1000;
-  std::snprintf(b, sizeof b, "%04lld-%02u-%02uT%02lld:%02lld:%02lld", static_cast<long long>(y), m, d,
-                static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60),
-                static_cast<long long>(sec % 60));
-  return std::string(b) + format_utc_offset(off);
 }
 
 std::string_view to_string(EventType t) {

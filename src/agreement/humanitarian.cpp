@@ -19,15 +19,6 @@ Result<std::int64_t> parse_date(std::string_view s) {
   return t->ms / 86'400'000;
 }
 
-std::string format_date(std::int64_t day) {
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(day, y, m, d);
-  char b[32];
-  std::snprintf(b, sizeof b, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  return b;
-}
-
 namespace {
 
 std::string_view trim(std::string_view s) {
@@ -207,7 +198,7 @@ Result<std::vector<Baseline>> read_baselines_csv(const std::string& path, ReadEr
 namespace {
 using nlohmann::json;
 std::string date_or_period(std::int64_t a, std::int64_t b) {
-  return a == b ? format_date(a) : format_date(a) + "/" + format_date(b);
+  return a == b ? format_day(a) : format_day(a) + "/" + format_day(b);
 }
 }  // namespace
 
@@ -260,7 +251,7 @@ std::string baselines_to_json(const std::vector<Baseline>& rows) {
   for (const auto& b : rows)
     arr.push_back({{"area", b.area},
                    {"population", b.population},
-                   {"date", format_date(b.as_of)},
+                   {"date", format_day(b.as_of)},
                    {"source", b.source}});
   return arr.dump();
 }
@@ -390,7 +381,7 @@ std::string pct(double share) {
 
 std::string summary_text(const MovementSummary& s) {
   std::string o =
-      "humanitarian movement up to " + format_date(s.at) + " (figures as reported by their sources)\n";
+      "humanitarian movement up to " + format_day(s.at) + " (figures as reported by their sources)\n";
   if (s.days.empty()) {
     o += "no crossings recorded up to this date (truce import crossings FILE)\n";
   } else {
@@ -400,8 +391,8 @@ std::string summary_text(const MovementSummary& s) {
     o += b;
     for (const auto& d : s.days) {
       std::snprintf(b, sizeof b, "%-23s %10s %10s %12s %12s %14s\n",
-                    (d.first_day == d.last_day ? format_date(d.first_day)
-                                               : format_date(d.first_day) + ".." + format_date(d.last_day))
+                    (d.first_day == d.last_day ? format_day(d.first_day)
+                                               : format_day(d.first_day) + ".." + format_day(d.last_day))
                         .c_str(),
                     thousands(d.out_people).c_str(), thousands(d.in_people).c_str(),
                     d.vehicles_known ? thousands(d.out_vehicles).c_str() : "-",
@@ -415,9 +406,9 @@ std::string summary_text(const MovementSummary& s) {
   o += "total: " + thousands(s.total_out) + " out, " + thousands(s.total_in) + " in\n";
   if (s.baseline) {
     o += "baseline: " + thousands(s.baseline->population) + " people in " + s.baseline->area + " as of " +
-         format_date(s.baseline->as_of) + "\n";
+         format_day(s.baseline->as_of) + "\n";
     o += "departed: " + thousands(s.total_out) + " of " + thousands(s.baseline->population) + " (" +
-         pct(*s.share_out) + ") by " + format_date(s.at) + "\n";
+         pct(*s.share_out) + ") by " + format_day(s.at) + "\n";
   } else {
     o += "baseline: none recorded (truce import baseline FILE)\n";
   }
@@ -427,7 +418,7 @@ std::string summary_text(const MovementSummary& s) {
 
 std::string summary_json(const MovementSummary& s) {
   json j;
-  j["at"] = format_date(s.at);
+  j["at"] = format_day(s.at);
   j["rows"] = json::array();
   for (const auto& d : s.days) {
     json r = {{"date", date_or_period(d.first_day, d.last_day)},
@@ -445,7 +436,7 @@ std::string summary_json(const MovementSummary& s) {
   if (s.baseline) {
     j["baseline"] = {{"area", s.baseline->area},
                      {"population", s.baseline->population},
-                     {"date", format_date(s.baseline->as_of)},
+                     {"date", format_day(s.baseline->as_of)},
                      {"source", s.baseline->source}};
     j["share_out"] = *s.share_out;
     j["share_out_percent"] = std::round(*s.share_out * 1000.0) / 10.0;

@@ -6,26 +6,16 @@
 namespace truce::agreement {
 
 namespace {
-constexpr std::int64_t kDayMs = 86'400'000;
-std::int64_t floor_div(std::int64_t a, std::int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
-
 Duration plus(Duration a, Duration b) { return Duration{a.months + b.months, a.days + b.days}; }
 
 // "10 Nov 2025 00:00 (+03:00)" style local date for sentences.
 std::string local_words(Instant t, const Term& term) {
   static constexpr const char* kMon[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  const std::int64_t local = t.ms + std::int64_t{term.utc_offset_min} * 60'000;
-  const std::int64_t day = floor_div(local, kDayMs);
-  const std::int64_t sec = (local - day * kDayMs) / 1000;
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(day, y, m, d);
+  const CivilTime c = civil_time(t, term.utc_offset_min);
   char b[96];
-  std::snprintf(b, sizeof b, "%u %s %lld %02lld:%02lld", d, kMon[m - 1], static_cast<long long>(y),
-                static_cast<long long>(sec / 3600), static_cast<long long>(sec / 60 % 60));
+  std::snprintf(b, sizeof b, "%u %s %lld %02d:%02d", c.day, kMon[c.month - 1], static_cast<long long>(c.year),
+                c.hour, c.minute);
   std::string s = b;
   s += " " + (term.time_zone.empty() ? "UTC" + format_utc_offset(term.utc_offset_min) : term.time_zone);
   return s;

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 namespace truce {
 
@@ -107,33 +108,61 @@ Result<Instant> parse_instant(std::string_view s) {
   return Instant{secs * 1000 + frac_ms};
 }
 
+CivilTime civil_time(Instant t, std::int32_t offset_min) {
+  const std::int64_t local = t.ms + std::int64_t{offset_min} * 60'000;
+  CivilTime c;
+  c.day_number = floor_div(local, kDayMs);
+  const std::int64_t tod = local - c.day_number * kDayMs;  // [0, kDayMs)
+  civil_from_days(c.day_number, c.year, c.month, c.day);
+  c.hour = static_cast<int>(tod / 3'600'000);
+  c.minute = static_cast<int>(tod / 60'000 % 60);
+  c.second = static_cast<int>(tod / 1000 % 60);
+  c.millisecond = static_cast<int>(tod % 1000);
+  return c;
+}
+
 std::string format_instant(Instant t) {
-  std::int64_t ms = t.ms % 1000;
-  std::int64_t secs = t.ms / 1000;
-  if (ms < 0) {
-    ms += 1000;
-    secs -= 1;
-  }
-  std::int64_t days = secs / 86400;
-  std::int64_t rem = secs % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    days -= 1;
-  }
-  std::int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
+  const CivilTime c = civil_time(t);
   char buf[48];
-  if (ms == 0) {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
-                  static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
-                  static_cast<long long>(rem % 60));
+  if (c.millisecond == 0) {
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02dZ", static_cast<long long>(c.year),
+                  c.month, c.day, c.hour, c.minute, c.second);
   } else {
-    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y),
-                  m, d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
-                  static_cast<long long>(rem % 60), static_cast<long long>(ms));
+    std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(c.year),
+                  c.month, c.day, c.hour, c.minute, c.second, c.millisecond);
   }
   return buf;
+}
+
+std::string format_day(std::int64_t day) {
+  std::int64_t y;
+  unsigned m, d;
+  civil_from_days(day, y, m, d);
+  char b[32];
+  std::snprintf(b, sizeof b, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  return b;
+}
+
+std::string format_utc_offset(std::int32_t minutes) {
+  const int a = std::abs(minutes);
+  char b[16];
+  std::snprintf(b, sizeof b, "%c%02d:%02d", minutes < 0 ? '-' : '+', a / 60, a % 60);
+  return b;
+}
+
+std::string format_local(Instant t, std::int32_t utc_offset_min) {
+  const CivilTime c = civil_time(t, utc_offset_min);
+  char b[64];
+  std::snprintf(b, sizeof b, "%04lld-%02u-%02uT%02d:%02d:%02d", static_cast<long long>(c.year), c.month,
+                c.day, c.hour, c.minute, c.second);
+  return std::string(b) + format_utc_offset(utc_offset_min);
+}
+
+std::string format_hhmm(Instant t) {
+  const CivilTime c = civil_time(t);
+  char b[16];
+  std::snprintf(b, sizeof b, "%02d:%02d", c.hour, c.minute);
+  return b;
 }
 
 Instant SystemClock::now() const {

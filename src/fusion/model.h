@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "truce/fusion/fusion.h"
+#include "truce/geo/short_geodesic.h"
 
 namespace truce::fusion::detail {
 
@@ -42,47 +43,9 @@ inline double wrap_pi(double a) {
   return r - kPi;
 }
 
-// Short geodesics on the WGS84 ellipsoid (up to ~50 km, the reach of a report) by Gauss's
-// mid-latitude formulas, ~20x cheaper than the general solution. GeographicLib stays the reference:
-// fusion_test checks these against GeographicLib::Geodesic (distance within 3e-5 relative + 1 cm,
-// azimuths within 2e-5 rad, to 60 km and 70 degrees of latitude), far below report noise (bearings
-// carry degrees, distances tens of percent). Degrees in and out, like GeographicLib.
-inline void short_inverse(double lat1, double lon1, double lat2, double lon2, double& s12, double& azi1,
-                          double& azi2) {
-  constexpr double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f);
-  const double phim = 0.5 * (lat1 + lat2) * kDeg;
-  const double sm = std::sin(phim), cm = std::cos(phim), w = 1 - e2 * sm * sm, rw = std::sqrt(w);
-  const double nm = a / rw, mm = a * (1 - e2) / (w * rw);
-  double dlon = lon2 - lon1;
-  if (dlon > 180) dlon -= 360;
-  if (dlon < -180) dlon += 360;
-  const double dl = dlon * kDeg, dp = (lat2 - lat1) * kDeg;
-  const double x = nm * cm * dl, y = mm * dp;
-  s12 = std::sqrt(x * x + y * y);
-  const double am = std::atan2(x, y), half = 0.5 * dl * sm;
-  azi1 = (am - half) / kDeg;
-  azi2 = (am + half) / kDeg;
-}
-
-// The point at distance s12 (metres) along azimuth azi1 (degrees) from (lat1, lon1), and the
-// azimuth there; the inverse of short_inverse to ~1e-9 of the distance.
-inline void short_direct(double lat1, double lon1, double azi1, double s12, double& lat2, double& lon2,
-                         double& azi2) {
-  constexpr double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f);
-  const double a1 = azi1 * kDeg, p1 = lat1 * kDeg;
-  double dp = 0, dl = 0;
-  for (int it = 0; it < 4; ++it) {
-    const double phim = p1 + 0.5 * dp;
-    const double sm = std::sin(phim), cm = std::cos(phim), w = 1 - e2 * sm * sm, rw = std::sqrt(w);
-    const double nm = a / rw, mm = a * (1 - e2) / (w * rw);
-    const double am = a1 + 0.5 * dl * sm;
-    dp = s12 * std::cos(am) / mm;
-    dl = s12 * std::sin(am) / (nm * cm);
-  }
-  lat2 = lat1 + dp / kDeg;
-  lon2 = lon1 + dl / kDeg;
-  azi2 = azi1 + dl * std::sin(p1 + 0.5 * dp) / kDeg;
-}
+// Short geodesics (Gauss's mid-latitude formulas; truce/geo/short_geodesic.h).
+using geo::short_direct;
+using geo::short_inverse;
 
 // One report's measurement model, precomputed.
 struct Meas {

@@ -15,7 +15,6 @@ namespace truce::pipeline {
 
 namespace {
 
-constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::int64_t kHistoryDays = 30;
 // Observations of an incident starting on the day may be timed a little outside it.
 constexpr std::int64_t kObsMarginMs = 3 * 3'600'000;

@@ -9,13 +9,13 @@
 #include "report/places.h"
 #include "truce/agreement/term.h"
 #include "truce/core/decimal.h"
+#include "truce/report/public_view.h"
 #include "truce/report/report.h"
 
 namespace truce::report {
 
 namespace {
 
-constexpr std::int64_t kDayMs = 86'400'000;
 constexpr std::size_t kKinds = kKindNames.size();
 
 // How heavy a weapon a kind stands for: the ladder a reader of a daily report expects.
@@ -75,15 +75,6 @@ std::string type_words(std::string_view type, std::int64_t n) {
 double round1(double v) { return round_decimals(v, 1); }
 // Coordinates in the model: 1e-6 degrees (~0.1 m).
 double coord(double v) { return round_decimals(v, 6); }
-
-std::string hhmm(Instant t) {
-  std::int64_t ms = t.ms % kDayMs;
-  if (ms < 0) ms += kDayMs;
-  const auto mins = ms / 60'000;
-  char b[8];
-  std::snprintf(b, sizeof b, "%02d:%02d", static_cast<int>(mins / 60), static_cast<int>(mins % 60));
-  return b;
-}
 
 std::string coords_text(LatLon p, int decimals) {
   char b[64];
@@ -211,7 +202,6 @@ bool is_simulated(const Observation& o) {
 }
 
 Result<std::int64_t> parse_day(std::string_view text) { return agreement::parse_date(text); }
-std::string format_day(std::int64_t day) { return agreement::format_date(day); }
 
 Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& opts) {
   DailyReport r;
@@ -254,7 +244,7 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
     w.weight = weight(inc.kind);
     ReportIncident& o = w.out;
     o.id = inc.id;
-    o.time = hhmm(inc.start);
+    o.time = format_hhmm(inc.start);
     o.start = format_instant(inc.start);
     o.end = format_instant(inc.end);
     o.kind = inc.kind;
@@ -277,14 +267,12 @@ Result<DailyReport> build_daily_report(const ReportInputs& in, const Options& op
     }
     if (inc.origin) {
       LatLon p = *inc.origin;
-      if (opts.public_view) {
-        p.lat = round_to_grid(p.lat, opts.public_grid_deg);
-        p.lon = round_to_grid(p.lon, opts.public_grid_deg);
-      }
+      if (opts.public_view) p = public_view::on_grid(p, opts.public_grid_deg);
       o.origin = LatLon{coord(p.lat), coord(p.lon)};
       if (inc.distance_to_loc_m)
-        o.distance_to_loc_m = opts.public_view ? std::round(*inc.distance_to_loc_m / 1000.0) * 1000.0
-                                               : round1(*inc.distance_to_loc_m);
+        o.distance_to_loc_m =
+            opts.public_view ? static_cast<double>(public_view::whole_km(*inc.distance_to_loc_m)) * 1000.0
+                             : round1(*inc.distance_to_loc_m);
       if (!opts.public_view && inc.ellipse) o.ellipse = inc.ellipse;
       if (finder) {
         if (auto d = finder->describe(*o.origin)) {

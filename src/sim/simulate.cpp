@@ -8,13 +8,13 @@
 #include <cstring>
 
 #include "truce/core/decimal.h"
+#include "truce/geo/short_geodesic.h"
 
 namespace truce::sim {
 
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr std::int64_t kDayMs = 86'400'000;
 
 // xoshiro256** seeded by splitmix64: the same numbers on every platform.
 class Rng {
@@ -161,28 +161,6 @@ LatLon move(LatLon p, double azimuth, double distance) {
 }
 
 }  // namespace
-
-// Azimuth (degrees, at p1) and distance (metres) from p1 to p2 on WGS84 for short distances: the
-// ellipsoid's meridian and prime-vertical radii at the mid-latitude, with the azimuth carried back
-// from the middle to p1 by the meridian convergence. Within 20 km the error is below 0.002 degrees
-// and 0.2 m (sim_test checks it against GeographicLib), far below what observers report; it is
-// ~10x faster than the exact inverse, which the simulator would otherwise spend most of its time in.
-void short_inverse(LatLon p1, LatLon p2, double& azimuth_deg, double& distance_m) {
-  constexpr double a = 6378137.0, f = 1 / 298.257223563, e2 = f * (2 - f), rad = kPi / 180;
-  const double phi = (p1.lat + p2.lat) * 0.5 * rad;
-  const double s = std::sin(phi), c = std::cos(phi);
-  const double w2 = 1 - e2 * s * s, w = std::sqrt(w2);
-  const double n = a / w, m = a * (1 - e2) / (w2 * w);
-  double dlon = p2.lon - p1.lon;
-  if (dlon > 180) dlon -= 360;
-  if (dlon < -180) dlon += 360;
-  const double dy = (p2.lat - p1.lat) * rad * m, dx = dlon * rad * n * c;
-  distance_m = std::sqrt(dx * dx + dy * dy);
-  double az = std::atan2(dx, dy) / rad - 0.5 * dlon * s;
-  if (az < 0) az += 360;
-  if (az >= 360) az -= 360;
-  azimuth_deg = az;
-}
 
 namespace {
 
@@ -447,8 +425,10 @@ Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& obs
         const double dy = (ev.origin.lat - x.pos.lat) * 111'000.0,
                      dx = (ev.origin.lon - x.pos.lon) * 111'000.0 * cos_lat;
         if (dx * dx + dy * dy > km.range_m * km.range_m * 1.3) continue;
-        double d = 0, az1 = 0;
-        short_inverse(x.pos, ev.origin, az1, d);
+        double d = 0, az1 = 0, az2 = 0;
+        geo::short_inverse(x.pos.lat, x.pos.lon, ev.origin.lat, ev.origin.lon, d, az1, az2);
+        if (az1 < 0) az1 += 360;
+        if (az1 >= 360) az1 -= 360;
         if (d > km.range_m) continue;
         const double ratio = d / km.range_m;
         if (!rng.chance(x.p_detect * (1 - ratio * ratio))) continue;

@@ -9,7 +9,6 @@
 namespace truce::report {
 namespace {
 
-constexpr std::int64_t kDayMs = 86'400'000;
 const std::int64_t kDay = days_from_civil(2023, 9, 14);
 
 Instant at(int h, int m) { return Instant{kDay * kDayMs + (h * 60 + m) * 60'000}; }

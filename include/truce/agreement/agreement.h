@@ -33,10 +33,8 @@ std::string describe(Duration d);  // "5 years", "6 months", "1 year 6 months", 
 Instant add_calendar(Instant t, Duration d, std::int32_t utc_offset_min, int sign = +1);
 
 // "+03:00" -> 180. Accepts "Z", "+HH:MM", "-HH:MM", "+HHMM", "+HH"; at most 14 hours.
+// Written back by format_utc_offset, and instants at an offset by format_local (truce/core/time.h).
 Result<std::int32_t> parse_utc_offset(std::string_view text);
-std::string format_utc_offset(std::int32_t minutes);  // "+03:00"
-// "2025-11-10T00:00:00+03:00": the instant on the wall clock of the offset.
-std::string format_local(Instant t, std::int32_t utc_offset_min);
 
 struct Party {
   std::string code;  // e.g. "AZE"

@@ -12,12 +12,12 @@
 #include <vector>
 
 #include "truce/core/status.h"
+#include "truce/core/time.h"
 
 namespace truce::agreement {
 
-// Days since 1970-01-01 <-> "YYYY-MM-DD".
+// "YYYY-MM-DD" -> days since 1970-01-01 (written back by format_day, truce/core/time.h).
 Result<std::int64_t> parse_date(std::string_view text);
-std::string format_date(std::int64_t day);
 
 enum class Direction : std::uint8_t { kOut, kIn };  // out: leaving the area of the baseline
 

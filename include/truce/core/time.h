@@ -27,6 +27,31 @@ std::string format_instant(Instant t);
 std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d);
 void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d);
 
+inline constexpr std::int64_t kDayMs = 86'400'000;
+
+// a / b rounded toward negative infinity (b != 0): the day of a negative instant is the one before.
+constexpr std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+// The calendar date and time of day of `t` at a UTC offset of `offset_min` minutes.
+struct CivilTime {
+  std::int64_t year = 1970;
+  unsigned month = 1, day = 1;  // 1-12, 1-31
+  int hour = 0, minute = 0, second = 0, millisecond = 0;
+  std::int64_t day_number = 0;  // days since 1970-01-01 (local)
+};
+CivilTime civil_time(Instant t, std::int32_t offset_min = 0);
+
+// "2023-09-01" for a day number (days since 1970-01-01).
+std::string format_day(std::int64_t day);
+// "+03:00", "-05:30", "+00:00".
+std::string format_utc_offset(std::int32_t minutes);
+// "2025-11-10T00:00:00+03:00": `t` as local time at that offset, to the second.
+std::string format_local(Instant t, std::int32_t utc_offset_min);
+// "21:38" (UTC).
+std::string format_hhmm(Instant t);
+
 // The source of "now". Injected so tests can fix time (e.g. the "no more than 10 minutes in the
 // future" rule) without sleeping. Implementations must be thread-safe.
 class Clock {

@@ -198,9 +198,8 @@ std::string to_json(const DailyReport& r);  // the model, pretty-printed, ends w
 std::string to_markdown(const DailyReport& r);
 std::string to_html(const DailyReport& r);  // self-contained: inline CSS and SVG, no requests
 
-// "2023-09-14" <-> day number, strict (the CLI's --date).
+// "2023-09-14" -> day number, strict (the CLI's --date); format_day (truce/core/time.h) writes it.
 Result<std::int64_t> parse_day(std::string_view text);
-std::string format_day(std::int64_t day);
 
 // Whether an observation is simulated: its id begins "sim-", its channel is "simulated" or its
 // notes carry the word SIMULATED (truce simulate marks every row so).

@@ -60,8 +60,4 @@ inline constexpr const char* kCsvHeader =
 Result<Stats> simulate(const geo::Geography& g, const std::vector<Observer>& observers, const Options& opts,
                        std::FILE* out, std::FILE* truth = nullptr);
 
-// Azimuth at p1 (degrees) and distance (metres) from p1 to p2 on WGS84, for distances up to ~20 km
-// (error below 0.002 degrees and 0.2 m); what the simulator uses per report.
-void short_inverse(LatLon p1, LatLon p2, double& azimuth_deg, double& distance_m);
-
 }  // namespace truce::sim
