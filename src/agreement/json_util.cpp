@@ -1,33 +1,11 @@
 #include "agreement/json_util.h"
 
+#include "truce/core/json_depth.h"
+
 namespace truce::agreement::detail {
 
 Result<Json> parse_json(std::string_view text, std::string_view source, int max_depth) {
-  // Bound the nesting before nlohmann recurses into it.
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  std::int64_t line = 1;
-  for (const char c : text) {
-    if (c == '\n') ++line;
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[') {
-      if (++depth > max_depth)
-        return Status::Invalid("JSON nested deeper than " + std::to_string(max_depth) + " levels",
-                               Location{std::string(source), line, ""});
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
+  TRUCE_RETURN_IF_ERROR(check_json_depth(text, max_depth, source));
   Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     // Re-parse with exceptions for the position (the document is bounded, so this is cheap).

@@ -9,6 +9,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "truce/core/json_depth.h"
+
 namespace truce::geo {
 
 namespace {
@@ -141,11 +143,9 @@ Result<Gazetteer> Gazetteer::from_geojson(std::string_view text, std::string_vie
   using nlohmann::json;
   const Location loc{std::string(source), 0, ""};
   json doc;
+  TRUCE_RETURN_IF_ERROR(check_json_depth(text, 16, source));
   try {
-    doc = json::parse(text.begin(), text.end(), [](int depth, json::parse_event_t, json&) {
-      if (depth > 16) throw std::length_error("JSON nested deeper than 16 levels");
-      return true;
-    });
+    doc = json::parse(text.begin(), text.end());
   } catch (const std::exception& e) {
     std::string what = e.what();
     auto p = what.find("parse error");

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "geo/internal.h"
+#include "truce/core/json_depth.h"
 #include "truce/geo/geography.h"
 
 namespace truce::geo {
@@ -39,10 +40,6 @@ Result<json> parse_collection(std::string_view text, std::string_view source, co
   const std::size_t per_feature_values = lim.max_positions_per_feature * 2;
   const std::size_t total_values = lim.max_positions_total * 2;
   auto cb = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (depth > lim.max_depth) {
-      throw LimitHit{"JSON nested deeper than " + std::to_string(lim.max_depth) + " levels" +
-                     (feature >= 0 ? " in features[" + std::to_string(feature) + "]" : std::string())};
-    }
     if (ev == json::parse_event_t::object_start && depth == 2) {
       ++feature;
       in_feature = 0;
@@ -60,6 +57,7 @@ Result<json> parse_collection(std::string_view text, std::string_view source, co
     }
     return true;
   };
+  TRUCE_RETURN_IF_ERROR(check_json_depth(text, lim.max_depth, source));
   try {
     return json::parse(text.begin(), text.end(), cb);
   } catch (const LimitHit& e) {

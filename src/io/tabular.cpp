@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "truce/core/decimal.h"
+#include "truce/core/json_depth.h"
 
 namespace truce::io {
 
@@ -115,15 +116,6 @@ void scan_structure(std::string_view s, std::size_t from, Fn fn) {
   }
 }
 }  // namespace
-
-int json_depth(std::string_view s) {
-  int max = 0;
-  scan_structure(s, 0, [&](std::size_t, char c, int depth) {
-    if (c == '{' || c == '[') max = std::max(max, depth + 1);
-    return true;
-  });
-  return max;
-}
 
 std::vector<std::string_view> json_array_elements(std::string_view s) {
   std::vector<std::string_view> out;

@@ -1,10 +1,11 @@
 // Observations in (the JSON API) and out (lists for analysts), observers and rejects.
 #include "server/server_impl.h"
+#include "truce/core/json_depth.h"
 
 namespace truce::server {
 
 std::optional<json> ServerImpl::parse_body(const Request& req, Response& res) {
-  if (io::json_depth(req.body) > opts_.max_json_depth) {
+  if (json_depth(req.body) > opts_.max_json_depth) {
     send_error(res, 400, "invalid_json",
                "JSON nested deeper than " + std::to_string(opts_.max_json_depth) + " levels");
     return std::nullopt;
@@ -55,7 +56,7 @@ void ServerImpl::post_observations(const Request& req, Response& res, const Call
   auto empty = [&] {
     send_error(res, 422, "invalid_argument", "expected an observation object or a non-empty array of them");
   };
-  if (io::json_depth(req.body) > opts_.max_json_depth) {
+  if (json_depth(req.body) > opts_.max_json_depth) {
     return send_error(res, 400, "invalid_json",
                       "JSON nested deeper than " + std::to_string(opts_.max_json_depth) + " levels");
   }

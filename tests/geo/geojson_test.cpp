@@ -121,7 +121,7 @@ TEST(GeoJsonZones, DuplicateId) {
 TEST(GeoJsonZones, NestingDeeperThanTheBound) {
   std::string deep = std::string(40, '[') + std::string(40, ']');
   EXPECT_EQ(zones_error(fc(zone("a", "control", deep))),
-            "zones.geojson: JSON nested deeper than 16 levels in features[0]");
+            "zones.geojson:1: JSON nested deeper than 16 levels");
 }
 
 TEST(GeoJsonZones, HundredMegabyteCoordinateArray) {

@@ -43,9 +43,6 @@ std::optional<FieldError> pick(const ColumnMap& map, const Record& rec, Row& out
 std::optional<FieldError> pick_json(const Schema& schema, std::string_view line, int max_depth, Row& out,
                                     std::vector<std::string>& storage, std::vector<std::string>& ignored);
 
-// Nesting depth of a JSON text (brackets outside strings): checked before parsing untrusted JSON.
-int json_depth(std::string_view text);
-
 // The texts of a JSON array's elements, as they were received (whitespace around them trimmed):
 // the evidence kept for a rejected element. For a text that a JSON parser accepted as an array;
 // anything else gives an empty result.
