@@ -1,5 +1,6 @@
 // Incidents: lists, one incident with its history, reviews, and the live change feed.
 #include "server/server_impl.h"
+#include "truce/report/public_view.h"
 
 namespace truce::server {
 
@@ -55,19 +56,23 @@ json ServerImpl::incident_json(const StoredIncident& si, const IncidentReview& r
     j.erase("observations");
     j.erase("sector");
     j.erase("ellipse");
-    const double g = opts_.public_grid_deg;
-    for (const char* k : {"lat", "lon"}) {
-      if (j.contains(k) && j[k].is_number()) j[k] = round_to_grid(j[k].get<double>(), g);
+    if (j.contains("lat") && j["lat"].is_number() && j.contains("lon") && j["lon"].is_number()) {
+      const LatLon p = report::public_view::on_grid(LatLon{j["lat"].get<double>(), j["lon"].get<double>()},
+                                                    opts_.public_grid_deg);
+      j["lat"] = p.lat;
+      j["lon"] = p.lon;
+    } else {
+      j.erase("lat");
+      j.erase("lon");
     }
     if (auto d = j.find("distance_to_loc_m"); d != j.end()) {
-      if (d->is_number())
-        j["distance_to_loc_km"] = static_cast<std::int64_t>(std::floor(d->get<double>() / 1000));
+      if (d->is_number()) j["distance_to_loc_km"] = report::public_view::whole_km(d->get<double>());
       j.erase("distance_to_loc_m");
     }
     for (const char* k : {"start", "end"}) {
       if (j.contains(k) && j[k].is_string()) {
         if (auto t = parse_instant(j[k].get<std::string>()); t.ok()) {
-          j[k] = format_instant(Instant{t->ms - ((t->ms % 60000) + 60000) % 60000});
+          j[k] = format_instant(report::public_view::to_minute(*t));
         }
       }
     }

@@ -404,7 +404,7 @@ TEST_F(ServerTest, PublicViewIsNoFinerThanItsGrid) {
   ASSERT_EQ(list.size(), 1u);
   const auto& j = list[0];
   EXPECT_FALSE(j.contains("distance_to_loc_m"));
-  EXPECT_EQ(j["distance_to_loc_km"], 2);
+  EXPECT_EQ(j["distance_to_loc_km"], 3);  // 2,843.7 m to the nearest km, as the public report says it
   EXPECT_EQ(j["start"], "2023-09-02T10:15:00Z");
   EXPECT_EQ(j["end"], "2023-09-02T10:16:00Z");
   EXPECT_FALSE(j.contains("sector"));
