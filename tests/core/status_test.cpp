@@ -22,6 +22,21 @@ TEST(Status, ResultCarriesValueOrStatus) {
   EXPECT_EQ(bad.status().ToString(), "no such thing");
 }
 
+// Regression: Result(Status::Ok()) made a Result whose ok() was false while status() said ok, so a
+// caller that checked one and reported the other printed "ok" as the error.
+TEST(Status, AResultMadeFromAnOkStatusReportsAnInternalError) {
+  Result<int> r = Status::Ok();
+  EXPECT_FALSE(r.ok());
+  EXPECT_FALSE(r.status().ok());
+  EXPECT_EQ(r.status().code(), Code::kInternal);
+}
+
+TEST(Status, EveryCodeHasAName) {
+  EXPECT_EQ(code_name(Code::kOk), "ok");
+  EXPECT_EQ(code_name(Code::kInternal), "internal");
+  EXPECT_EQ(code_name(static_cast<Code>(kCodeCount)), "unknown");
+}
+
 TEST(Status, EveryCodeHasADistinctName) {
   for (int i = 0; i < kCodeCount; ++i) {
     for (int j = i + 1; j < kCodeCount; ++j) {

@@ -65,8 +65,12 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-  Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  // A failure. An ok Status has no value to give: it becomes an internal error (a Result made so is
+  // a bug in the caller), never a Result whose ok() is false while its status() says ok.
+  Result(Status status)  // NOLINT(google-explicit-constructor)
+      : v_(status.ok() ? Status::Internal("a Result was made from an ok Status and no value")
+                       : std::move(status)) {}
   bool ok() const { return v_.index() == 0; }
   const T& value() const& { return std::get<0>(v_); }
   T& value() & { return std::get<0>(v_); }
