@@ -76,7 +76,13 @@ void report(Context& ctx, const ingest::Summary& s, const std::string& format) {
                 static_cast<long long>(s.duplicates), static_cast<long long>(s.conflicts),
                 static_cast<long long>(s.rejected));
   }
-  if (!s.clean()) ctx.exit_code = kExitInputProblems;
+  // A file that could not be read at all (missing, a directory, binary, no header, no line end)
+  // is a failure; rejected records in files that were read are input problems.
+  if (!s.file_errors.empty()) {
+    ctx.exit_code = kExitFailure;
+  } else if (!s.clean()) {
+    ctx.exit_code = kExitInputProblems;
+  }
 }
 
 void add_import(Context& ctx, const char* name, const char* help, bool observations) {

@@ -164,6 +164,7 @@ ReadResult RecordReader::bad(Record& rec, Status& err, std::string msg, std::int
 ReadResult RecordReader::skip_rest_of_line(Record& rec, Status& err, std::string msg, std::int64_t line) {
   // Keep the first bytes for quarantine, drop the rest up to the next raw newline.
   field_scratch_.assign(buf_.data() + pos_, std::min<std::size_t>(end_ - pos_, 4096));
+  std::size_t skipped = 0;
   for (;;) {
     const void* nl = std::memchr(buf_.data() + pos_, '\n', end_ - pos_);
     if (nl) {
@@ -172,8 +173,15 @@ ReadResult RecordReader::skip_rest_of_line(Record& rec, Status& err, std::string
       consumed_ += n;
       break;
     }
+    skipped += end_ - pos_;
     consumed_ += end_ - pos_;
     pos_ = end_;
+    if (skipped > limits_.max_skip_bytes) {
+      err = Status::Invalid("no line end within " + std::to_string(limits_.max_skip_bytes >> 20) +
+                                " MiB: not a file of text records (CSV or NDJSON); the rest is not read",
+                            Location{src_.name(), line, ""});
+      return ReadResult::kFatal;
+    }
     if (!fill()) break;
   }
   ++line_;

@@ -95,6 +95,43 @@ TEST_F(Cli, RejectsExitNonZeroAndAreListed) {
   EXPECT_NE(rej.out.find(",rejected," + f + ",3,time,2023-09-01T21:38:41,"), std::string::npos) << rej.out;
 }
 
+// Regression: a directory, a missing file and a binary file exited 1 ("some records were
+// rejected") although nothing of them was read; the README's code for a file that could not be read
+// is 3. The readable file given with them is still imported.
+TEST_F(Cli, AFileThatCannotBeReadExitsThreeAndTheOthersAreImported) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  ASSERT_EQ(run(truce("import observers " + kExample + "/observers.csv")).status, 0);
+  const auto good = dir_.file("good.csv");
+  testing::write_file(good, kHeader + "1,2023-09-01T21:38:41Z,A0009,39.9,46.7,mortar,92.7,4.3,4500,1240,4\n");
+  const auto binary = dir_.file("binary.csv");
+  testing::write_file(binary, std::string("\x7f"
+                                          "ELF\0\0\x01\x02\n\0\0\0\xff\xfe\n",
+                                          16));
+  const std::string missing = dir_.file("missing.csv");
+  struct Case {
+    std::string file, says;
+  };
+  for (const Case& c : {Case{dir_.path(), "it is a directory"}, Case{missing, "cannot open " + missing},
+                        Case{binary, "binary data (a NUL byte)"}}) {
+    auto r = run(truce("import observations " + c.file + " " + good + " --format json 2>&1"));
+    EXPECT_EQ(r.status, 3) << c.file << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.says), std::string::npos) << r.out;
+  }
+  EXPECT_NE(run(truce("observations --format csv")).out.find("\n1,2023-09-01T21:38:41Z,A0009"),
+            std::string::npos);
+}
+
+// Regression: `truce import observations /dev/zero` read at full CPU until killed (a record over the
+// bound was skipped up to a line end that never comes). Reading stops past the skip bound.
+TEST_F(Cli, AnEndlessInputWithoutALineEndStopsWithAClearError) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  auto r = run("timeout 60 " + truce("import observations /dev/zero 2>&1"));
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("/dev/zero:1: no line end within 64 MiB: not a file of text records"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST_F(Cli, StdinIsReadWithADash) {
   run(truce("init"));
   auto r = run("printf '" + kHeader + "1,2023-09-01T21:38:41Z,X1,39.9,46.7,drone,,,,,\\n' | " +

@@ -15,6 +15,9 @@ namespace truce::io {
 
 struct Limits {
   std::size_t max_record_bytes = 1 << 20;  // a longer line is rejected and skipped, never buffered whole
+  // A line still without its end this far past the record bound ends the file's reading with an
+  // error: an endless or binary input (/dev/zero) is not read until killed.
+  std::size_t max_skip_bytes = 64u << 20;
   std::size_t max_fields = 256;
   int max_json_depth = 16;
 };
