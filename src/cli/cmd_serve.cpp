@@ -160,6 +160,22 @@ void add_user(Context& ctx) {
     if (!expires.ok()) return ctx.fail(expires.status(), kExitUsage);
     auto store = ctx.open_store();
     if (!store) return;
+    // An observer user may submit only for registered observers: a typing error in an id would
+    // make a user who can submit nothing (or, registered later, for a post nobody chose).
+    if (!a->observers.empty()) {
+      auto known = store->observers();
+      if (!known.ok()) return ctx.fail(known.status());
+      for (const auto& id : a->observers) {
+        const bool found =
+            std::any_of(known->begin(), known->end(), [&](const Observer& o) { return o.id == id; });
+        if (!found) {
+          return ctx.fail(Status::NotFound("--observer " + id +
+                                           ": no such observer is registered (`truce import observers FILE` "
+                                           "registers posts, patrols and sensors)"),
+                          kExitInputProblems);
+        }
+      }
+    }
     auto token = server::new_token();
     if (!token.ok()) return ctx.fail(token.status());
     User u{a->name, a->role, a->observers, server::digest_ha1(a->name, a->realm, *token)};

@@ -80,7 +80,17 @@ Result<Instant> parse_instant(std::string_view s) {
       sec > 60) {
     return Status::Invalid("date or time out of range: " + std::string(kExpected));
   }
-  if (sec == 60) sec = 59;  // a leap second is kept within its minute
+  // truce's timeline is UTC without leap seconds (as POSIX time): a leap second has no instant of
+  // its own, and moving it to :59 would change what was reported without a word.
+  if (sec == 60) {
+    return Status::Invalid(
+        "a leap second (:60) has no time of its own in truce (UTC without leap "
+        "seconds): give :59, or the next minute's :00");
+  }
+  if (y < kEarliestYear) {
+    return Status::Invalid("the year " + std::to_string(y) + " is before " + std::to_string(kEarliestYear) +
+                           ", the earliest truce accepts");
+  }
   int offset_min = 0;
   if (p == s.size()) {
     return Status::Invalid("time has no zone (add Z for UTC or an offset like +04:00)");

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -1079,12 +1081,37 @@ Status SqliteBatch::commit() {
   return Status::Ok();
 }
 
+enum class ReadOnly { kNo, kFile, kFileSystem };
+// Why an existing database file cannot be written here, if it cannot.
+ReadOnly read_only_reason(const std::string& path) {
+  struct statvfs fs {};
+  if (::statvfs(path.c_str(), &fs) == 0 && (fs.f_flag & ST_RDONLY)) return ReadOnly::kFileSystem;
+  if (::access(path.c_str(), W_OK) != 0 && errno != ENOENT) return ReadOnly::kFile;
+  return ReadOnly::kNo;
+}
+
+// "file:" URI of a path for sqlite3_open_v2 with SQLITE_OPEN_URI: '%', '?' and '#' escaped.
+std::string sqlite_file_uri(const std::string& path) {
+  std::string out = "file:";
+  for (const char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      char b[4];
+      std::snprintf(b, sizeof b, "%%%02X", static_cast<unsigned char>(c));
+      out += b;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 bool file_exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
 }
 
-Status migrate(sqlite3* db, const std::string& path) {
+// `creating`: a new database (no file before); `read_only`: opened where it cannot be written.
+Status migrate(sqlite3* db, const std::string& path, bool creating, bool read_only) {
   std::int64_t version = 0;
   {
     Stmt t(db, "SELECT count(*) FROM sqlite_master");
@@ -1093,6 +1120,12 @@ Status migrate(sqlite3* db, const std::string& path) {
                              ")");
     }
     const bool empty = t.col_int(0) == 0;
+    if (empty && !creating) {
+      // An empty file (0 bytes, or SQLite with no tables) is not a mission: never turned into a
+      // new one by a command that expected one.
+      return Status::Invalid(path + " is empty: not a truce database (`truce init` creates one; remove the " +
+                             "empty file first)");
+    }
     if (empty) {
       TRUCE_RETURN_IF_ERROR(
           sqlite::exec(db,
@@ -1110,6 +1143,11 @@ Status migrate(sqlite3* db, const std::string& path) {
     return Status::Unsupported(path + " has schema version " + std::to_string(version) +
                                ", newer than this truce understands (" + std::to_string(kMigrations.size()) +
                                "); upgrade truce");
+  }
+  if (read_only && version < static_cast<std::int64_t>(kMigrations.size())) {
+    return Status::Unsupported(path + " has schema version " + std::to_string(version) + " and this truce " +
+                               std::to_string(kMigrations.size()) +
+                               ": it is read-only here; open it once where it can be written to upgrade it");
   }
   for (auto i = static_cast<std::size_t>(version); i < kMigrations.size(); ++i) {
     TRUCE_RETURN_IF_ERROR(sqlite::exec(db, "BEGIN IMMEDIATE"));
@@ -1143,19 +1181,29 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const 
     return Status::NotFound("no truce database at " + path +
                             " (create one with `truce init`, or pass --db FILE)");
   }
+  // A database on a read-only file system, or a file this process may not write, is opened
+  // read-only: every command that only reads works, and a write fails saying the database is
+  // read-only. On a read-only file system nothing can change the file, and SQLite may read it
+  // without the WAL's shared-memory file (which it could not create there): immutable.
+  const ReadOnly ro = exists && !opts.create ? read_only_reason(path) : ReadOnly::kNo;
   sqlite3* db = nullptr;
-  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+  const int flags = ro == ReadOnly::kNo ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+                                        : SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX;
+  const std::string name = ro == ReadOnly::kNo           ? path
+                           : ro == ReadOnly::kFileSystem ? sqlite_file_uri(path) + "?mode=ro&immutable=1"
+                                                         : sqlite_file_uri(path) + "?mode=ro";
+  if (sqlite3_open_v2(name.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string m = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
     return Status::IOError("cannot open " + path + ": " + m);
   }
   auto store = std::make_unique<SqliteStore>(db, opts.clock, path);
   sqlite3_busy_timeout(db, 30000);
-  TRUCE_RETURN_IF_ERROR(migrate(db, path));
-  TRUCE_RETURN_IF_ERROR(sqlite::exec(db,
-                                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-                                     "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"));
+  TRUCE_RETURN_IF_ERROR(migrate(db, path, opts.create || !exists, ro != ReadOnly::kNo));
+  TRUCE_RETURN_IF_ERROR(sqlite::exec(db, ro == ReadOnly::kNo
+                                             ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+                                               "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"
+                                             : "PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;"));
   TRUCE_RETURN_IF_ERROR(store->prepare());
   if (opts.background_checkpoint) TRUCE_RETURN_IF_ERROR(store->start_checkpointer(path));
   return std::unique_ptr<Store>(std::move(store));

@@ -41,6 +41,39 @@ TEST(Time, RejectsImpossibleDates) {
   EXPECT_FALSE(parse_instant("").ok());
 }
 
+// Regression: 23:59:60Z was stored as 23:59:59 without a word. truce's timeline has no leap
+// seconds; a report of one is refused, saying what to give instead.
+TEST(Time, ALeapSecondIsRefusedNotMovedToTheSecondBefore) {
+  auto r = parse_instant("2016-12-31T23:59:60Z");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("a leap second (:60)"), std::string::npos) << r.status().message();
+  EXPECT_TRUE(parse_instant("2016-12-31T23:59:59Z").ok());
+}
+
+// Regression: the year 0001 was accepted (a typing error stored as a report two thousand years old).
+TEST(Time, YearsBeforeNineteenHundredAreRefused) {
+  auto r = parse_instant("0001-09-01T21:38:41Z");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "the year 1 is before 1900, the earliest truce accepts");
+  EXPECT_TRUE(parse_instant("1900-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(parse_instant("1899-12-31T23:59:59Z").ok());
+}
+
+TEST(Time, CivilTimeSplitsLocalTimeAtAnOffset) {
+  const CivilTime c = civil_time(Instant{ms("2023-09-01T21:38:41.250Z")}, 180);
+  EXPECT_EQ(c.year, 2023);
+  EXPECT_EQ(c.month, 9u);
+  EXPECT_EQ(c.day, 2u);
+  EXPECT_EQ(c.hour, 0);
+  EXPECT_EQ(c.minute, 38);
+  EXPECT_EQ(c.second, 41);
+  EXPECT_EQ(c.millisecond, 250);
+  EXPECT_EQ(format_local(Instant{ms("2023-09-01T21:38:41Z")}, -330), "2023-09-01T16:08:41-05:30");
+  EXPECT_EQ(format_hhmm(Instant{ms("1969-12-31T23:59:59Z")}), "23:59");
+  EXPECT_EQ(format_day(-1), "1969-12-31");
+  EXPECT_EQ(floor_div(-1, kDayMs), -1);
+}
+
 TEST(Time, FormatRoundTrips) {
   for (auto s :
        {"1970-01-01T00:00:00Z", "2023-09-01T21:38:41Z", "2000-02-29T23:59:59.001Z", "1969-12-31T23:59:59Z"}) {

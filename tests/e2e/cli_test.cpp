@@ -132,6 +132,55 @@ TEST_F(Cli, AnEndlessInputWithoutALineEndStopsWithAClearError) {
       << r.out;
 }
 
+// Regression: `truce user add --role observer --observer X` accepted an X that is not registered.
+TEST_F(Cli, UserAddRefusesAnObserverThatIsNotRegistered) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  ASSERT_EQ(run(truce("import observers " + kExample + "/observers.csv")).status, 0);
+  auto r = run(truce("user add obs --role observer --observer M001 --observer M0O1 2>&1"));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("--observer M0O1: no such observer is registered"), std::string::npos) << r.out;
+  EXPECT_EQ(run(truce("user list --format csv")).out, "name,role,observers,created,expires,state\n");
+  EXPECT_EQ(run(truce("user add obs --role observer --observer M001 2>/dev/null")).status, 0);
+}
+
+// Regression: an empty (0-byte) --db file silently became a new mission.
+TEST_F(Cli, AnEmptyDatabaseFileIsRefusedNotMadeANewMission) {
+  testing::write_file(db_, "");
+  auto r = run(truce("stats 2>&1"));
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.out.find(db_ + " is empty: not a truce database"), std::string::npos) << r.out;
+  EXPECT_EQ(std::filesystem::file_size(db_), 0u);
+}
+
+// Regression: on a read-only file system every command failed ("unable to open database file"),
+// `verify` included. Commands that read work; a write says the database is read-only. Needs a
+// read-only bind mount (root, as in CI): skipped, saying so, where mounts are not allowed.
+TEST_F(Cli, CommandsThatReadWorkOnAReadOnlyFileSystem) {
+  ASSERT_EQ(run(truce("init")).status, 0);
+  ASSERT_EQ(run(truce("import observers " + kExample + "/observers.csv")).status, 0);
+  ASSERT_EQ(run(truce("import observations " + kExample + "/observations.csv --no-fuse")).status, 0);
+  const std::string src = dir_.path(), ro = dir_.file("ro");
+  std::filesystem::create_directory(ro);
+  if (run("mount --bind " + src + " " + ro + " 2>&1").status != 0)
+    GTEST_SKIP() << "no bind mounts here (not root)";
+  struct Unmount {
+    std::string path;
+    ~Unmount() { run("umount " + path); }
+  } unmount{ro};
+  ASSERT_EQ(run("mount -o remount,ro,bind " + ro + " 2>&1").status, 0);
+  ASSERT_NE(run("touch " + ro + "/x 2>&1").status, 0);  // the mount is read-only
+  const std::string db = ro + "/m.db";
+  for (const char* cmd :
+       {"stats", "verify", "observations --format csv", "incidents", "rejects", "user list"}) {
+    auto r = run(kTruce + " --db " + db + " " + cmd + " 2>&1");
+    EXPECT_EQ(r.status, 0) << cmd << ": " << r.out;
+  }
+  EXPECT_NE(run(kTruce + " --db " + db + " verify").out.find("audit chain holds"), std::string::npos);
+  auto w = run(kTruce + " --db " + db + " user add ana --role analyst 2>&1");
+  EXPECT_EQ(w.status, 3) << w.out;
+  EXPECT_NE(w.out.find("readonly"), std::string::npos) << w.out;
+}
+
 TEST_F(Cli, StdinIsReadWithADash) {
   run(truce("init"));
   auto r = run("printf '" + kHeader + "1,2023-09-01T21:38:41Z,X1,39.9,46.7,drone,,,,,\\n' | " +
@@ -256,6 +305,7 @@ TEST_F(Cli, HelpAndUsageErrors) {
 
 TEST_F(Cli, UserListShowsEveryUserWithoutSecrets) {
   ASSERT_EQ(run(truce("init")).status, 0);
+  ASSERT_EQ(run(truce("import observers " + kExample + "/observers.csv")).status, 0);
   auto ana = run(truce("user add ana --role analyst 2>/dev/null"));
   ASSERT_EQ(ana.status, 0);
   auto obs =

@@ -15,9 +15,13 @@ struct Instant {
   auto operator<=>(const Instant&) const = default;
 };
 
+// The earliest year parse_instant accepts (a year such as 0001 is a typing error, not a report).
+inline constexpr int kEarliestYear = 1900;
+
 // Parses ISO 8601 "YYYY-MM-DDTHH:MM[:SS[.fff]]" followed by "Z" or an offset "+HH:MM", "+HHMM",
 // "+HH" ('T' may be a space). A time without a zone is an error: truce never guesses a zone.
-// Error messages say what was expected; the caller adds the location.
+// A leap second (:60) is refused (truce's timeline is UTC without leap seconds), as is a year
+// before kEarliestYear. Error messages say what was expected; the caller adds the location.
 Result<Instant> parse_instant(std::string_view text);
 
 // "2023-09-01T21:38:41Z"; milliseconds are written only when non-zero ("...41.250Z").
