@@ -48,7 +48,8 @@ void Context::fail(const Status& st, int code) {
 
 }  // namespace truce::cli
 
-int main(int argc, char** argv) {
+namespace {
+int run(int argc, char** argv) {
   using namespace truce::cli;
   CLI::App app{"truce: ceasefire monitoring. Observations in; fused, attributed, classified incidents out.",
                "truce"};
@@ -90,4 +91,17 @@ int main(int argc, char** argv) {
     return kExitFailure;
   }
   return ctx.exit_code;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // Setting up the commands cannot fail in a built truce; if it does, say so and fail.
+    std::fprintf(stderr, "truce: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "truce: internal error\n");
+  }
+  return truce::cli::kExitFailure;
 }

@@ -508,7 +508,7 @@ Attribution Geography::attribute(LatLon p) const {
   if (c.control_zone >= 0) a.party = impl_->zones[static_cast<std::size_t>(c.control_zone)].party;
   for (auto z : others) a.zones.push_back(impl_->zones[z].id);
   a.distance_to_loc_m = c.distance_to_loc_m;
-  a.side = c.side;
+  a.side = c.side < 0 ? -1 : c.side > 0 ? 1 : 0;
   return a;
 }
 

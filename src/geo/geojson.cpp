@@ -371,7 +371,7 @@ Result<std::vector<LocLine>> parse_loc(std::string_view text, std::string_view s
     std::string gtype;
     TRUCE_RETURN_IF_ERROR(feature_envelope(features[i], f, props, gtype, coords));
     const std::string id = f.id.empty() ? "feature-" + std::to_string(i + 1) : f.id;
-    auto add = [&](const json& c, std::vector<std::size_t> idx) -> Status {
+    auto add = [&](const json& c, const std::vector<std::size_t>& idx) -> Status {
       LocLine l;
       l.id = id;
       TRUCE_RETURN_IF_ERROR(read_line(c, f, idx, l.vertices));

@@ -23,7 +23,10 @@ std::optional<FieldError> parse_xform_submission(std::string_view xml, Row& row,
   storage.assign(cols.size(), std::string());
   auto set = [&](std::string_view col, std::string v) {
     for (std::size_t c = 0; c < cols.size(); ++c) {
-      if (cols[c] == col) storage[c] = std::move(v);
+      if (cols[c] == col) {
+        storage[c] = std::move(v);
+        return;  // column names are unique: v is moved once
+      }
     }
   };
   const pugi::xml_node m = root.child("meta");

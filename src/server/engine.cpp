@@ -190,13 +190,11 @@ struct Session : std::enable_shared_from_this<Session> {
     } else if (ec == beast::error::timeout) {
       ++st->timeouts;
       close();
-    } else if (ec == http::error::end_of_stream || ec == asio::error::eof ||
-               ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      close();
-    } else if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+    } else if (ec != http::error::end_of_stream &&
+               ec.category() == http::make_error_code(http::error::bad_target).category()) {
       refuse(400, "bad_request", "the request is not valid HTTP/1.1");
     } else {
-      close();
+      close();  // end of stream, EOF, a reset, an aborted read, or any other error: the connection is done
     }
     return true;
   }
