@@ -1,18 +1,16 @@
 // import zones|loc|places, attribute, describe: the mission's geography from the command line.
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "cli/context.h"
 #include "cli/output.h"
-#include "truce/core/decimal.h"
 #include "truce/geo/gazetteer.h"
 #include "truce/geo/geography.h"
 #include "truce/io/record_reader.h"
+#include "truce/pipeline/attribute.h"
 
 namespace truce::cli {
 
@@ -117,12 +115,6 @@ struct AttributeArgs {
   bool quiet = false;
 };
 
-bool parse_coord(std::string_view s, double& v) {
-  if (s.empty()) return false;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 void attribute(Context& ctx, const AttributeArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   bool store_failed = false;
@@ -132,201 +124,24 @@ void attribute(Context& ctx, const AttributeArgs& a) {
     return ctx.fail(geo.status(),
                     geo.status().code() == Code::kInvalidArgument ? kExitInputProblems : kExitFailure);
   }
-  const auto& g = **geo;
   const auto tg = std::chrono::steady_clock::now();
-
-  // The whole file in memory, split at line ends into one part per thread, each part read by its
-  // own RecordReader (line numbers offset by the lines before it).
-  auto whole = io::read_all(a.input, kMaxGeoFileBytes);
-  if (!whole.ok()) return ctx.fail(whole.status());
-  const std::string& text = *whole;
-  const auto header_end = text.find('\n');
-  int col_id = -1, col_lat = -1, col_lon = -1;
-  std::size_t width = 0;
-  {
-    auto hsrc = io::ByteSource::from_string(text.substr(0, header_end), a.input);
-    io::RecordReader hr(*hsrc, io::RecordReader::Mode::kCsv);
-    io::Record rec;
-    Status err;
-    const auto r = hr.next(rec, err);
-    if (r == io::ReadResult::kEnd)
-      return ctx.fail(Status::Invalid("empty file: expected a header point_id,lat,lon", {a.input, 1, ""}),
-                      kExitInputProblems);
-    if (r != io::ReadResult::kRecord) return ctx.fail(err, kExitInputProblems);
-    width = rec.fields.size();
-    for (std::size_t i = 0; i < rec.fields.size(); ++i) {
-      if (rec.fields[i] == "point_id")
-        col_id = static_cast<int>(i);
-      else if (rec.fields[i] == "lat")
-        col_lat = static_cast<int>(i);
-      else if (rec.fields[i] == "lon")
-        col_lon = static_cast<int>(i);
-    }
-    for (auto [col, name] : {std::pair{col_id, "point_id"}, {col_lat, "lat"}, {col_lon, "lon"}}) {
-      if (col < 0)
-        return ctx.fail(Status::Invalid(std::string("missing column '") + name +
-                                            "' (the header needs point_id, lat, lon)",
-                                        {a.input, 1, ""}),
-                        kExitInputProblems);
-    }
-  }
-  struct Part {
-    std::size_t begin = 0, end = 0;
-    std::int64_t first_line = 2;
-    std::string ids;
-    std::vector<std::uint32_t> id_end;
-    std::vector<LatLon> pts;
-    std::vector<Status> problems;  // the first few
-    std::int64_t bad = 0;
-    Status fatal;
-  };
-  unsigned parts_n = a.threads ? a.threads : std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t body = header_end == std::string::npos ? text.size() : header_end + 1;
-  if (text.size() - body < (std::size_t{1} << 20)) parts_n = 1;
-  std::vector<Part> parts(parts_n);
-  {
-    std::size_t start = body;
-    std::int64_t line = 2;
-    for (unsigned i = 0; i < parts_n; ++i) {
-      std::size_t end = i + 1 == parts_n ? text.size() : body + (text.size() - body) * (i + 1) / parts_n;
-      if (end < text.size()) {
-        const auto nl = text.find('\n', std::max(end, start));
-        end = nl == std::string::npos ? text.size() : nl + 1;
-      }
-      parts[i].begin = start, parts[i].end = std::max(start, end), parts[i].first_line = line;
-      line += std::count(text.begin() + static_cast<long>(start),
-                         text.begin() + static_cast<long>(parts[i].end), '\n');
-      start = parts[i].end;
-    }
-  }
-  auto read_part = [&](Part& part) {
-    auto src = io::ByteSource::from_string(text.substr(part.begin, part.end - part.begin), a.input);
-    io::RecordReader reader(*src, io::RecordReader::Mode::kCsv);
-    io::Record rec;
-    Status err;
-    const std::int64_t base = part.first_line - 1;
-    const auto guess = (part.end - part.begin) / 24;
-    part.pts.reserve(guess);
-    part.id_end.reserve(guess);
-    part.ids.reserve(guess * 8);
-    auto complain = [&](const Status& st) {
-      if (++part.bad <= 20) part.problems.push_back(st);
-    };
-    auto shift = [&](const Status& st) {
-      return Status::Invalid(st.message(), {a.input, st.location().line + base, st.location().field});
-    };
-    for (;;) {
-      const auto r = reader.next(rec, err);
-      if (r == io::ReadResult::kEnd) break;
-      if (r == io::ReadResult::kFatal) {
-        part.fatal = err;
-        return;
-      }
-      if (r == io::ReadResult::kBadRecord) {
-        complain(shift(err));
-        continue;
-      }
-      const std::int64_t line = rec.line + base;
-      if (rec.fields.size() != width) {
-        complain(Status::Invalid(
-            "expected " + std::to_string(width) + " fields, got " + std::to_string(rec.fields.size()),
-            {a.input, line, ""}));
-        continue;
-      }
-      LatLon p;
-      const auto lat = rec.fields[static_cast<std::size_t>(col_lat)],
-                 lon = rec.fields[static_cast<std::size_t>(col_lon)];
-      if (!parse_coord(lat, p.lat) || !(p.lat >= -90 && p.lat <= 90)) {
-        complain(Status::Invalid(
-            "expected a latitude in [-90, 90], got \"" + std::string(lat.substr(0, 40)) + "\"",
-            {a.input, line, "lat"}));
-        continue;
-      }
-      if (!parse_coord(lon, p.lon) || !(p.lon >= -180 && p.lon <= 180)) {
-        complain(Status::Invalid(
-            "expected a longitude in [-180, 180], got \"" + std::string(lon.substr(0, 40)) + "\"",
-            {a.input, line, "lon"}));
-        continue;
-      }
-      part.ids.append(rec.fields[static_cast<std::size_t>(col_id)]);
-      part.id_end.push_back(static_cast<std::uint32_t>(part.ids.size()));
-      part.pts.push_back(p);
-    }
-  };
-  // Each thread reads, attributes and formats its own part; the parts are written in order.
-  std::vector<std::string> party_csv;
-  for (const auto& z : g.zones()) party_csv.push_back(csv_escape(z.party));
-  auto format = [&](Part& part, const std::vector<geo::CompactAttribution>& out,
-                    const std::vector<std::uint32_t>& others, std::string& b) {
-    b.reserve(part.pts.size() * 40 + 64);
-    std::string zl;
-    for (std::size_t i = 0; i < part.pts.size(); ++i) {
-      const std::size_t st = i ? part.id_end[i - 1] : 0;
-      const std::string_view id(part.ids.data() + st, part.id_end[i] - st);
-      if (id.find_first_of(",\"\n\r") != std::string_view::npos)
-        b += csv_escape(std::string(id));
-      else
-        b += id;
-      b += ',';
-      const auto& c = out[i];
-      if (c.control_zone >= 0) b += party_csv[static_cast<std::size_t>(c.control_zone)];
-      b += ',';
-      append_fixed(b, c.distance_to_loc_m, 3);
-      b += ',';
-      b += c.side < 0 ? "-1" : (c.side > 0 ? "1" : "0");
-      b += ',';
-      if (c.n_other) {
-        zl.clear();
-        for (std::uint32_t k = 0; k < c.n_other; ++k) {
-          if (k) zl += ';';
-          zl += g.zones()[others[c.first_other + k]].id;
-        }
-        b += csv_escape(zl);
-      }
-      b += '\n';
-    }
-  };
-  std::vector<std::string> bufs(parts_n);
-  auto work = [&](unsigned i) {
-    Part& part = parts[i];
-    read_part(part);
-    if (!part.fatal.ok()) return;
-    std::vector<geo::CompactAttribution> out(part.pts.size());
-    std::vector<std::uint32_t> others;
-    g.attribute_batch(part.pts, out, others, 1);
-    format(part, out, others, bufs[i]);
-  };
-  {
-    std::vector<std::thread> pool;
-    for (unsigned i = 1; i < parts_n; ++i) pool.emplace_back(work, i);
-    work(0);
-    for (auto& th : pool) th.join();
-  }
-  std::size_t n_points = 0;
-  std::int64_t bad = 0;
-  for (const auto& part : parts) {
-    if (!part.fatal.ok()) return ctx.fail(part.fatal);
-    for (const auto& st : part.problems)
-      if (++bad <= 20) std::fprintf(stderr, "truce: %s\n", st.ToString().c_str());
-    bad += part.bad - static_cast<std::int64_t>(part.problems.size());
-    n_points += part.pts.size();
-  }
-  if (bad > 20) std::fprintf(stderr, "truce: ... and %lld more bad rows\n", static_cast<long long>(bad - 20));
-  const auto t1 = std::chrono::steady_clock::now();
-  std::FILE* f = a.output == "-" ? stdout : std::fopen(a.output.c_str(), "wb");
-  if (!f) return ctx.fail(Status::IOError("cannot write " + a.output));
-  static constexpr std::string_view kHeader = "point_id,party,distance_to_loc_m,side,zones\n";
-  bool ok = std::fwrite(kHeader.data(), 1, kHeader.size(), f) == kHeader.size();
-  for (const auto& b : bufs) ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size();
-  ok = (f == stdout ? std::fflush(f) == 0 : std::fclose(f) == 0) && ok;
-  if (!ok) return ctx.fail(Status::IOError("write failed: " + a.output));
-  const auto t2 = std::chrono::steady_clock::now();
+  pipeline::AttributeOptions opts;
+  opts.threads = a.threads;
+  opts.problem = [](const Status& st) { std::fprintf(stderr, "truce: %s\n", st.ToString().c_str()); };
+  auto sum = pipeline::attribute_points(**geo, a.input, a.output, opts);
+  if (!sum.ok()) return ctx.fail(sum.status());
+  if (!sum->refused.ok()) return ctx.fail(sum->refused, kExitInputProblems);
+  const std::int64_t bad = sum->bad_rows;
+  if (bad > opts.max_problems)
+    std::fprintf(stderr, "truce: ... and %lld more bad rows\n",
+                 static_cast<long long>(bad - opts.max_problems));
   if (!a.quiet) {
     auto sec = [](auto d) { return std::chrono::duration<double>(d).count(); };
     std::fprintf(stderr,
                  "attributed %zu points in %.3f s (geography %.3f, read + attribute %.3f on %u threads, "
                  "write %.3f)%s\n",
-                 n_points, sec(t2 - t0), sec(tg - t0), sec(t1 - tg), parts_n, sec(t2 - t1),
+                 sum->points, sec(std::chrono::steady_clock::now() - t0), sec(tg - t0), sum->read_attribute_s,
+                 sum->threads, sum->write_s,
                  bad ? (", " + std::to_string(bad) + " bad rows skipped").c_str() : "");
   }
   if (bad) ctx.exit_code = kExitInputProblems;

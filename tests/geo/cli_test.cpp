@@ -126,6 +126,36 @@ TEST_F(GeoCli, BadPointRowsAreReportedAndSkipped) {
   EXPECT_EQ(csv.substr(csv.find('\n') + 1, 2), "1,");
 }
 
+// A file over 1 MiB is read in one part per thread: the bytes written, the bad rows named (with
+// their line numbers) and the exit code are the same for any number of threads.
+TEST_F(GeoCli, AttributeWritesTheSameBytesForAnyThreadCount) {
+  const std::string pts = dir_.file("big.csv");
+  const std::string example = read_file(kExample + "/points.csv");
+  std::string rows = example.substr(example.find('\n') + 1);
+  std::string text = "point_id,lat,lon\n";
+  for (int copy = 0; text.size() < (std::size_t{3} << 20); ++copy) {
+    text += rows;
+    text += "\"c" + std::to_string(copy) + ",x\",39.9,46.8\n";  // an id that needs quoting
+    if (copy % 2 == 1) text += "bad" + std::to_string(copy) + ",91,46.8\n";
+  }
+  write_file(pts, text);
+  std::string first_csv, first_err;
+  for (const char* threads : {"1", "2", "3", "7"}) {
+    const std::string out = dir_.file(std::string("o") + threads + ".csv");
+    auto r = run(truce("attribute " + pts + " -o " + out + " -q --threads " + threads + " --zones " +
+                       kExample + "/zones.geojson --loc " + kExample + "/loc.geojson 2>&1"));
+    EXPECT_EQ(r.status, 1) << threads;
+    const std::string csv = read_file(out);
+    if (first_csv.empty()) {
+      first_csv = csv, first_err = r.out;
+      EXPECT_NE(r.out.find("more bad rows"), std::string::npos) << r.out;
+      continue;
+    }
+    EXPECT_TRUE(csv == first_csv) << threads << " threads wrote other bytes";
+    EXPECT_EQ(r.out, first_err) << threads;
+  }
+}
+
 TEST_F(GeoCli, ImportPlacesAndDescribeCreditsGeoNames) {
   const std::string gn = kShared + "/data/geonames-cities500-caucasus/cities500_AM_AZ_GE_plus_border.tsv";
   if (!std::filesystem::exists(gn)) GTEST_SKIP() << "no " << gn;
