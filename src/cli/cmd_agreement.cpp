@@ -1,13 +1,12 @@
 // The agreement from the command line: import agreement|crossings|baseline, mandate, humanitarian,
 // classify (docs/agreement.md).
-#include <charconv>
 #include <cstdio>
+#include <optional>
 #include <unordered_map>
 
 #include "cli/context.h"
 #include "cli/output.h"
 #include "truce/agreement/agreement.h"
-#include "truce/agreement/geo_view.h"
 #include "truce/agreement/humanitarian.h"
 #include "truce/agreement/term.h"
 #include "truce/io/record_reader.h"
@@ -63,11 +62,6 @@ struct ClassifyArgs {
   std::string incidents, zones, loc, rules, agreement, format = "table";
 };
 
-bool parse_num(std::string_view s, double& v) {
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
-}
-
 Result<std::shared_ptr<const geo::Geography>> geography(Context& ctx, const ClassifyArgs& a,
                                                         bool& store_failed) {
   return ctx.geography(a.zones, a.loc, store_failed);
@@ -95,106 +89,32 @@ void classify(Context& ctx, const ClassifyArgs& a) {
     if (store_failed) return;
     return ctx.fail(geo.status(), exit_for(geo.status()));
   }
-  const ag::ZoneCatalog catalog = ag::zone_catalog(**geo);
-
-  auto src = io::ByteSource::open(a.incidents);
-  if (!src.ok()) return ctx.fail(src.status());
-  io::RecordReader reader(**src, io::RecordReader::Mode::kCsv);
-  io::Record rec;
-  Status err;
-  const std::vector<std::string_view> names = {"incident_id", "time", "start",      "kind",
-                                               "lat",         "lon",  "target_lat", "target_lon"};
-  std::vector<int> col(names.size(), -1);
-  auto r = reader.next(rec, err);
-  if (r != io::ReadResult::kRecord)
-    return ctx.fail(r == io::ReadResult::kEnd
-                        ? Status::Invalid("empty file: expected a header incident_id,time,kind,lat,lon",
-                                          {a.incidents, 1, ""})
-                        : err,
-                    kExitInputProblems);
-  const std::size_t width = rec.fields.size();
-  for (std::size_t i = 0; i < rec.fields.size(); ++i)
-    for (std::size_t c = 0; c < names.size(); ++c)
-      if (rec.fields[i] == names[c]) col[c] = static_cast<int>(i);
-  if (col[2] >= 0 && col[1] < 0) col[1] = col[2];  // fusion's incidents.csv: the start of the incident
-  for (std::size_t c : {std::size_t{0}, std::size_t{1}, std::size_t{3}})
-    if (col[c] < 0)
-      return ctx.fail(
-          Status::Invalid("missing required column '" + std::string(names[c]) +
-                              "' (the header needs incident_id, time (or start), kind; lat, lon and "
-                              "target_lat, target_lon are optional)",
-                          {a.incidents, rec.line, ""}),
-          kExitInputProblems);
-  TableWriter w(stdout, parse_format(a.format),
-                {"incident_id", "time", "kind", "rules", "unchecked", "explanation"},
-                {false, false, false, false, false, false});
-  std::int64_t bad = 0, incidents = 0, violating = 0;
-  auto field = [&](std::size_t c) -> std::string_view {
-    return col[c] >= 0 ? rec.fields[static_cast<std::size_t>(col[c])] : std::string_view();
+  std::optional<TableWriter> w;
+  pipeline::ClassifyFileOptions opts;
+  opts.begin = [&] {
+    w.emplace(stdout, parse_format(a.format),
+              std::vector<std::string>{"incident_id", "time", "kind", "rules", "unchecked", "explanation"},
+              std::vector<bool>{false, false, false, false, false, false});
   };
-  auto complain = [&](const Status& st) {
-    if (bad++ < 10) std::fprintf(stderr, "truce: %s (skipped)\n", st.ToString().c_str());
-  };
-  for (;;) {
-    r = reader.next(rec, err);
-    if (r == io::ReadResult::kEnd) break;
-    if (r == io::ReadResult::kFatal) return ctx.fail(err);
-    if (r == io::ReadResult::kBadRecord) {
-      complain(err);
-      continue;
-    }
-    if (rec.fields.size() != width) {
-      complain(Status::Invalid("expected " + std::to_string(width) + " fields like the header",
-                               {a.incidents, rec.line, ""}));
-      continue;
-    }
-    ag::IncidentView v;
-    v.id = std::string(field(0));
-    auto t = parse_instant(field(1));
-    if (!t.ok()) {
-      complain(Status::Invalid(
-          t.status().message(),
-          {a.incidents, rec.line, names[static_cast<std::size_t>(col[1] == col[2] ? 2 : 1)].data()}));
-      continue;
-    }
-    v.time = *t;
-    auto k = kind_from_string(field(3));
-    if (!k) {
-      complain(Status::Invalid("expected one of " + kind_list(), {a.incidents, rec.line, "kind"}));
-      continue;
-    }
-    v.kind = *k;
-    bool ok = true;
-    for (auto [lat_c, lon_c, slot, what] :
-         {std::tuple{std::size_t{4}, std::size_t{5}, &v.origin, "lat"},
-          std::tuple{std::size_t{6}, std::size_t{7}, &v.target, "target_lat"}}) {
-      const auto la = field(lat_c), lo = field(lon_c);
-      if (la.empty() && lo.empty()) continue;
-      double lat = 0, lon = 0;
-      if (!parse_num(la, lat) || !parse_num(lo, lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) {
-        complain(Status::Invalid("expected latitude and longitude in degrees (or both empty)",
-                                 {a.incidents, rec.line, what}));
-        ok = false;
-        break;
-      }
-      *slot = LatLon{lat, lon};
-    }
-    if (!ok) continue;
-    ag::place_on(v, **geo);
-    const auto c = ag::classify(v, rules, catalog);
-    ++incidents;
-    if (!c.violations.empty()) ++violating;
+  opts.row = [&](const ag::IncidentView& v, const ag::Classification& c) {
     std::string ids, unchecked, expl;
     for (const auto& x : c.violations) {
       ids += (ids.empty() ? "" : ";") + x.rule_id;
       expl += (expl.empty() ? "" : " | ") + x.explanation;
     }
     for (const auto& u : c.unchecked) unchecked += (unchecked.empty() ? "" : ";") + u;
-    w.row({v.id, format_instant(v.time), std::string(to_string(v.kind)), ids, unchecked, expl});
-  }
-  w.finish();
+    w->row({v.id, format_instant(v.time), std::string(to_string(v.kind)), ids, unchecked, expl});
+  };
+  opts.problem = [](const Status& st) {
+    std::fprintf(stderr, "truce: %s (skipped)\n", st.ToString().c_str());
+  };
+  auto sum = pipeline::classify_file(a.incidents, rules, **geo, opts);
+  if (!sum.ok()) return ctx.fail(sum.status());
+  if (!sum->refused.ok()) return ctx.fail(sum->refused, kExitInputProblems);
+  w->finish();
+  const std::int64_t bad = sum->bad_rows;
   std::fprintf(stderr, "classified %lld incidents against %zu rules: %lld break at least one rule%s\n",
-               static_cast<long long>(incidents), rules.size(), static_cast<long long>(violating),
+               static_cast<long long>(sum->incidents), rules.size(), static_cast<long long>(sum->violating),
                bad ? (", " + std::to_string(bad) + " rows skipped").c_str() : "");
   if (bad) ctx.exit_code = kExitInputProblems;
 }
@@ -204,29 +124,26 @@ void classify(Context& ctx, const ClassifyArgs& a) {
 bool import_agreement_file(Context& ctx, const std::string& file) {
   auto text = io::read_all(file, static_cast<std::int64_t>(ag::kMaxAgreementBytes));
   if (!text.ok()) return ctx.fail(text.status(), exit_for(text.status())), false;
-  auto a = ag::parse_agreement(*text, file);
-  if (!a.ok()) return ctx.fail(a.status(), kExitInputProblems), false;
+  // Refused before the database is opened: a bad file leaves no trace.
+  if (auto a = ag::parse_agreement(*text, file); !a.ok())
+    return ctx.fail(a.status(), kExitInputProblems), false;
   auto store = ctx.open_store();
   if (!store) return false;
-  auto v = store->put_document("agreement", *text);
-  if (!v.ok()) return ctx.fail(v.status()), false;
+  auto imp = pipeline::import_agreement(*store, *text, file);
+  if (!imp.ok()) return ctx.fail(imp.status()), false;
+  if (!imp->refused.ok()) return ctx.fail(imp->refused, kExitInputProblems), false;
+  const ag::Agreement& a = imp->agreement;
   std::printf(
       "imported agreement '%s': %zu parties, %zu provisions, %s, %zu event%s, %zu rules: agreement version "
       "%lld (earlier versions kept)\n",
-      a->id.c_str(), a->parties.size(), a->provisions.size(), a->term ? "a term" : "no term",
-      a->events.size(), a->events.size() == 1 ? "" : "s", a->rules.size(), static_cast<long long>(*v));
-  // New rules reclassify every stored incident (when the mission has a geography to place them on).
-  auto zones = store->document("zones");
-  auto loc = store->document("loc");
-  if (!zones.ok() || !loc.ok() || !*zones || !*loc) return true;
-  auto g = pipeline::mission_geography(*store);
-  if (!g.ok()) return ctx.fail(g.status()), false;
-  auto r = pipeline::reclassify_stored(*store, **g);
-  if (!r.ok()) return ctx.fail(r.status()), false;
-  if (r->incidents > 0)
+      a.id.c_str(), a.parties.size(), a.provisions.size(), a.term ? "a term" : "no term", a.events.size(),
+      a.events.size() == 1 ? "" : "s", a.rules.size(), static_cast<long long>(imp->version));
+  if (imp->reclassified && imp->reclassified->incidents > 0) {
+    const auto& r = *imp->reclassified;
     std::printf("reclassified %zu incidents: %zu break at least one rule; %lld changed, %lld unchanged\n",
-                r->incidents, r->violating, static_cast<long long>(r->sync.updated),
-                static_cast<long long>(r->sync.unchanged));
+                r.incidents, r.violating, static_cast<long long>(r.sync.updated),
+                static_cast<long long>(r.sync.unchanged));
+  }
   return true;
 }
 

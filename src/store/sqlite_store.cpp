@@ -709,6 +709,21 @@ class SqliteStore final : public Store {
     return Status::Ok();
   }
 
+  Status write_transaction(const std::function<Status()>& fn) override {
+    if (in_write_transaction_ || writing_) return Status::Internal("write_transaction inside a transaction");
+    TRUCE_RETURN_IF_ERROR(begin_write());
+    in_write_transaction_ = true;
+    Status st = fn();
+    in_write_transaction_ = false;
+    if (st.ok() && sqlite3_get_autocommit(db_))
+      st = Status::Internal("the write transaction was rolled back");
+    if (!st.ok()) {
+      end_write("ROLLBACK").ok();
+      return st;
+    }
+    return end_write("COMMIT");
+  }
+
   // Runs fn inside BEGIN IMMEDIATE ... COMMIT; rolls back when it fails.
   Status in_transaction(const std::function<Status()>& fn) {
     TRUCE_RETURN_IF_ERROR(begin_write());
@@ -929,6 +944,12 @@ class SqliteStore final : public Store {
   // BEGIN IMMEDIATE in this process's turn (see sqlite::WriteTurns); end_write gives it back.
   // `background`: a write no client waits for (fusion's incidents).
   Status begin_write(bool background = false) {
+    // Inside write_transaction: a savepoint of its transaction, which must still be open (a failed
+    // statement can roll it back; what follows would then be written outside it).
+    if (in_write_transaction_) {
+      if (sqlite3_get_autocommit(db_)) return Status::Internal("the write transaction was rolled back");
+      return sqlite::exec(db_, "SAVEPOINT inner_write");
+    }
     // Already in a transaction on this connection: SQLite refuses the nested BEGIN (waiting for
     // our own turn would never end).
     if (writing_) return sqlite::exec(db_, "BEGIN IMMEDIATE");
@@ -944,6 +965,13 @@ class SqliteStore final : public Store {
   // COMMIT or ROLLBACK, then the turn goes to the next writer.
   // A COMMIT that fails is rolled back here, so the turn is never kept by a transaction left open.
   Status end_write(const char* how) {
+    if (in_write_transaction_) {  // the savepoint begin_write made: kept, or undone
+      if (sqlite3_get_autocommit(db_)) return Status::Internal("the write transaction was rolled back");
+      if (std::string_view(how) == "COMMIT") return sqlite::exec(db_, "RELEASE inner_write");
+      Status st = sqlite::exec(db_, "ROLLBACK TO inner_write");
+      Status rel = sqlite::exec(db_, "RELEASE inner_write");
+      return st.ok() ? rel : st;
+    }
     Status st = sqlite::exec(db_, how);
     if (!st.ok() && !sqlite3_get_autocommit(db_)) sqlite::exec(db_, "ROLLBACK").ok();
     if (writing_ && sqlite3_get_autocommit(db_)) {
@@ -966,7 +994,8 @@ class SqliteStore final : public Store {
   const Clock* clock_;
   std::string path_;  // the database file (beside it: the fusion lock)
   std::shared_ptr<sqlite::WriteTurns> turns_ = sqlite::write_turns_for(path_);
-  bool writing_ = false;  // this connection holds its turn (between begin_write and end_write)
+  bool writing_ = false;               // this connection holds its turn (between begin_write and end_write)
+  bool in_write_transaction_ = false;  // inside write_transaction's fn
   Stmts stmts_;
   std::thread ckpt_thread_;
   std::mutex ckpt_mu_;

@@ -468,6 +468,53 @@ TEST_F(StoreTest, ATimeRangeFindsEveryOverlappingIncidentHoweverLongAndWhenEverW
   EXPECT_EQ(ids, std::vector<std::string>{"i100"});
 }
 
+// write_transaction: a document and incidents written in one transaction are committed together,
+// or, when a later step fails, not at all (importing an agreement relies on it).
+TEST_F(StoreTest, WriteTransactionRollsBackEveryWriteWhenALaterStepFails) {
+  auto s = open(true);
+  StoredIncident inc;
+  inc.id = "i1";
+  inc.start = Instant{1693600000000};
+  inc.end = Instant{1693600060000};
+  inc.kind = "mortar";
+  inc.content = "{}";
+  inc.observation_ids = {"o1"};
+  auto incidents = [&] {
+    int n = 0;
+    EXPECT_TRUE(s->scan_incidents({}, [&](const StoredIncident&) { return ++n, true; }).ok());
+    return n;
+  };
+  Status st = s->write_transaction([&]() -> Status {
+    auto v = s->put_document("agreement", "v1");
+    if (!v.ok()) return v.status();
+    auto sync = s->replace_incidents({"o1"}, {inc});
+    if (!sync.ok()) return sync.status();
+    auto doc = s->document("agreement");  // its own writes are visible inside
+    EXPECT_TRUE(doc.ok() && *doc && **doc == "v1");
+    EXPECT_EQ(incidents(), 1);
+    return Status::Invalid("a later step failed");
+  });
+  EXPECT_EQ(st.message(), "a later step failed");
+  auto doc = s->document("agreement");
+  ASSERT_TRUE(doc.ok());
+  EXPECT_FALSE(doc->has_value());
+  EXPECT_EQ(incidents(), 0);
+
+  ASSERT_TRUE(s->write_transaction([&]() -> Status {
+                 auto v = s->put_document("agreement", "v1");
+                 if (!v.ok()) return v.status();
+                 fill(*s, 2);  // a batch joins the transaction too
+                 return s->replace_incidents({"o1"}, {inc}).status();
+               }).ok());
+  doc = s->document("agreement");
+  ASSERT_TRUE(doc.ok() && doc->has_value());
+  EXPECT_EQ(**doc, "v1");
+  EXPECT_EQ(incidents(), 1);
+  EXPECT_EQ(s->stats()->observations, 2);
+  EXPECT_TRUE(s->verify_chain()->ok);
+  EXPECT_FALSE(s->write_transaction([&] { return s->write_transaction([] { return Status::Ok(); }); }).ok());
+}
+
 // A database from before the longest span was kept (schema 6) learns it from its incidents.
 TEST_F(StoreTest, SchemaSixDatabaseFindsItsLongIncidentsByTimeRange) {
   {

@@ -207,6 +207,14 @@ class Store {
   };
   virtual Result<std::unique_ptr<Lock>> lock_fusion() { return std::unique_ptr<Lock>(); }
   virtual Result<std::unique_ptr<WriteBatch>> begin() = 0;
+  // Runs fn inside one write transaction: what fn writes through this Store (put_document,
+  // replace_incidents, begin()'s batches) is committed together when fn returns OK, and none of it
+  // when fn fails; fn's reads see its own writes. Not to be nested. Backends that cannot answer
+  // kUnsupported without calling fn.
+  virtual Status write_transaction(const std::function<Status()>& fn) {
+    (void)fn;
+    return Status::Unsupported("this store has no write transactions");
+  }
   virtual Result<std::vector<Observer>> observers() = 0;
   // Calls fn for each matching observation in seq order until fn returns false. Superseded
   // observations are kept (and listed, with superseded_by) unless f.current_only.
