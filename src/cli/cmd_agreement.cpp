@@ -149,68 +149,47 @@ bool import_agreement_file(Context& ctx, const std::string& file) {
 
 namespace {
 
-// Reads a CSV of rows (refused whole if any row is bad), merges it into the stored document and
-// stores the result: what `import crossings` and `import baseline` share.
+// Reads a CSV of rows (refused whole if any row is bad); nullopt when refused (already reported).
 template <typename Row>
-bool import_rows(Context& ctx, const std::string& file, const char* doc_name,
-                 Result<std::vector<Row>> (*read)(const std::string&, ag::ReadErrors&, std::size_t),
-                 Result<std::vector<Row>> (*from_json)(std::string_view),
-                 std::string (*to_json)(const std::vector<Row>&),
-                 ag::MergeCounts (*merge)(std::vector<Row>&, const std::vector<Row>&), std::size_t& read_rows,
-                 std::vector<Row>& stored, ag::MergeCounts& counts, std::int64_t& version) {
+std::optional<std::vector<Row>> read_rows(Context& ctx, const std::string& file,
+                                          Result<std::vector<Row>> (*read)(const std::string&,
+                                                                           ag::ReadErrors&, std::size_t)) {
   ag::ReadErrors errors;
   auto rows = read(file, errors, 20);
-  if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), false;
+  if (!rows.ok()) return ctx.fail(rows.status(), exit_for(rows.status())), std::nullopt;
   if (!errors.errors.empty()) {
     print_read_errors(errors);
-    return ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again",
-                                    {file, 0, ""}),
-                    kExitInputProblems),
-           false;
+    ctx.fail(Status::Invalid("nothing imported: fix the rows above and import the file again", {file, 0, ""}),
+             kExitInputProblems);
+    return std::nullopt;
   }
-  auto store = ctx.open_store();
-  if (!store) return false;
-  auto doc = store->document(doc_name);
-  if (!doc.ok()) return ctx.fail(doc.status()), false;
-  if (*doc) {
-    auto s = from_json(**doc);
-    if (!s.ok()) return ctx.fail(s.status()), false;
-    stored = std::move(s).value();
-  }
-  counts = merge(stored, *rows);
-  auto v = store->put_document(doc_name, to_json(stored));
-  if (!v.ok()) return ctx.fail(v.status()), false;
-  read_rows = rows->size();
-  version = *v;
-  return true;
+  return std::move(rows).value();
 }
 
 }  // namespace
 
 bool import_crossings_file(Context& ctx, const std::string& file) {
-  std::size_t n = 0;
-  std::vector<ag::Crossing> stored;
-  ag::MergeCounts counts;
-  std::int64_t v = 0;
-  if (!import_rows<ag::Crossing>(ctx, file, "crossings", ag::read_crossings_csv, ag::crossings_from_json,
-                                 ag::crossings_to_json, ag::merge_crossings, n, stored, counts, v))
-    return false;
-  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n", n,
-              file.c_str(), fmt_counts(counts).c_str(), stored.size(), static_cast<long long>(v));
+  auto rows = read_rows<ag::Crossing>(ctx, file, ag::read_crossings_csv);
+  if (!rows) return false;
+  auto store = ctx.open_store();
+  if (!store) return false;
+  auto imp = pipeline::import_crossings(*store, *rows);
+  if (!imp.ok()) return ctx.fail(imp.status()), false;
+  std::printf("imported %zu crossing rows from %s: %s; %zu rows stored (crossings version %lld)\n",
+              rows->size(), file.c_str(), fmt_counts(imp->counts).c_str(), imp->stored,
+              static_cast<long long>(imp->version));
   return true;
 }
 
 bool import_baseline_file(Context& ctx, const std::string& file) {
-  std::size_t n = 0;
-  std::vector<ag::Baseline> stored;
-  ag::MergeCounts counts;
-  std::int64_t v = 0;
-  if (!import_rows<ag::Baseline>(ctx, file, "population_baselines", ag::read_baselines_csv,
-                                 ag::baselines_from_json, ag::baselines_to_json, ag::merge_baselines, n,
-                                 stored, counts, v))
-    return false;
-  std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", n, file.c_str(),
-              fmt_counts(counts).c_str(), static_cast<long long>(v));
+  auto rows = read_rows<ag::Baseline>(ctx, file, ag::read_baselines_csv);
+  if (!rows) return false;
+  auto store = ctx.open_store();
+  if (!store) return false;
+  auto imp = pipeline::import_baselines(*store, *rows);
+  if (!imp.ok()) return ctx.fail(imp.status()), false;
+  std::printf("imported %zu baseline rows from %s: %s (population_baselines version %lld)\n", rows->size(),
+              file.c_str(), fmt_counts(imp->counts).c_str(), static_cast<long long>(imp->version));
   return true;
 }
 

@@ -21,4 +21,45 @@ Result<MovementRecords> movement_records(Store& store) {
   return out;
 }
 
+namespace {
+
+template <typename Row>
+Result<MovementImport> import_rows(Store& store, const char* doc_name, const std::vector<Row>& rows,
+                                   Result<std::vector<Row>> (*from_json)(std::string_view),
+                                   std::string (*to_json)(const std::vector<Row>&),
+                                   agreement::MergeCounts (*merge)(std::vector<Row>&,
+                                                                   const std::vector<Row>&)) {
+  MovementImport out;
+  Status st = store.write_transaction([&]() -> Status {
+    std::vector<Row> stored;
+    auto doc = store.document(doc_name);
+    if (!doc.ok()) return doc.status();
+    if (*doc) {
+      auto s = from_json(**doc);
+      if (!s.ok()) return s.status();
+      stored = std::move(s).value();
+    }
+    out.counts = merge(stored, rows);
+    out.stored = stored.size();
+    auto v = store.put_document(doc_name, to_json(stored));
+    if (!v.ok()) return v.status();
+    out.version = *v;
+    return Status::Ok();
+  });
+  if (!st.ok()) return st;
+  return out;
+}
+
+}  // namespace
+
+Result<MovementImport> import_crossings(Store& store, const std::vector<agreement::Crossing>& rows) {
+  return import_rows<agreement::Crossing>(store, "crossings", rows, agreement::crossings_from_json,
+                                          agreement::crossings_to_json, agreement::merge_crossings);
+}
+
+Result<MovementImport> import_baselines(Store& store, const std::vector<agreement::Baseline>& rows) {
+  return import_rows<agreement::Baseline>(store, "population_baselines", rows, agreement::baselines_from_json,
+                                          agreement::baselines_to_json, agreement::merge_baselines);
+}
+
 }  // namespace truce::pipeline

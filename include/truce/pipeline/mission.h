@@ -16,4 +16,15 @@ struct MovementRecords {
 // The "crossings" and "population_baselines" documents; an unreadable one is an error naming it.
 Result<MovementRecords> movement_records(Store& store);
 
+// What importing crossing or baseline rows did to the stored document.
+struct MovementImport {
+  agreement::MergeCounts counts;  // of the rows given: added, replaced, unchanged
+  std::size_t stored = 0;         // rows in the document now
+  std::int64_t version = 0;       // of the document written
+};
+// Merges `rows` into the "crossings" / "population_baselines" document and stores the result: the
+// read, merge and write in one write transaction, so that two imports at once lose neither's rows.
+Result<MovementImport> import_crossings(Store& store, const std::vector<agreement::Crossing>& rows);
+Result<MovementImport> import_baselines(Store& store, const std::vector<agreement::Baseline>& rows);
+
 }  // namespace truce::pipeline
