@@ -19,8 +19,6 @@ namespace {
 
 namespace ag = truce::agreement;
 
-constexpr std::int64_t kMaxFileBytes = std::int64_t{512} << 20;
-
 // The mission's agreement: --agreement FILE, else the stored document.
 Result<ag::Agreement> load_agreement(Context& ctx, const std::string& file, bool& store_failed) {
   store_failed = false;
