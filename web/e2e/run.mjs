@@ -156,7 +156,8 @@ test('the demo loads: base map, zones, line of contact, posts and the last day o
     assert.ok((await page.locator('#map path.loc-line').count()) > 0, 'the line of contact is drawn');
     const observers = await api('/api/v1/observers');
     assert.equal(await page.locator('#map .post-mark').count(), observers.body.features.filter((f) => f.geometry).length, 'every post is drawn');
-    assert.ok((await page.locator('.leaflet-overlay-pane path').count()) > 10, 'base map and zones are drawn');
+    assert.ok((await page.locator('.leaflet-base-pane path').count()) > 10, 'the base map is drawn');
+    assert.ok((await page.locator('.leaflet-overlay-pane path.zone, .leaflet-overlay-pane path').count()) > 0, 'zones are drawn');
     assert.match(await page.locator('#whoami').innerText(), /\(analyst\)/);
     assert.ok(Number(await page.locator('#timeline-plot').getAttribute('data-bins')) > 1, 'the timeline has bins');
   });
@@ -367,6 +368,36 @@ test('live updates: an observation posted through the API changes the counts wit
     assert.equal(await page.evaluate(() => window.__e2eSameDocument), true, 'no reload');
     assert.deepEqual(rangeOf(page), { from, to }, 'the range is kept');
     assert.ok(Number(await page.locator('#map').getAttribute('data-live-refreshes')) >= 1, 'a live refresh redrew the map');
+  });
+});
+
+// Regression: the zones (fetched separately) were sometimes drawn after the incident marks, in the
+// same SVG, and covered them: a click on a mark reached the zone (the public view's detail never
+// opened in CI once). Marks have a pane above the zones; the base map one below them.
+test('incident marks lie above the zones and the base map, which never cover them', async () => {
+  await withPage('marks on top', async (page) => {
+    await page.goto(BASE + '/');
+    await ready(page);
+    const z = await page.evaluate(() => {
+      const zi = (sel) => Number(window.getComputedStyle(document.querySelector(sel)).zIndex);
+      return { base: zi('.leaflet-base-pane'), overlay: zi('.leaflet-overlay-pane'), marks: zi('.leaflet-marks-pane') };
+    });
+    assert.ok(z.base < z.overlay && z.overlay < z.marks, `pane order ${JSON.stringify(z)}`);
+    assert.equal(await page.locator('.leaflet-overlay-pane .incident-mark').count(), 0, 'no mark among the zones');
+    const hits = await page.evaluate(() => {
+      const out = { tried: 0, underZones: 0 };
+      for (const el of [...document.querySelectorAll('#map .incident-mark:not(.incident-sector)')].slice(0, 40)) {
+        const r = el.getBoundingClientRect();
+        const x = r.left + r.width / 2, y = r.top + r.height / 2;
+        if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
+        out.tried++;
+        // A post's icon or a place's label may lie over a mark; a zone, the line or the base map may not.
+        if (document.elementFromPoint(x, y)?.closest('.leaflet-overlay-pane, .leaflet-base-pane')) out.underZones++;
+      }
+      return out;
+    });
+    assert.ok(hits.tried > 0, 'some marks are in view');
+    assert.equal(hits.underZones, 0, `marks covered by a zone, the line or the base map (of ${hits.tried})`);
   });
 });
 

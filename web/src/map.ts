@@ -49,6 +49,11 @@ export class IncidentMap {
     this.map = L.map(el, { preferCanvas: false, zoomControl: true, attributionControl: true, worldCopyJump: false });
     this.map.attributionControl.setPrefix(false);
     this.map.setView([40.0, 46.6], 8);
+    // Fixed stacking, whatever order the layers arrive in: the base map under the zones and the
+    // line of contact (overlay pane, 400), the incident marks above them, so a zone drawn after
+    // the marks never covers them and a click on a mark reaches it.
+    this.map.createPane('base').style.zIndex = '250';
+    this.map.createPane('marks').style.zIndex = '450';
     for (const g of [this.base, this.zones, this.loc, this.places, this.ellipses, this.posts, this.bearings, this.marks]) g.addTo(this.map);
     L.control
       .layers(undefined, { Zones: this.zones, 'Line of contact': this.loc, Posts: this.posts, Places: this.places, 'Uncertainty ellipses': this.ellipses }, { collapsed: true })
@@ -66,11 +71,11 @@ export class IncidentMap {
     try {
       const [countries, boundaries, places] = await Promise.all([get('countries.geojson'), get('boundaries.geojson'), get('places.geojson')]);
       this.base.clearLayers();
-      L.geoJSON(countries, { style: { color: '#9aa5b1', weight: 1, fillColor: '#f4f1ea', fillOpacity: 1 }, interactive: false }).addTo(this.base);
-      L.geoJSON(boundaries, { style: { color: '#7b8794', weight: 1.2, dashArray: '6 3' }, interactive: false }).addTo(this.base);
+      L.geoJSON(countries, { pane: 'base', style: { color: '#9aa5b1', weight: 1, fillColor: '#f4f1ea', fillOpacity: 1 }, interactive: false }).addTo(this.base);
+      L.geoJSON(boundaries, { pane: 'base', style: { color: '#7b8794', weight: 1.2, dashArray: '6 3' }, interactive: false }).addTo(this.base);
       L.geoJSON<{ name: string }>(places, {
         pointToLayer: (f, ll) =>
-          L.circleMarker(ll, { radius: 2, color: '#52606d', weight: 1, fillOpacity: 1, interactive: false }).bindTooltip(String(f.properties.name), {
+          L.circleMarker(ll, { pane: 'base', radius: 2, color: '#52606d', weight: 1, fillOpacity: 1, interactive: false }).bindTooltip(String(f.properties.name), {
             permanent: true,
             direction: 'right',
             className: 'ne-place',
@@ -238,6 +243,7 @@ export class IncidentMap {
     let layer: L.Path;
     if (inc.lat != null && inc.lon != null) {
       layer = L.circleMarker([inc.lat, inc.lon], {
+        pane: 'marks',
         radius: sel ? 8 : 5,
         color: sel ? '#000' : '#fff',
         weight: sel ? 3 : 1,
@@ -248,6 +254,7 @@ export class IncidentMap {
     } else {
       const s = inc.sector!;
       layer = L.polygon(sectorRing(s.apex_lat, s.apex_lon, s.azimuth_deg, s.half_width_deg, 4000), {
+        pane: 'marks',
         color,
         weight: sel ? 3 : 1,
         fillOpacity: 0.12,
