@@ -6,11 +6,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "truce/core/json_depth.h"
 #include "truce/io/tabular.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  if (truce::io::json_depth(text) > 16) return 0;  // refused before either reader, as by the server
+  if (truce::json_depth(text) > 16) return 0;  // refused before either reader, as by the server
   const auto& schema = truce::io::observation_schema();
   truce::io::Row row;
   std::vector<std::string> storage;
